@@ -1,0 +1,5 @@
+import sys
+
+from ctvdb.cli import main
+
+sys.exit(main())

@@ -1,0 +1,49 @@
+"""Configuration, read from the environment once into a frozen object that is passed down.
+
+No other module reads os.environ: commands call `load()` at start-up and hand the result on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_DATABASE = Path("var") / "ctvdb.db"
+DEFAULT_DATA = Path("var") / "data"
+
+
+@dataclass(frozen=True)
+class Config:
+    database_path: Path = DEFAULT_DATABASE
+    data_path: Path = DEFAULT_DATA
+    # The import fails when more than this fraction of the data rows is rejected.
+    max_rejected_ratio: float = 0.01
+    # "Now" for the previous-month freeze, as an ISO date or datetime; None means the real clock.
+    import_clock: str | None = None
+    # Web side
+    report_cache_seconds: float = 300.0
+    footer_cache_seconds: float = 300.0
+    stale_after_hours: float = 24.0
+    timezone: str = "America/Los_Angeles"
+    # Sign-in (issue 5): header set by a trusted proxy, and the addresses it is trusted from.
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+    sso_header: str | None = None
+
+    def with_database(self, path: str | os.PathLike | None) -> "Config":
+        """A copy pointing at another database (a command's --db option)."""
+        return self if path is None else replace(self, database_path=Path(path))
+
+
+def load(environ: dict[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    proxies = tuple(p.strip() for p in env.get("CTVDB_TRUSTED_PROXIES", "").split(",") if p.strip())
+    return Config(
+        database_path=Path(env.get("DATABASE_PATH") or DEFAULT_DATABASE),
+        data_path=Path(env.get("DATA_PATH") or DEFAULT_DATA),
+        max_rejected_ratio=float(env.get("CTVDB_MAX_REJECTED_RATIO") or 0.01),
+        import_clock=env.get("CTVDB_IMPORT_CLOCK") or None,
+        report_cache_seconds=float(env.get("CTVDB_REPORT_CACHE_SECONDS") or 300),
+        trusted_proxies=proxies,
+        sso_header=env.get("CTVDB_SSO_HEADER") or None,
+    )

@@ -1,0 +1,5 @@
+"""The import (placeholder: being written)."""
+
+
+def add_commands(sub) -> None:
+    pass

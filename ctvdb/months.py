@@ -1,0 +1,5 @@
+"""Month closures (placeholder: being written)."""
+
+
+def add_commands(sub) -> None:
+    pass

@@ -1,0 +1,5 @@
+"""Sample Commercial Log workbooks (placeholder: being written)."""
+
+
+def add_commands(sub) -> None:
+    pass

@@ -1,0 +1,205 @@
+-- The ctvdb data model on one page. Applied to a new database by `ctvdb init`; later changes
+-- arrive as numbered files in migrations/ and are also folded in here, so this file is always
+-- the current schema and `PRAGMA user_version` says which migration it matches.
+--
+-- Money is REAL dollars, dates are ISO text (YYYY-MM-DD), times HH:MM:SS, timestamps ISO UTC.
+-- A broadcast month is the integer YYYYMM (sorts and filters by range); `month_label` keeps the
+-- workbook's `Mmm-YY` for display.
+
+CREATE TABLE languages (
+    code           TEXT PRIMARY KEY,          -- upper-case, as normalised by the import
+    name           TEXT NOT NULL,
+    language_group TEXT NOT NULL              -- the report group (Chinese, South Asian, ...)
+);
+
+CREATE TABLE markets (
+    code       TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+
+CREATE TABLE sectors (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+
+CREATE TABLE revenue_types (
+    name       TEXT PRIMARY KEY,
+    is_revenue INTEGER NOT NULL                -- 0 only for Trade, which is never stored as revenue
+);
+
+CREATE TABLE agencies (
+    id       INTEGER PRIMARY KEY,
+    name     TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE              -- lower-cased normalised name: matching key
+);
+
+CREATE TABLE customers (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,                -- the part of the bill code after the last colon
+    agency_chain TEXT NOT NULL DEFAULT '',     -- 'Agency1:Agency2', '' for a direct customer
+    agency_id    INTEGER REFERENCES agencies(id),   -- the booking agency (first of the chain)
+    identity_key TEXT NOT NULL UNIQUE,         -- lower-cased normalised full bill code
+    sector_code  TEXT REFERENCES sectors(code),
+    created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+
+CREATE TABLE import_batches (
+    id               INTEGER PRIMARY KEY,
+    mode             TEXT NOT NULL CHECK (mode IN ('daily', 'historical', 'manual')),
+    source_file      TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED')),
+    started_at       TEXT NOT NULL,            -- ISO UTC
+    finished_at      TEXT,
+    pid              INTEGER,
+    rows_read        INTEGER NOT NULL DEFAULT 0,
+    rows_imported    INTEGER NOT NULL DEFAULT 0,
+    rows_deleted     INTEGER NOT NULL DEFAULT 0,
+    rows_ignored     INTEGER NOT NULL DEFAULT 0,
+    rows_trade       INTEGER NOT NULL DEFAULT 0,
+    rows_rejected    INTEGER NOT NULL DEFAULT 0,
+    months_replaced  TEXT NOT NULL DEFAULT '',  -- comma-separated YYYYMM
+    months_protected TEXT NOT NULL DEFAULT '',  -- comma-separated YYYYMM:reason
+    closed_by        TEXT,
+    error_summary    TEXT
+);
+CREATE INDEX import_batches_status_finished ON import_batches (status, finished_at);
+
+CREATE TABLE month_closures (
+    broadcast_month INTEGER PRIMARY KEY,       -- YYYYMM
+    closed_at       TEXT NOT NULL,
+    closed_by       TEXT NOT NULL,
+    batch_id        INTEGER REFERENCES import_batches(id)
+);
+
+CREATE TABLE rejected_rows (
+    id          INTEGER PRIMARY KEY,
+    batch_id    INTEGER NOT NULL REFERENCES import_batches(id),
+    sheet       TEXT NOT NULL,
+    row_number  INTEGER NOT NULL,              -- the Excel row number (header is row 1)
+    column_name TEXT NOT NULL,                 -- the header name of the offending column
+    value       TEXT,
+    reason      TEXT NOT NULL
+);
+CREATE INDEX rejected_rows_batch ON rejected_rows (batch_id);
+
+CREATE TABLE spots (
+    id              INTEGER PRIMARY KEY,
+    batch_id        INTEGER NOT NULL REFERENCES import_batches(id),
+    sheet           TEXT NOT NULL,
+    row_number      INTEGER NOT NULL,
+    customer_id     INTEGER NOT NULL REFERENCES customers(id),
+    agency_id       INTEGER REFERENCES agencies(id),
+    -- the 29 source columns, typed
+    bill_code       TEXT NOT NULL,
+    air_date        TEXT NOT NULL,
+    end_date        TEXT,
+    day_of_week     TEXT,
+    time_in         TEXT,
+    time_out        TEXT,
+    length_seconds  INTEGER,
+    media           TEXT,
+    comments        TEXT,
+    language_code   TEXT,
+    format          TEXT,
+    sequence_number INTEGER,
+    line_number     INTEGER,
+    spot_type       TEXT,
+    estimate        TEXT,
+    gross_rate      REAL NOT NULL DEFAULT 0,
+    make_good       TEXT,
+    spot_value      REAL,
+    broadcast_month INTEGER NOT NULL,          -- YYYYMM
+    month_label     TEXT NOT NULL,             -- 'Nov-26'
+    broker_fees     REAL,
+    priority        INTEGER,
+    station_net     REAL,
+    sales_person    TEXT,
+    ae              TEXT NOT NULL,             -- upper-cased trimmed sales person, 'UNKNOWN' if blank
+    revenue_type    TEXT NOT NULL REFERENCES revenue_types(name),
+    billing_type    TEXT,
+    agency_flag     TEXT,
+    affidavit_flag  TEXT,
+    contract        TEXT,
+    market_code     TEXT REFERENCES markets(code),
+    sheet_source    TEXT
+);
+CREATE INDEX spots_month ON spots (broadcast_month, revenue_type);
+CREATE INDEX spots_customer_month ON spots (customer_id, broadcast_month);
+CREATE INDEX spots_ae_month ON spots (ae, broadcast_month);
+
+-- One row per spot: the outcome of the language step (DOMAIN.md §4).
+CREATE TABLE spot_languages (
+    spot_id        INTEGER PRIMARY KEY REFERENCES spots(id) ON DELETE CASCADE,
+    category       TEXT NOT NULL,              -- language_assignment | review_category | default_english
+    language_code  TEXT,                       -- the assigned language, NULL when undetermined
+    status         TEXT NOT NULL,              -- assigned | default | undetermined | invalid
+    needs_review   INTEGER NOT NULL DEFAULT 0,
+    high_value     INTEGER NOT NULL DEFAULT 0  -- gross >= 1000
+);
+CREATE INDEX spot_languages_review ON spot_languages (needs_review) WHERE needs_review = 1;
+
+CREATE TABLE budgets (
+    ae              TEXT NOT NULL,             -- same key as spots.ae
+    broadcast_month INTEGER NOT NULL,
+    amount          REAL NOT NULL,
+    PRIMARY KEY (ae, broadcast_month)
+);
+
+-- Reference data -------------------------------------------------------------------------------
+
+INSERT INTO languages (code, name, language_group) VALUES
+    ('E', 'English', 'English'),
+    ('EN', 'English', 'English'),
+    ('ENG', 'English', 'English'),
+    ('M', 'Mandarin', 'Chinese'),
+    ('C', 'Cantonese', 'Chinese'),
+    ('M/C', 'Mandarin/Cantonese', 'Chinese'),
+    ('T', 'Tagalog', 'Filipino'),
+    ('V', 'Vietnamese', 'Vietnamese'),
+    ('K', 'Korean', 'Korean'),
+    ('J', 'Japanese', 'Japanese'),
+    ('SA', 'South Asian', 'South Asian'),
+    ('P', 'Punjabi', 'South Asian'),
+    ('HM', 'Hmong', 'Hmong');
+
+INSERT INTO markets (code, name) VALUES
+    ('SEA', 'Seattle'),
+    ('SFO', 'San Francisco'),
+    ('LAX', 'Los Angeles'),
+    ('NYC', 'New York'),
+    ('HOU', 'Houston'),
+    ('DAL', 'Dallas'),
+    ('CVC', 'Central Valley'),
+    ('CMP', 'Chicago/Minneapolis-St Paul'),
+    ('CHI', 'Chicago'),
+    ('MSP', 'Minneapolis'),
+    ('WDC', 'Washington DC'),
+    ('MMT', 'Multimarket'),
+    ('ADMIN', 'Administrative');
+
+INSERT INTO revenue_types (name, is_revenue) VALUES
+    ('Internal Ad Sales', 1),
+    ('Direct Response Sales', 1),
+    ('Paid Programming', 1),
+    ('Branded Content', 1),
+    ('Services', 1),
+    ('Other', 1),
+    ('Trade', 0);
+
+INSERT INTO sectors (code, name) VALUES
+    ('AUTO', 'Automotive'),
+    ('CPG', 'Consumer Packaged Goods'),
+    ('FIN', 'Financial Services'),
+    ('GOV', 'Government'),
+    ('HEALTH', 'Healthcare'),
+    ('INS', 'Insurance'),
+    ('LEGAL', 'Legal Services'),
+    ('MEDIA', 'Media & Entertainment'),
+    ('OUTR', 'Outreach & Nonprofit'),
+    ('QSR', 'Restaurants'),
+    ('RE', 'Real Estate'),
+    ('RETAIL', 'Retail'),
+    ('TECH', 'Technology & Telecom'),
+    ('TRAVEL', 'Travel & Casinos'),
+    ('OTHER', 'Other');

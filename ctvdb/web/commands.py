@@ -1,0 +1,5 @@
+"""Web-side commands: serve, demo, sectors, budgets (placeholder: being written)."""
+
+
+def add_commands(sub) -> None:
+    pass
