@@ -29,6 +29,8 @@ class Config:
     # Sign-in (issue 5): header set by a trusted proxy, and the addresses it is trusted from.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     sso_header: str | None = None
+    # How long a sign-in lasts before the password is asked again.
+    session_hours: float = 12.0
 
     def with_database(self, path: str | os.PathLike | None) -> "Config":
         """A copy pointing at another database (a command's --db option)."""
@@ -46,4 +48,5 @@ def load(environ: dict[str, str] | None = None) -> Config:
         report_cache_seconds=float(env.get("CTVDB_REPORT_CACHE_SECONDS") or 300),
         trusted_proxies=proxies,
         sso_header=env.get("CTVDB_SSO_HEADER") or None,
+        session_hours=float(env.get("CTVDB_SESSION_HOURS") or 12),
     )
