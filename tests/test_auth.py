@@ -1,0 +1,271 @@
+"""Users, passwords, sessions and sign-in limits (ctvdb/auth.py) against a real SQLite file."""
+
+import logging
+import sqlite3
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ctvdb import auth, db
+
+PASSWORD = "correct horse battery"
+DAY = timedelta(hours=12)
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    path = tmp_path / "ctvdb.db"
+    db.init(path)
+    return path
+
+
+@pytest.fixture
+def conn(db_path):
+    conn = db.connect(db_path)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def alice(conn):
+    return auth.add_user(conn, "Alice@Example.com ", PASSWORD, "viewer", name="Alice Ng")
+
+
+def database_bytes(path: Path) -> bytes:
+    """The database as a copy of its files would hold it, write-ahead log included."""
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def test_a_user_is_stored_with_an_scrypt_hash_only(conn, alice):
+    assert alice.email == "alice@example.com"
+    assert alice.role == "viewer" and alice.active and alice.last_signin_at is None
+    stored = conn.execute("SELECT password_hash FROM users").fetchone()[0]
+    assert stored.startswith("scrypt:") and PASSWORD not in stored
+
+
+def test_passwords_never_appear_in_clear_in_the_database_or_the_logs(db_path, conn, caplog):
+    caplog.set_level(logging.DEBUG)
+    auth.add_user(conn, "bob@example.com", PASSWORD, "admin")
+    assert auth.authenticate(conn, "bob@example.com", PASSWORD, "10.0.0.1") is not None
+    assert auth.authenticate(conn, "bob@example.com", "wrong password 1", "10.0.0.1") is None
+    auth.set_password(conn, "bob@example.com", "second password 2")
+    email, demo_password = auth.create_demo_admin(conn)
+    token = auth.start_session(conn, auth.get_user(conn, email), DAY)
+    stored = database_bytes(db_path)
+    logged = caplog.text
+    assert "bob@example.com" in logged  # the log does say who
+    for secret in (PASSWORD, "wrong password 1", "second password 2", demo_password, token):
+        assert secret.encode() not in stored
+        assert secret not in logged
+
+
+def test_emails_are_normalised_and_a_second_account_with_the_same_email_is_refused(conn, alice):
+    assert auth.get_user(conn, "  ALICE@example.COM") == alice
+    with pytest.raises(auth.AuthError, match="already exists"):
+        auth.add_user(conn, "alice@EXAMPLE.com", PASSWORD, "admin")
+    with pytest.raises(auth.AuthError, match="not an email"):
+        auth.add_user(conn, "alice", PASSWORD, "admin")
+
+
+@pytest.mark.parametrize("role, ae, message", [
+    ("ae", None, "needs the sales person"),
+    ("viewer", "JANE", "Only a user with role ae"),
+    ("owner", None, "is not one of"),
+])
+def test_roles_and_sales_person_links_are_checked(conn, role, ae, message):
+    with pytest.raises(auth.AuthError, match=message):
+        auth.add_user(conn, "x@example.com", PASSWORD, role, ae=ae)
+
+
+def test_an_ae_is_linked_to_the_sales_person_key_the_spots_use(conn):
+    user = auth.add_user(conn, "jd@example.com", PASSWORD, "ae", ae="  jane   doe ")
+    assert user.ae == "JANE DOE"
+
+
+def test_a_short_password_is_refused(conn):
+    with pytest.raises(auth.AuthError, match="at least 10"):
+        auth.add_user(conn, "x@example.com", "short", "viewer")
+
+
+def test_authenticate_accepts_only_the_right_password_of_an_active_account(conn, alice):
+    assert auth.authenticate(conn, "alice@example.com", PASSWORD, "10.0.0.1") == alice
+    assert auth.authenticate(conn, "alice@example.com", PASSWORD + "x", "10.0.0.1") is None
+    assert auth.authenticate(conn, "nobody@example.com", PASSWORD, "10.0.0.1") is None
+    assert auth.authenticate(conn, "", "", "10.0.0.1") is None
+    auth.set_active(conn, "alice@example.com", False)
+    assert auth.authenticate(conn, "alice@example.com", PASSWORD, "10.0.0.1") is None
+
+
+def test_an_unknown_account_costs_a_password_check_too(conn, monkeypatch):
+    checked = []
+    real = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash", lambda h, p: checked.append(1) or real(h, p))
+    assert auth.authenticate(conn, "nobody@example.com", PASSWORD, "10.0.0.1") is None
+    assert checked == [1]
+
+
+def test_a_session_stores_only_the_tokens_digest_and_records_the_sign_in(conn, alice):
+    token = auth.start_session(conn, alice, DAY, "10.0.0.1")
+    assert auth.session_user(conn, token).id == alice.id
+    (stored,) = conn.execute("SELECT token_hash FROM sessions").fetchone()
+    assert stored == auth.token_digest(token) and token not in stored
+    assert auth.get_user(conn, alice.email).last_signin_at is not None
+
+
+def test_forged_tokens_find_no_session(conn, alice):
+    token = auth.start_session(conn, alice, DAY)
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for cookie in (forged, auth.token_digest(token), "", None, "x" * 43, token + "=", "' OR 1=1 --"):
+        assert auth.session_user(conn, cookie) is None
+
+
+def test_an_expired_session_finds_no_user(conn, alice):
+    start = auth.utcnow() - timedelta(hours=13)
+    token = auth.start_session(conn, alice, DAY, now=start)
+    assert auth.session_user(conn, token, now=start + timedelta(hours=11)) is not None
+    assert auth.session_user(conn, token) is None
+
+
+def test_sign_out_disable_and_new_password_revoke_sessions(conn, alice):
+    token = auth.start_session(conn, alice, DAY)
+    other = auth.start_session(conn, alice, DAY)
+    auth.end_session(conn, token)
+    assert auth.session_user(conn, token) is None
+    assert auth.session_user(conn, other) is not None
+    auth.set_password(conn, alice.email, "a whole new password")
+    assert auth.session_user(conn, other) is None
+    third = auth.start_session(conn, alice, DAY)
+    auth.set_active(conn, alice.email, False)
+    assert auth.session_user(conn, third) is None
+    revoked = conn.execute("SELECT count(*) FROM sessions WHERE revoked_at IS NOT NULL").fetchone()[0]
+    assert revoked == 3
+    auth.set_active(conn, alice.email, True)
+    assert auth.session_user(conn, third) is None  # re-enabling does not bring old sessions back
+
+
+def test_a_disabled_account_is_refused_even_with_a_live_session_row(conn, alice):
+    token = auth.start_session(conn, alice, DAY)
+    conn.execute("UPDATE users SET active = 0")
+    assert auth.session_user(conn, token) is None
+
+
+def test_failures_per_account_block_even_the_right_password(conn, alice, monkeypatch):
+    for _ in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        assert auth.authenticate(conn, alice.email, "wrong password", f"10.0.0.{_}") is None
+    monkeypatch.setattr(auth, "check_password_hash", lambda *a: pytest.fail("checked while blocked"))
+    with pytest.raises(auth.RateLimited):
+        auth.authenticate(conn, alice.email, PASSWORD, "10.9.9.9")
+    # the same holds for an account that does not exist: the limit does not reveal which exist
+    for _ in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        conn.execute("INSERT INTO signin_attempts (email, client_addr, attempted_at, succeeded)"
+                     " VALUES ('ghost@example.com', '10.0.0.1', ?, 0)", (auth.iso(auth.utcnow()),))
+    with pytest.raises(auth.RateLimited):
+        auth.authenticate(conn, "ghost@example.com", PASSWORD, "10.9.9.8")
+
+
+def test_failures_per_address_block_every_account_from_it(conn, alice):
+    now = auth.utcnow()
+    for i in range(auth.MAX_FAILURES_PER_ADDRESS):
+        auth.record_attempt(conn, f"guess{i}@example.com", "203.0.113.7", False, now)
+    with pytest.raises(auth.RateLimited):
+        auth.authenticate(conn, alice.email, PASSWORD, "203.0.113.7", now)
+    assert auth.authenticate(conn, alice.email, PASSWORD, "203.0.113.8", now) == alice
+    later = now + auth.FAILURE_WINDOW + timedelta(seconds=1)
+    assert auth.authenticate(conn, alice.email, PASSWORD, "203.0.113.7", later) == alice
+
+
+def test_old_attempts_are_purged(conn):
+    now = auth.utcnow()
+    auth.record_attempt(conn, "a@example.com", "10.0.0.1", False, now - timedelta(days=30))
+    auth.record_attempt(conn, "a@example.com", "10.0.0.1", False, now)
+    assert conn.execute("SELECT count(*) FROM signin_attempts").fetchone()[0] == 1
+
+
+def test_at_most_two_password_checks_run_at_once(db_path, conn, alice, monkeypatch):
+    running, peak, lock = 0, 0, threading.Lock()
+
+    def slow_check(password_hash, password):
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return False
+
+    monkeypatch.setattr(auth, "check_password_hash", slow_check)
+    results = []
+
+    def sign_in(i):
+        c = db.connect(db_path)
+        try:
+            results.append(auth.authenticate(c, f"user{i}@example.com", "wrong password", f"10.1.0.{i}"))
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [None] * 10
+    assert peak == auth.MAX_CONCURRENT_CHECKS == 2
+
+
+def test_a_check_that_cannot_start_in_time_says_busy(monkeypatch, alice):
+    monkeypatch.setattr(auth, "CHECK_WAIT_SECONDS", 0.01)
+    held = [auth._checks.acquire() for _ in range(auth.MAX_CONCURRENT_CHECKS)]
+    try:
+        with pytest.raises(auth.Busy):
+            auth.check_password("scrypt:whatever", PASSWORD)
+    finally:
+        for _ in held:
+            auth._checks.release()
+
+
+def test_the_demo_admin_gets_a_fresh_password_each_time(conn):
+    email, first = auth.create_demo_admin(conn)
+    assert auth.authenticate(conn, email, first, "127.0.0.1").role == "admin"
+    again, second = auth.create_demo_admin(conn)
+    assert again == email and second != first and len(second) >= auth.MIN_PASSWORD_LENGTH
+    assert auth.authenticate(conn, email, first, "127.0.0.1") is None
+    assert auth.authenticate(conn, email, second, "127.0.0.1") is not None
+
+
+def test_csrf_tokens_are_bound_and_compared_safely(conn):
+    a, b = auth.session_csrf_token("token-a"), auth.session_csrf_token("token-b")
+    assert a != b and auth.csrf_matches(a, a)
+    for given in (None, "", b, a.upper(), "é" * 64):
+        assert not auth.csrf_matches(a, given)
+    secret = auth.csrf_secret(conn)
+    assert len(secret) == 32
+    assert auth.signed_csrf_token(secret, "n1") != auth.signed_csrf_token(secret, "n2")
+
+
+def test_each_database_gets_its_own_signing_secret(tmp_path):
+    secrets = []
+    for name in ("one.db", "two.db"):
+        db.init(tmp_path / name)
+        conn = db.connect(tmp_path / name)
+        secrets.append(auth.csrf_secret(conn))
+        conn.close()
+    assert secrets[0] != secrets[1]
+
+
+def test_the_migration_builds_the_same_tables_as_the_schema(tmp_path, conn):
+    old = tmp_path / "old.db"
+    raw = sqlite3.connect(old)
+    raw.executescript((Path(__file__).parent / "fixtures" / "schema_v1.sql").read_text() + "\nPRAGMA user_version = 1;")
+    raw.close()
+    db.init(old)
+    migrated = db.connect(old)
+    query = ("SELECT name, sql FROM sqlite_master WHERE tbl_name IN"
+             " ('users', 'sessions', 'signin_attempts', 'auth_secrets') ORDER BY name")
+    normal = lambda rows: [(n, " ".join((s or "").split())) for n, s in rows]  # noqa: E731
+    assert normal(migrated.execute(query).fetchall()) == normal(conn.execute(query).fetchall())
+    assert len(auth.csrf_secret(migrated)) == 32
+    migrated.close()
