@@ -1,0 +1,293 @@
+"""scripts/daily_update.py run as systemd runs it, against stand-in ntfy/Slack servers and a
+stand-in import (plus one run of the real `python -m ctvdb.import`)."""
+
+import datetime as dt
+import fcntl
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from standins import SCRIPTS, FakeImport, NtfyStandIn, SlackStandIn, closed_port_url, script, summary
+
+DAILY_UPDATE = SCRIPTS / "daily_update.py"
+
+
+@dataclass
+class Site:
+    """A host's worth of files for one daily update: env file, database, workbook, venv."""
+
+    root: Path
+    env_file: Path
+    database: Path
+    workbook: Path
+    log_file: Path
+    lock_file: Path
+    fake: FakeImport
+    ntfy: NtfyStandIn
+    slack: SlackStandIn
+    settings: dict
+
+    def write_env(self, **changes) -> None:
+        self.settings.update(changes)
+        lines = [f'{name}="{value}"' for name, value in self.settings.items() if value is not None]
+        self.env_file.write_text("# written by the test\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+    def run(self, *args, timeout=60) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NTFY_", "SLACK_", "DAILY_UPDATE_"))}
+        return subprocess.run([DAILY_UPDATE, "--env-file", self.env_file, *args], capture_output=True,
+                              text=True, timeout=timeout, env=env)
+
+    def ntfy_messages(self) -> list[tuple[str, str, str, str]]:
+        """(Priority, Tags, Title, body) of each message ntfy accepted."""
+        return [(r.headers["Priority"], r.headers["Tags"], r.headers["Title"], r.text)
+                for r in self.ntfy.received if r.status == 200]
+
+    def slack_texts(self) -> list[str]:
+        return [json.loads(r.body)["text"] for r in self.slack.received if r.status == 200]
+
+
+@pytest.fixture
+def site(tmp_path):
+    with NtfyStandIn() as ntfy, SlackStandIn() as slack:
+        data = tmp_path / "var-lib"
+        data.mkdir()
+        database = data / "production.db"
+        sqlite3.connect(database).close()
+        workbook = data / "Commercial Log 261125.xlsx"
+        workbook.write_bytes(b"PK stand-in workbook")
+        site = Site(
+            root=tmp_path, env_file=tmp_path / "ctv-daily-update.env", database=database, workbook=workbook,
+            log_file=data / "logs" / "daily-update.log", lock_file=data / ".ctv-daily-update.lock",
+            fake=FakeImport(tmp_path), ntfy=ntfy, slack=slack, settings={},
+        )
+        site.write_env(
+            DATABASE_PATH=database, NTFY_SERVER=ntfy.url, NTFY_TOPIC="ctv-ops", SLACK_WEBHOOK_URL=slack.webhook,
+            PYTHON_VENV=site.fake.python, DAILY_UPDATE_DATA_FILE=workbook, NOTIFY_TIMEOUT="2",
+            NOTIFY_RETRY_DELAY="0.05",
+        )
+        yield site
+
+
+def test_success_runs_the_import_and_reports_each_replaced_month(site):
+    site.fake.configure(summary=summary(months=[
+        {"month": "Nov-26", "replaced": True, "spots_before": 1200, "spots_after": 1250,
+         "gross_before": 100000.0, "gross_after": 101500.5},
+        {"month": "Dec-26", "replaced": True, "spots_before": 0, "spots_after": 310,
+         "gross_before": 0.0, "gross_after": 28750.0},
+        {"month": "Oct-26", "replaced": False, "spots_before": 990, "spots_after": 990,
+         "gross_before": 1.0, "gross_after": 1.0},
+    ]))
+    result = site.run()
+    assert result.returncode == 0, result.stderr
+    [argv] = site.fake.runs
+    assert argv[:9] == ["-m", "ctvdb.import", str(site.workbook), "--auto-setup", "--unattended",
+                        "--log-file", str(site.log_file), "--db", str(site.database)]
+    assert argv[9] == "--summary-json"
+    started, done = site.ntfy_messages()
+    assert started[:3] == ("2", "information_source", "CTV daily update started")
+    assert done[:3] == ("3", "white_check_mark", "CTV daily update: import completed")
+    body = done[3]
+    assert "Rows: 12,345 read, 12,300 imported, 0 rejected, 45 trade (not revenue)." in body
+    assert "Nov-26: spots 1,200 → 1,250, gross $100,000.00 → $101,500.50" in body
+    assert "Dec-26: spots 0 → 310, gross $0.00 → $28,750.00" in body
+    assert "Oct-26: kept as it was (spots 990)" in body
+    assert len(site.slack_texts()) == 2 and "Nov-26: spots 1,200 → 1,250" in site.slack_texts()[1]
+
+
+def test_rejected_rows_make_a_priority_4_warning(site):
+    site.fake.configure(summary=summary(rows_rejected=3))
+    assert site.run().returncode == 0
+    priority, tags, title, body = site.ntfy_messages()[-1]
+    assert (priority, tags, title) == ("4", "warning", "CTV daily update: completed with 3 rejected rows")
+    assert f"3 rejected rows are listed in {site.log_file}." in body
+
+
+def test_without_a_summary_file_the_import_s_last_line_is_the_report(site):
+    site.fake.configure(summary=None, stdout="Reading sheets\nImported 812 spots into 2 months.")
+    assert site.run().returncode == 0
+    assert site.ntfy_messages()[-1][3].endswith("\nImported 812 spots into 2 months.")
+
+
+def test_a_non_ascii_customer_name_reaches_ntfy_and_slack_intact(site):
+    message = "Largest change: Phở Hòa Café (華語電視) +$4,200.00."
+    site.fake.configure(summary=summary(message=message))
+    assert site.run().returncode == 0
+    assert message in site.ntfy_messages()[-1][3]
+    assert message in site.slack_texts()[-1]
+
+
+@pytest.mark.parametrize("breakage, named", [
+    ("no_workbook", "data file {workbook} does not exist"),
+    ("no_python", "Python {python} is not an executable file (PYTHON_VENV)"),
+    ("python_not_executable", "Python {python} is not an executable file (PYTHON_VENV)"),
+    ("no_database", "database {database} does not exist (DATABASE_PATH)"),
+])
+def test_each_missing_prerequisite_is_an_error_and_nothing_runs(site, breakage, named):
+    if breakage == "no_workbook":
+        site.workbook.unlink()
+    elif breakage == "no_python":
+        site.write_env(PYTHON_VENV=site.root / "missing" / "python")
+    elif breakage == "python_not_executable":
+        site.fake.python.chmod(0o644)
+    else:
+        site.database.unlink()
+    result = site.run()
+    assert result.returncode == 1
+    assert site.fake.runs == []
+    priority, tags, title, body = site.ntfy_messages()[-1]
+    assert (priority, tags, title) == ("5", "rotating_light", "CTV daily update FAILED: cannot start")
+    python = site.settings["PYTHON_VENV"]
+    assert named.format(workbook=site.workbook, python=python, database=site.database) in body
+    assert not site.database.exists() or breakage != "no_database"  # never creates a database
+
+
+def test_a_failed_import_reports_its_exit_code_and_exactly_the_last_five_log_lines(site):
+    site.log_file.parent.mkdir()
+    site.log_file.write_text("yesterday: fine\n" * 3)
+    lines = [f"2026-11-25 04:30:0{i} step {i}" for i in range(1, 9)]
+    site.fake.configure(exit=3, log_lines=lines, summary=summary(status="FAILED"))
+    result = site.run()
+    assert result.returncode == 3
+    priority, tags, title, body = site.ntfy_messages()[-1]
+    assert (priority, tags, title) == ("5", "rotating_light", "CTV daily update FAILED")
+    verdict, header, *tail = body.splitlines()
+    assert verdict == "Daily import of Commercial Log 261125.xlsx failed with exit code 3."
+    assert header == f"Last 5 log lines ({site.log_file}):"
+    assert tail == lines[-5:]
+    assert "failed with exit code 3" in site.slack_texts()[-1]
+
+
+def test_a_failure_with_an_empty_log_shows_the_import_s_stderr(site):
+    site.fake.configure(exit=1, log_lines=[], stderr="Traceback (most recent call last):\nImportError: no ctvdb")
+    assert site.run().returncode == 1
+    body = site.ntfy_messages()[-1][3]
+    assert "last lines on stderr:\nTraceback (most recent call last):\nImportError: no ctvdb" in body
+
+
+def test_exit_0_with_a_failed_summary_is_still_a_failure(site):
+    site.fake.configure(exit=0, summary=summary(status="FAILED", message="No sheet found."))
+    assert site.run().returncode == 1
+    assert site.ntfy_messages()[-1][:3] == ("5", "rotating_light", "CTV daily update FAILED")
+    assert "exited 0 but its summary says FAILED: No sheet found." in site.ntfy_messages()[-1][3]
+
+
+def test_huge_log_lines_are_trimmed_under_the_ntfy_limit_keeping_the_verdict(site):
+    site.fake.configure(exit=1, log_lines=[f"{i}: " + "Ω" * 1500 for i in range(6)])
+    assert site.run().returncode == 1
+    request = site.ntfy.received[-1]
+    assert request.status == 200 and len(request.body) <= 4096
+    assert request.text.startswith("Daily import of Commercial Log 261125.xlsx failed with exit code 1.\n…")
+
+
+def test_a_second_run_while_one_holds_the_lock_notifies_and_exits_1_at_once(site):
+    fd = os.open(site.lock_file, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        started = time.monotonic()
+        result = site.run()
+    finally:
+        os.close(fd)
+    assert result.returncode == 1 and time.monotonic() - started < 10
+    assert site.fake.runs == []
+    [(priority, _, title, body)] = site.ntfy_messages()
+    assert (priority, title) == ("5", "CTV daily update FAILED: already running")
+
+
+def test_two_real_runs_at_once_import_once(site):
+    site.fake.configure(seconds=2)
+    first = subprocess.Popen([DAILY_UPDATE, "--env-file", site.env_file], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    for _ in range(100):  # until the first run has taken the lock
+        if site.lock_file.exists() and site.lock_file.read_text().strip():
+            break
+        time.sleep(0.05)
+    second = site.run()
+    assert first.wait(timeout=30) == 0
+    assert second.returncode == 1
+    assert len(site.fake.runs) == 1
+
+
+@pytest.mark.parametrize("import_exit", [0, 4])
+def test_a_notification_server_that_is_down_does_not_change_the_exit_status(site, import_exit):
+    site.write_env(NTFY_SERVER=closed_port_url(), SLACK_WEBHOOK_URL=closed_port_url() + "/services/x")
+    site.fake.configure(exit=import_exit, summary=summary())
+    result = site.run()
+    assert result.returncode == import_exit
+    assert "ntfy: POST to" in result.stderr and "Slack: POST to" in result.stderr
+
+
+@pytest.mark.parametrize("import_exit", [0, 1])
+def test_a_slow_notification_server_times_out_and_the_import_decides(site, import_exit):
+    site.ntfy.delay = 3
+    site.write_env(NOTIFY_TIMEOUT="0.3", SLACK_WEBHOOK_URL=None)
+    site.fake.configure(exit=import_exit, summary=summary())
+    started = time.monotonic()
+    result = site.run()
+    assert result.returncode == import_exit
+    assert time.monotonic() - started < 8  # two messages, two short attempts each
+    assert len(site.fake.runs) == 1
+
+
+def test_rejected_credentials_are_logged_and_the_run_still_succeeds(site):
+    site.ntfy.token = "tk_right"
+    site.write_env(NTFY_TOKEN="tk_wrong")
+    assert site.run().returncode == 0
+    assert [r.status for r in site.ntfy.received] == [403, 403]
+    site.write_env(NTFY_TOKEN="tk_right")
+    assert site.run().returncode == 0
+    assert site.ntfy.received[-1].headers["Authorization"] == "Bearer tk_right"
+
+
+def test_an_import_that_hangs_is_stopped_and_reported(site):
+    site.write_env(DAILY_UPDATE_TIMEOUT="1")
+    site.fake.configure(seconds=30)
+    started = time.monotonic()
+    assert site.run().returncode == 1
+    assert time.monotonic() - started < 15
+    assert "did not finish within 1 s and was stopped." in site.ntfy_messages()[-1][3]
+
+
+def test_a_missing_env_file_is_an_error(site):
+    result = subprocess.run([DAILY_UPDATE, "--env-file", site.root / "absent.env"], capture_output=True, text=True)
+    assert result.returncode == 1 and "cannot read settings file" in result.stderr
+
+
+def test_the_default_workbook_is_today_s_commercial_log_in_the_data_directory():
+    daily_update = script("daily_update")
+    settings = daily_update.Settings.from_values({"DATA_PATH": "/srv/in", "DATABASE_PATH": "/d/p.db"},
+                                                 dt.date(2026, 11, 5))
+    assert settings.data_file == Path("/srv/in/Commercial Log 261105.xlsx")
+    assert settings.python == Path("/opt/venvs/ctv-bookedbiz-db/bin/python")
+    assert settings.log_file == Path("/d/logs/daily-update.log")
+
+
+def _real_import_available() -> bool:
+    try:
+        import ctvdb.importer
+    except ImportError:
+        return False
+    return hasattr(ctvdb.importer, "import_workbook")
+
+
+@pytest.mark.skipif(not _real_import_available(), reason="ctvdb.importer.import_workbook is not written yet")
+def test_the_real_import_runs_under_the_daily_update(site):
+    from ctvdb import sample
+
+    site.database.unlink()
+    subprocess.run([sys.executable, "-m", "ctvdb", "--db", site.database, "init"], check=True, capture_output=True)
+    site.workbook.unlink()
+    sample.write_sample(site.workbook, rows=500, months=["Nov-26"], seed=1)
+    site.write_env(PYTHON_VENV=sys.executable)
+    result = site.run(timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    priority, tags, title, body = site.ntfy_messages()[-1]
+    assert priority in ("3", "4") and "Nov-26: spots 0 →" in body
+    with sqlite3.connect(site.database) as conn:
+        assert conn.execute("SELECT status FROM import_batches ORDER BY rowid DESC LIMIT 1").fetchone()[0] == "COMPLETED"
