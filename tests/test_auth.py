@@ -13,6 +13,14 @@ from ctvdb import auth, db
 
 PASSWORD = "correct horse battery"
 DAY = timedelta(hours=12)
+PRODUCTION_METHOD = auth.PASSWORD_METHOD
+
+
+@pytest.fixture(autouse=True)
+def cheap_scrypt(monkeypatch):
+    """scrypt at n=2**10: the same code path, a fraction of the 0.3 s each real check costs."""
+    monkeypatch.setattr(auth, "PASSWORD_METHOD", "scrypt:1024:8:1")
+    monkeypatch.setattr(auth, "_dummy_hash", None)
 
 
 @pytest.fixture
@@ -37,6 +45,13 @@ def alice(conn):
 def database_bytes(path: Path) -> bytes:
     """The database as a copy of its files would hold it, write-ahead log included."""
     return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def test_production_passwords_use_werkzeugs_scrypt_at_full_cost(monkeypatch):
+    monkeypatch.setattr(auth, "PASSWORD_METHOD", PRODUCTION_METHOD)
+    password_hash = auth.hash_password(PASSWORD)
+    assert password_hash.startswith("scrypt:32768:8:1$")
+    assert auth.check_password(password_hash, PASSWORD)
 
 
 def test_a_user_is_stored_with_an_scrypt_hash_only(conn, alice):

@@ -1,0 +1,330 @@
+"""Sign-in on the web side: who is asking, whether they may open a page, and the sign-in pages.
+
+The web app calls `authorize` before every view, and `signin`, `signout` and `admin_users` as
+the views of those endpoints; the rules themselves are in auth.py. Forwarded headers (client
+address, https, the single sign-on login) are believed only from `config.trusted_proxies`.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import logging
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
+
+from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from ctvdb import auth, db
+from ctvdb.config import Config
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "ctvdb_session"
+FORM_COOKIE = "ctvdb_signin"            # the nonce the sign-in form's CSRF token is signed over
+SIGNIN_PATH = "/signin"
+DEFAULT_NEXT = "/reports/"
+DATA_FORMATS = frozenset({"csv", "json", "xlsx"})
+
+# Endpoints of the web app's URL map, by who may open them.
+PUBLIC_ENDPOINTS = frozenset({"signin", "static", "health"})
+ADMIN_ENDPOINTS = frozenset({"admin_users"})
+# What an `ae` user may open: pages without figures, and the reports filtered to their own
+# sales person (a missing `ae=` is filled in, a different one refused).
+AE_OPEN_ENDPOINTS = frozenset({"index", "reports_index", "signout"})
+AE_FILTERED_ENDPOINTS = frozenset({"revenue_dashboard_customer", "ae_dashboard", "management_performance"})
+
+Render = Callable[..., Response]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user of a request, and the CSRF token their forms carry."""
+
+    user: auth.User
+    csrf_token: str
+    via: str                                       # "session" or "sso"
+    session_token: str | None = field(default=None, repr=False)
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == "admin"
+
+    @property
+    def ae(self) -> str | None:
+        return self.user.ae if self.user.role == "ae" else None
+
+
+# The request as the proxy saw it ------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def _ip(value: str | None):
+    try:
+        return ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+
+
+def is_trusted_proxy(config: Config, addr: str | None) -> bool:
+    ip = _ip(addr)
+    return ip is not None and any(ip in net for net in _networks(config.trusted_proxies))
+
+
+def client_address(config: Config, request: Request) -> str:
+    """The client's address: the peer, or from a trusted proxy the nearest untrusted forwarded hop."""
+    peer = request.remote_addr or ""
+    if not is_trusted_proxy(config, peer):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("X-Forwarded-For")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not is_trusted_proxy(config, hop):
+            return hop if _ip(hop) is not None else peer
+    return hops[0] if hops else peer
+
+
+def is_https(config: Config, request: Request) -> bool:
+    if request.scheme == "https":
+        return True
+    if is_trusted_proxy(config, request.remote_addr):
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
+        return proto == "https"
+    return False
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to return to after signing in; anything else becomes the reports index."""
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//"):
+        return DEFAULT_NEXT
+    # Browsers read `\` as `/` and drop tabs and newlines, so `/\evil` and `/\t/evil` leave the site.
+    if any(ch == "\\" or not 0x20 < ord(ch) < 0x7F for ch in value):
+        return DEFAULT_NEXT
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path in (SIGNIN_PATH, "/signout"):
+        return DEFAULT_NEXT
+    return value
+
+
+def wants_data(request: Request) -> bool:
+    """A download or API call (answered 401), rather than a page (sent to the sign-in page)."""
+    if request.args.get("format", "").lower() in DATA_FORMATS:
+        return True
+    accept = request.accept_mimetypes
+    return accept.quality("application/json") > accept.quality("text/html")
+
+
+# Who is asking, and may they ---------------------------------------------------------------
+
+
+def current_principal(conn: sqlite3.Connection, config: Config, request: Request) -> Principal | None:
+    if config.sso_header and request.headers.get(config.sso_header):
+        if is_trusted_proxy(config, request.remote_addr):
+            user = auth.get_user(conn, request.headers[config.sso_header])
+            if user is not None and user.active:
+                token = auth.signed_csrf_token(auth.csrf_secret(conn), f"sso:{user.id}")
+                return Principal(user, token, "sso")
+            log.warning("single sign-on login %r is not an active user", request.headers[config.sso_header][:100])
+        else:
+            log.warning("ignored %s header from untrusted address %s", config.sso_header, request.remote_addr)
+    token = request.cookies.get(SESSION_COOKIE)
+    user = auth.session_user(conn, token)
+    if user is None:
+        return None
+    return Principal(user, auth.session_csrf_token(token), "session", token)
+
+
+def authorize(conn: sqlite3.Connection, config: Config, request: Request,
+              endpoint: str) -> Principal | Response | None:
+    """May this request open `endpoint`? Called by the web app before every view.
+
+    Returns the Principal (None on a public endpoint nobody is signed in to) when the view may
+    run, or the Response to send instead: 302 to the sign-in page for a page, 401 for a
+    download. Raises Forbidden when the signed-in user's role does not allow it.
+    """
+    principal = current_principal(conn, config, request)
+    if endpoint in PUBLIC_ENDPOINTS:
+        return principal
+    if principal is None:
+        return sign_in_required(request)
+    if endpoint in ADMIN_ENDPOINTS and not principal.is_admin:
+        raise Forbidden("Only an administrator can open this page.")
+    if principal.role == "ae":
+        return _ae_rule(principal, request, endpoint)
+    return principal
+
+
+def _ae_rule(principal: Principal, request: Request, endpoint: str) -> Principal | Response:
+    if endpoint in AE_OPEN_ENDPOINTS:
+        return principal
+    if endpoint not in AE_FILTERED_ENDPOINTS:
+        raise Forbidden("This report is not open to account executives.")
+    asked = request.args.getlist("ae")
+    if any(auth.normalise_ae(a) != principal.ae for a in asked):
+        raise Forbidden("You can see only your own accounts.")
+    if not asked:
+        query = request.args.to_dict(flat=False)
+        query["ae"] = [principal.ae]
+        return redirect(f"{request.path}?{urlencode(query, doseq=True)}", 302)
+    return principal
+
+
+def sign_in_required(request: Request) -> Response:
+    if wants_data(request):
+        if request.args.get("format", "").lower() == "json" or "json" in (request.accept_mimetypes.best or ""):
+            return Response('{"error": "sign-in required"}\n', 401, mimetype="application/json")
+        return Response("Sign-in required.\n", 401, mimetype="text/plain")
+    here = request.full_path.rstrip("?")
+    response = redirect(f"{SIGNIN_PATH}?{urlencode({'next': safe_next(here)})}", 302)
+    return response
+
+
+def check_origin(config: Config, request: Request) -> None:
+    """A state change must come from a page of this site: its Origin (or Referer) says so."""
+    expected = f"{'https' if is_https(config, request) else 'http'}://{request.host}".lower()
+    origin = request.headers.get("Origin")
+    if origin is None and request.headers.get("Referer"):
+        parts = urlsplit(request.headers["Referer"])
+        origin = f"{parts.scheme}://{parts.netloc}"
+    if (origin or "").lower() != expected:
+        log.warning("refused %s %s: origin %r is not %r (is the proxy in CTVDB_TRUSTED_PROXIES?)",
+                    request.method, request.path, origin, expected)
+        raise Forbidden("This form was not sent from this site; reload the page and try again.")
+
+
+def check_form(config: Config, request: Request, principal: Principal) -> None:
+    """Every state-changing request of a signed-in user: same origin and the session's CSRF token."""
+    check_origin(config, request)
+    if not auth.csrf_matches(principal.csrf_token, request.form.get("csrf_token")):
+        raise Forbidden("This form has expired; reload the page and try again.")
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# Views -------------------------------------------------------------------------------------
+
+
+def signin(config: Config, request: Request, render: Render) -> Response:
+    """GET shows the form; POST checks it and starts a session. Failures say nothing more than that."""
+    conn = db.connect(config.database_path)
+    try:
+        secret = auth.csrf_secret(conn)
+        nonce = request.cookies.get(FORM_COOKIE, "")
+        fresh_nonce = len(nonce) != 43
+        if fresh_nonce:
+            nonce = secrets.token_urlsafe(32)
+        form_token = auth.signed_csrf_token(secret, f"signin:{nonce}")
+        status, error, email = 200, None, ""
+        if request.method == "POST":
+            check_origin(config, request)
+            if fresh_nonce or not auth.csrf_matches(form_token, request.form.get("csrf_token")):
+                raise Forbidden("The sign-in form has expired; reload the page and try again.")
+            email = request.form.get("email", "")[:254]
+            next_path = safe_next(request.form.get("next"))
+            addr = client_address(config, request)
+            try:
+                user = auth.authenticate(conn, email, request.form.get("password", ""), addr)
+            except auth.RateLimited as exc:
+                status, error = 429, str(exc)
+            except auth.Busy as exc:
+                status, error = 503, str(exc)
+            else:
+                if user is not None:
+                    return _signed_in(config, request, conn, user, addr, next_path)
+                status, error = 401, "The email or password is not right."
+        else:
+            next_path = safe_next(request.args.get("next"))
+        response = render("signin.html", csrf_token=form_token, next=next_path, error=error, email=email)
+        response.status_code = status
+        if fresh_nonce:
+            response.set_cookie(FORM_COOKIE, nonce, httponly=True, samesite="Lax",
+                                secure=is_https(config, request), path=SIGNIN_PATH)
+        return _no_store(response)
+    finally:
+        conn.close()
+
+
+def _signed_in(config, request, conn, user, addr, next_path) -> Response:
+    lifetime = timedelta(hours=config.session_hours)
+    token = auth.start_session(conn, user, lifetime, addr)
+    response = redirect(next_path, 303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(lifetime.total_seconds()), httponly=True,
+                        samesite="Lax", secure=is_https(config, request), path="/")
+    response.delete_cookie(FORM_COOKIE, path=SIGNIN_PATH)
+    return _no_store(response)
+
+
+def signout(config: Config, request: Request, principal: Principal) -> Response:
+    if request.method != "POST":
+        raise MethodNotAllowed(["POST"])
+    check_form(config, request, principal)
+    if principal.session_token:
+        conn = db.connect(config.database_path)
+        try:
+            auth.end_session(conn, principal.session_token)
+        finally:
+            conn.close()
+    log.info("user %s signed out", principal.user.email)
+    response = redirect(SIGNIN_PATH, 303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax",
+                           secure=is_https(config, request))
+    return _no_store(response)
+
+
+def admin_users(config: Config, request: Request, principal: Principal, render: Render) -> Response:
+    """The users page: list, add (with a generated password shown once), disable, enable, reset."""
+    if not principal.is_admin:
+        raise Forbidden("Only an administrator can open this page.")
+    conn = db.connect(config.database_path)
+    try:
+        status, message, error, password_for = 200, None, None, None
+        if request.method == "POST":
+            check_form(config, request, principal)
+            try:
+                message, password_for = _user_action(conn, request.form, principal)
+            except auth.AuthError as exc:
+                status, error = 400, str(exc)
+        response = render("admin_users.html", users=auth.list_users(conn), roles=auth.ROLES,
+                          message=message, error=error, password_for=password_for,
+                          csrf_token=principal.csrf_token)
+        response.status_code = status
+        return _no_store(response)
+    finally:
+        conn.close()
+
+
+def _user_action(conn, form, principal) -> tuple[str, tuple[str, str] | None]:
+    action, email = form.get("action"), form.get("email", "")
+    if action == "add":
+        password = auth.generate_password()
+        user = auth.add_user(conn, email, password, form.get("role", ""), name=form.get("name", ""),
+                             ae=form.get("ae") or None)
+        return f"Added {user.email}. Give them this password; it is not shown again.", (user.email, password)
+    if action == "reset":
+        password = auth.generate_password()
+        user = auth.set_password(conn, email, password)
+        return f"New password for {user.email}; their sessions have ended.", (user.email, password)
+    if action == "disable":
+        target = auth.get_user(conn, email)
+        if target is not None and target.id == principal.user.id:
+            raise auth.AuthError("You cannot disable your own account.")
+        return f"Disabled {auth.set_active(conn, email, False).email}; their sessions have ended.", None
+    if action == "enable":
+        return f"Enabled {auth.set_active(conn, email, True).email}.", None
+    raise BadRequest("The users page does not know that action.")
