@@ -1,5 +1,194 @@
-"""Web-side commands: serve, demo, sectors, budgets (placeholder: being written)."""
+"""Web-side commands: `serve`, `demo`, `sectors load`, `budgets load`.
+
+`serve` runs the same thing production runs (`uvicorn ctvdb.web.asgi:app`); it checks that the
+app can start first, so a missing database is one line and exit 1, not a traceback per worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+
+from ctvdb import db
+from ctvdb.cli import CommandError, say_database
+from ctvdb.config import Config
+
+DEMO_DATABASE = Path("var") / "demo.db"
+DEMO_SPOTS_PER_MONTH = 3000
+DEMO_YEARS = 4          # this year and the three before it
 
 
 def add_commands(sub) -> None:
-    pass
+    p = sub.add_parser("serve", help="serve the reports with uvicorn (as production does)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="build a demo database from a sample workbook and serve it",
+                       description=f"Writes a sample Commercial Log ({DEMO_YEARS} years, "
+                       f"{DEMO_SPOTS_PER_MONTH:,} spots a month), imports it into {DEMO_DATABASE} "
+                       "(or --db) unless that is already current, and serves it.")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild the demo database even if current")
+    p.add_argument("--no-serve", action="store_true", help="build the database and stop")
+    p.set_defaults(func=cmd_demo)
+
+    for kind, columns in (("sectors", "customer,sector"), ("budgets", "ae,month,amount")):
+        group = sub.add_parser(kind, help=f"load {kind} from a CSV").add_subparsers(
+            dest=f"{kind}_command", required=True, metavar="ACTION")
+        p = group.add_parser("load", help=f"load {kind} from a CSV with header `{columns}`",
+                             description=_csv_help(kind),
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("csv", metavar="FILE.csv")
+        p.set_defaults(func=cmd_load, kind=kind)
+
+
+def _csv_help(kind: str) -> str:
+    from ctvdb.web import reference
+    return reference.__doc__
+
+
+# serve ------------------------------------------------------------------------------------------
+
+def cmd_serve(args, config: Config) -> int:
+    say_database(config)
+    return _serve(config, args.host, args.port, args.workers)
+
+
+def _serve(config: Config, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    from ctvdb.web.app import StartupError, create_app
+
+    try:
+        create_app(config)
+    except StartupError as exc:
+        raise CommandError(f"cannot start the web app: {exc}") from None
+    # ctvdb.web.asgi builds its config from the environment, in this process and in each worker.
+    os.environ["DATABASE_PATH"] = str(Path(config.database_path).resolve())
+    print(f"Serving {config.database_path} on http://{host}:{port}/reports/ (Ctrl-C stops)", flush=True)
+    uvicorn.run("ctvdb.web.asgi:app", host=host, port=port, workers=workers, log_level="info")
+    return 0
+
+
+# demo -------------------------------------------------------------------------------------------
+
+def cmd_demo(args, config: Config) -> int:
+    config = config.with_database(args.db or DEMO_DATABASE)
+    say_database(config)
+    build_demo(config.database_path, rebuild=args.rebuild)
+    if args.no_serve:
+        return 0
+    return _serve(config, "127.0.0.1", args.port, 1)
+
+
+def build_demo(path: Path, *, rebuild: bool = False, today: dt.date | None = None) -> bool:
+    """Build the demo database unless it is current; returns True when it was built."""
+    from ctvdb import codes, months, sample
+    from ctvdb.importer import ImportFailed, import_workbook
+    from ctvdb.web import queries, reference
+
+    today = today or dt.date.today()
+    first_year = today.year - DEMO_YEARS + 1
+    span = f"Jan-{first_year % 100:02d}..Dec-{today.year % 100:02d}"
+    rows = DEMO_SPOTS_PER_MONTH * 12 * DEMO_YEARS
+    work = path.parent / "demo"
+    workbook = work / f"Commercial Log demo {first_year}-{today.year} {rows}.xlsx"
+    if not rebuild and _demo_current(path, workbook.name):
+        print(f"Demo database {path} is current ({workbook.name}).")
+        return False
+    work.mkdir(parents=True, exist_ok=True)
+    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        stale.unlink(missing_ok=True)
+    print(f"Writing {rows:,} sample spots ({span}) to {workbook} ...", flush=True)
+    sample.write_sample(workbook, rows=rows, months=span, seed=1)
+    print(f"Importing into {path} ...", flush=True)
+    try:
+        result = import_workbook(path, workbook, mode="manual", auto_setup=True, today=today)
+    except ImportFailed as exc:
+        raise CommandError(f"demo import failed: {exc}") from None
+    if result.status != "COMPLETED":
+        raise CommandError(f"demo import ended {result.status}")
+    conn = db.connect(path)
+    try:
+        # Months before last month are closed, as accounting would have done.
+        last_month = codes.previous_month(today.year * 100 + today.month)
+        closed = [y * 100 + m for y in range(first_year, today.year + 1) for m in range(1, 13)
+                  if y * 100 + m < last_month]
+        months.close_months(conn, closed, "demo")
+        sectors_csv, budgets_csv = work / "sectors.csv", work / "budgets.csv"
+        _write_demo_sectors(sectors_csv, queries.customer_bill_codes(conn))
+        reference.load_sectors(conn, sectors_csv)
+        _write_demo_budgets(budgets_csv, queries.ae_month_totals(conn, (today.year - 1) * 100 + 1,
+                                                                 (today.year - 1) * 100 + 12), today.year)
+        reference.load_budgets(conn, budgets_csv)
+    finally:
+        conn.close()
+    print(f"Demo database {path} built: {result.rows_imported:,} spots.", flush=True)
+    return True
+
+
+def _demo_current(path: Path, workbook_name: str) -> bool:
+    from ctvdb.web import queries
+
+    if not path.exists():
+        return False
+    conn = db.connect_readonly(path)
+    try:
+        if queries.schema_version(conn) != db.schema_version():
+            return False
+        last = queries.last_completed_import(conn)
+        return bool(last) and Path(last["source_file"]).name == workbook_name
+    except Exception:  # noqa: BLE001 - anything odd about an old demo database means rebuild it
+        return False
+    finally:
+        conn.close()
+
+
+def _write_demo_sectors(path: Path, customers: list[tuple[int, str]]) -> None:
+    import csv
+
+    codes = ["AUTO", "CPG", "FIN", "GOV", "HEALTH", "INS", "LEGAL", "MEDIA", "OUTR", "QSR", "RE",
+             "RETAIL", "TECH", "TRAVEL"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer", "sector"])
+        for _, bill_code in customers:
+            digest = hashlib.sha256(bill_code.encode()).digest()[0]
+            if digest % 10:  # one customer in ten stays unassigned
+                writer.writerow([bill_code, codes[digest % len(codes)]])
+
+
+def _write_demo_budgets(path: Path, last_year: list[tuple[str, int, float]], year: int) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ae", "month", "amount"])
+        for ae, month, gross in last_year:
+            if gross > 0:  # a 5 % growth target on last year, in round hundreds
+                writer.writerow([ae, f"{year}-{month % 100:02d}", round(gross * 1.05, -2)])
+
+
+# sectors load / budgets load ---------------------------------------------------------------------
+
+def cmd_load(args, config: Config) -> int:
+    from ctvdb.web import reference
+
+    say_database(config)
+    conn = db.connect(config.database_path)
+    try:
+        db.ensure_current(conn)
+        load = reference.load_sectors if args.kind == "sectors" else reference.load_budgets
+        count = load(conn, Path(args.csv))
+    except reference.LoadError as exc:
+        raise CommandError(f"{exc}; nothing was loaded") from None
+    finally:
+        conn.close()
+    what = "customers given a sector" if args.kind == "sectors" else "AE-month budgets stored"
+    print(f"Loaded {args.csv} into {config.database_path}: {count:,} {what}.")
+    return 0

@@ -1,0 +1,343 @@
+"""The reports web app: one WSGI class, one literal URL map, one `on_<endpoint>` method per page.
+
+Each report view does three things: parse its arguments (`params`), call one query function
+(`queries`, through the data-version-keyed cache), render (a template or a download). Errors of
+every kind become a page in `error_page` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import jinja2
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, ServiceUnavailable
+from werkzeug.routing import Map, Rule
+from werkzeug.urls import iri_to_uri
+from werkzeug.utils import redirect, send_from_directory
+from werkzeug.wrappers import Request, Response
+
+from ctvdb import db
+from ctvdb.config import Config
+from ctvdb.web import cache, charts, downloads, params, queries
+
+log = logging.getLogger("ctvdb.web")
+STATIC = Path(__file__).parent / "static"
+
+# The index page and the navigation: endpoint, title, one-line description.
+REPORT_PAGES = [
+    ("monthly_summary", "Monthly revenue summary",
+     "Internal Ad Sales per broadcast month and quarter, open or closed, with the top 20 clients."),
+    ("customer_revenue", "Customer revenue",
+     "Every customer × 12 months, gross or net, with totals and new customers flagged."),
+    ("ae_dashboard", "AE performance", "Each AE this year against last, by month and quarter."),
+    ("market_analysis", "Language & market analysis",
+     "Revenue by language group, language × market, paid vs bonus spots."),
+    ("sector_analysis", "Sector analysis", "Revenue by customer sector with the top customers in each."),
+    ("management_performance", "Management performance",
+     "Per AE and quarter: booked against budget, pacing, year over year."),
+    ("imports", "Import history", "Every import batch: status, counts, months replaced, rejected rows."),
+    ("language_review", "Language review queue", "Spots whose language needs a person, high value first."),
+]
+TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class StartupError(Exception):
+    """The app cannot serve at all (no database, old schema, broken template): one line."""
+
+
+class App:
+    def __init__(self, config: Config, now=None):
+        self.config = config
+        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.tz = ZoneInfo(config.timezone)
+        self.url_map = Map([
+            Rule("/", endpoint="root"),
+            Rule("/health", endpoint="health"),
+            Rule("/static/<path:filename>", endpoint="static"),
+            Rule("/reports/", endpoint="index"),
+            Rule("/reports/monthly/revenue-summary", endpoint="monthly_summary"),
+            Rule("/reports/revenue-dashboard-customer", endpoint="customer_revenue"),
+            Rule("/reports/ae-dashboard", endpoint="ae_dashboard"),
+            Rule("/reports/market-analysis", endpoint="market_analysis"),
+            Rule("/reports/sector-analysis", endpoint="sector_analysis"),
+            Rule("/reports/customer/<int:customer_id>", endpoint="customer_detail"),
+            Rule("/reports/management-performance", endpoint="management_performance"),
+            Rule("/reports/imports", endpoint="imports"),
+            Rule("/reports/language-review", endpoint="language_review"),
+        ])
+        self.urls = self.url_map.bind("localhost", script_name="/")
+        self.jinja = jinja2.Environment(
+            loader=jinja2.PackageLoader("ctvdb.web", "templates"),
+            autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.jinja.filters.update(
+            money=_money, integer=_integer, pct=_pct, pacific=self.pacific, month_input=_month_input,
+            zip_pairs=lambda values: [(v, v) for v in values], zip_with=lambda a, b: list(zip(a, b)))
+        self.jinja.globals.update(url_for=self.url_for, bars=charts.bars, shares=charts.shares,
+                                  pages=REPORT_PAGES)
+        self.check_startup()
+
+    # Start-up: fail with one line rather than answer 500 on every page -------------------------
+
+    def check_startup(self) -> None:
+        try:
+            conn = db.connect_readonly(self.config.database_path)
+        except db.DatabaseError as exc:
+            raise StartupError(str(exc)) from None
+        try:
+            found, wanted = queries.schema_version(conn), db.schema_version()
+        except sqlite3.Error as exc:
+            raise StartupError(f"database {self.config.database_path} cannot be read: {exc}") from None
+        finally:
+            conn.close()
+        if found != wanted:
+            raise StartupError(
+                f"database {self.config.database_path} is at schema version {found}, this ctvdb needs"
+                f" {wanted}: run `ctvdb migrate`" if found else
+                f"database {self.config.database_path} has no ctvdb schema: run `ctvdb init`")
+        for name in self.jinja.list_templates():
+            try:
+                self.jinja.get_template(name)
+            except jinja2.TemplateError as exc:
+                raise StartupError(f"template {name} does not load: {exc}") from None
+
+    # WSGI ---------------------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        return self.wsgi_app(environ, start_response)
+
+    def wsgi_app(self, environ, start_response):
+        request = Request(environ)
+        request.db = None
+        try:
+            response = self.dispatch_request(request)
+        except Exception as exc:  # noqa: BLE001 - the one place errors become pages
+            response = self.error_page(request, exc)
+        finally:
+            if request.db is not None:
+                request.db.close()
+        response.headers.update(SECURITY_HEADERS)
+        return response(environ, start_response)
+
+    def dispatch_request(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        endpoint, values = adapter.match()
+        self.authorize(request, endpoint)
+        return getattr(self, f"on_{endpoint}")(request, **values)
+
+    def authorize(self, request: Request, endpoint: str) -> None:
+        """Sign-in hook (issue 5): raise an HTTPException or return a redirect to refuse."""
+        return None
+
+    def error_page(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, (db.DatabaseError, sqlite3.OperationalError)):
+            log.error("database unavailable for %s: %s", request.path, exc)
+            exc = ServiceUnavailable("The report database cannot be read just now; try again shortly.")
+        elif not isinstance(exc, HTTPException):
+            log.exception("error serving %s", request.url)
+            exc = InternalServerError("Something went wrong building this page; it has been logged.")
+        if exc.code in (301, 302, 303, 307, 308):  # routing redirects (a missing trailing slash)
+            return exc.get_response(request.environ)
+        try:
+            footer = self.footer(request)
+        except Exception:  # noqa: BLE001 - an error page must not fail on its footer
+            footer = None
+        if request.db is not None:
+            request.db.close()
+            request.db = None
+        html = self.jinja.get_template("layout.html").render(
+            title=exc.name, body=self.jinja.get_template("error.html").render(error=exc),
+            footer=footer, endpoint=None, downloads=None)
+        return Response(html, status=exc.code, mimetype="text/html")
+
+    # Helpers --------------------------------------------------------------------------------------
+
+    def connection(self, request: Request) -> sqlite3.Connection:
+        if request.db is None:
+            request.db = db.connect_readonly(self.config.database_path)
+        return request.db
+
+    def url_for(self, endpoint: str, **values) -> str:
+        return self.urls.build(endpoint, {k: v for k, v in values.items() if v not in (None, "")})
+
+    def pacific(self, iso_utc: str | None) -> str:
+        if not iso_utc:
+            return ""
+        moment = datetime.fromisoformat(iso_utc.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(self.tz).strftime("%a %-d %b %Y, %-I:%M %p %Z")
+
+    def footer(self, request: Request) -> dict:
+        """The last completed import, cached per database for footer_cache_seconds."""
+        last = cache.FOOTER.get_or_compute(
+            str(self.config.database_path), self.config.footer_cache_seconds,
+            lambda: queries.last_completed_import(self.connection(request)))
+        if last is None:
+            return {"updated": None, "stale": True}
+        finished = datetime.fromisoformat(last["finished_at"].replace("Z", "+00:00"))
+        stale = self.now() - finished > timedelta(hours=self.config.stale_after_hours)
+        return {"updated": self.pacific(last["finished_at"]), "stale": stale}
+
+    def today_year(self) -> int:
+        return self.now().astimezone(self.tz).year
+
+    def report(self, request: Request, query, filters: params.Filters, *args) -> tuple:
+        """(report, cache key): `query(conn, *args, filters=, today_year=)` through the cache.
+
+        The key holds the data version, so a new import or load is a cache miss at once.
+        """
+        conn = self.connection(request)
+        year = self.today_year()
+        key = (str(self.config.database_path), queries.data_version(conn), query.__name__, args,
+               filters, year)
+        report = cache.REPORTS.get_or_compute(
+            key, self.config.report_cache_seconds,
+            lambda: query(conn, *args, filters=filters, today_year=year))
+        return report, key
+
+    def render_report(self, request: Request, report, key: tuple, fmt: str) -> Response:
+        if report is None:
+            raise NotFound("There is no such customer; it may have been merged or never imported.")
+        if fmt in ("csv", "xlsx", "json"):
+            body = (downloads.to_csv(report, request.args.get("table")) if fmt == "csv" else
+                    downloads.to_xlsx(report) if fmt == "xlsx" else downloads.to_json(report, key[1]))
+            response = Response(body, mimetype=downloads.MIME[fmt])
+            if fmt != "json":
+                response.headers["Content-Disposition"] = \
+                    f'attachment; filename="{downloads.filename(report, fmt)}"'
+            return response
+        body = cache.REPORTS.get_or_compute(
+            key + ("html",), self.config.report_cache_seconds,
+            lambda: self.jinja.get_template(f"{report.name}.html").render(r=report))
+        return self.page(request, report.name, body, title=_title(report), downloads=True)
+
+    def page(self, request: Request, endpoint: str, body: str, *, title: str,
+             downloads: bool = False, status: int = 200) -> Response:
+        links = None
+        if downloads:
+            base = {k: v for k, v in request.args.items() if k != "format"}
+            links = {fmt: iri_to_uri(request.path + "?" + urlencode(base | {"format": fmt}))
+                     for fmt in ("csv", "xlsx", "json")}
+        html = self.jinja.get_template("layout.html").render(
+            title=title, body=Markup(body), footer=self.footer(request), endpoint=endpoint,
+            downloads=links)
+        return Response(html, status=status, mimetype="text/html")
+
+    # Pages ------------------------------------------------------------------------------------------
+
+    def on_root(self, request):
+        return redirect("/reports/", code=302)
+
+    def on_static(self, request, filename):
+        return send_from_directory(STATIC, filename, request.environ, max_age=3600)
+
+    def on_health(self, request):
+        try:
+            conn = self.connection(request)
+            last = queries.last_completed_import(conn)
+        except (db.DatabaseError, sqlite3.Error) as exc:
+            body = {"status": "error", "database": "unreachable", "error": str(exc)}
+            return Response(json.dumps(body), status=503, mimetype="application/json")
+        stale = True
+        if last:
+            finished = datetime.fromisoformat(last["finished_at"].replace("Z", "+00:00"))
+            stale = self.now() - finished > timedelta(hours=self.config.stale_after_hours)
+        body = {"status": "ok", "database": "reachable",
+                "last_import": last and {**last, "finished_at_pacific": self.pacific(last["finished_at"])},
+                "stale": stale}
+        return Response(json.dumps(body), mimetype="application/json")
+
+    def on_index(self, request):
+        body = self.jinja.get_template("index.html").render()
+        return self.page(request, "index", body, title="Reports")
+
+    def on_monthly_summary(self, request):
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.monthly_summary, filters)
+        return self.render_report(request, report, key, fmt)
+
+    def on_customer_revenue(self, request):
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.customer_revenue, filters)
+        return self.render_report(request, report, key, fmt)
+
+    def on_ae_dashboard(self, request):
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.ae_dashboard, filters)
+        return self.render_report(request, report, key, fmt)
+
+    def on_market_analysis(self, request):
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.market_analysis, filters)
+        return self.render_report(request, report, key, fmt)
+
+    def on_sector_analysis(self, request):
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.sector_analysis, filters)
+        return self.render_report(request, report, key, fmt)
+
+    def on_customer_detail(self, request, customer_id):
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.customer_detail, filters, customer_id)
+        return self.render_report(request, report, key, fmt)
+
+    def on_management_performance(self, request):
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.management_performance, filters)
+        return self.render_report(request, report, key, fmt)
+
+    def on_imports(self, request):
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.imports, filters)
+        return self.render_report(request, report, key, fmt)
+
+    def on_language_review(self, request):
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.language_review, filters)
+        return self.render_report(request, report, key, fmt)
+
+
+def create_app(config: Config, now=None) -> App:
+    """The WSGI app; raises StartupError (one line) when it could not serve anything."""
+    return App(config, now=now)
+
+
+# Formatting filters ------------------------------------------------------------------------------
+
+def _money(value) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _integer(value) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def _month_input(month: int | None) -> str:
+    """202611 -> '2026-11', the value of an <input type="month">."""
+    return f"{month // 100}-{month % 100:02d}" if month else ""
+
+
+def _title(report) -> str:
+    if report.name == "customer_detail":
+        return report.extra["customer"]["name"]
+    return TITLES[report.name]
+

@@ -1,0 +1,109 @@
+"""Report arguments: parsed from the query string into a frozen, hashable `Filters`.
+
+A bad argument is a `BadRequest` whose description is one sentence for a person. Arguments a
+report does not use are ignored; the cache key is built from the parsed value, not the raw URL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+
+FORMATS = ("html", "csv", "xlsx", "json")
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class Filters:
+    year: int | None = None
+    quarter: int | None = None
+    from_month: int | None = None       # YYYYMM
+    to_month: int | None = None
+    measure: str = "gross"              # gross | net
+    ae: str | None = None               # upper-cased, as spots.ae
+    revenue_type: str | None = None
+    market: str | None = None
+    sector: str | None = None           # a sector code, or "NONE" for unassigned customers
+    q: str | None = None                # customer name / agency search
+    status: str | None = None           # imports: batch status; review: language status
+    batch: int | None = None
+    limit: int = 200
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def month_label(month: int) -> str:
+    """202611 -> 'Nov-26'."""
+    return f"{MONTH_NAMES[month % 100 - 1]}-{month // 100 % 100:02d}"
+
+
+def parse_month(text: str, name: str) -> int:
+    """'2026-11', '202611' or 'Nov-26' -> 202611."""
+    text = text.strip()
+    m = re.fullmatch(r"(\d{4})-?(\d{2})", text)
+    if m:
+        year, month = int(m.group(1)), int(m.group(2))
+    else:
+        m = re.fullmatch(r"([A-Za-z]{3})-(\d{2})", text)
+        if not m or m.group(1).title() not in MONTH_NAMES:
+            raise BadRequest(f"The {name} month “{text}” is not a month like 2026-11 or Nov-26.")
+        year, month = 2000 + int(m.group(2)), MONTH_NAMES.index(m.group(1).title()) + 1
+    if not (2000 <= year <= 2099 and 1 <= month <= 12):
+        raise BadRequest(f"The {name} month “{text}” is outside January 2000 to December 2099.")
+    return year * 100 + month
+
+
+def _int(args: MultiDict, name: str, low: int, high: int, what: str) -> int | None:
+    text = (args.get(name) or "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"-?\d+", text) or not low <= int(text) <= high:
+        raise BadRequest(f"The {what} “{text}” is not a number from {low} to {high}.")
+    return int(text)
+
+
+def _text(args: MultiDict, name: str, max_length: int = 100) -> str | None:
+    text = " ".join((args.get(name) or "").split())
+    if len(text) > max_length:
+        raise BadRequest(f"The {name} filter is longer than {max_length} characters.")
+    return text or None
+
+
+def parse_filters(args: MultiDict) -> Filters:
+    measure = (args.get("measure") or "gross").strip().lower()
+    if measure not in ("gross", "net"):
+        raise BadRequest(f"The measure “{measure}” is neither gross nor net.")
+    from_month = parse_month(args["from"], "from") if (args.get("from") or "").strip() else None
+    to_month = parse_month(args["to"], "to") if (args.get("to") or "").strip() else None
+    if from_month and to_month and from_month > to_month:
+        raise BadRequest("The from month is after the to month.")
+    ae = _text(args, "ae")
+    market = _text(args, "market", 10)
+    sector = _text(args, "sector", 20)
+    status = _text(args, "status", 20)
+    return Filters(
+        year=_int(args, "year", 2000, 2099, "year"),
+        quarter=_int(args, "quarter", 1, 4, "quarter"),
+        from_month=from_month,
+        to_month=to_month,
+        measure=measure,
+        ae=ae.upper() if ae else None,
+        revenue_type=_text(args, "revenue_type"),
+        market=market.upper() if market else None,
+        sector=sector.upper() if sector else None,
+        q=_text(args, "q"),
+        status=status.lower() if status else None,
+        batch=_int(args, "batch", 1, 10**12, "import batch"),
+        limit=_int(args, "limit", 1, 5000, "row limit") or 200,
+    )
+
+
+def parse_format(args: MultiDict) -> str:
+    fmt = (args.get("format") or "html").strip().lower()
+    if fmt not in FORMATS:
+        raise BadRequest(f"The format “{fmt}” is not one of {', '.join(FORMATS)}.")
+    return fmt
