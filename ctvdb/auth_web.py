@@ -32,13 +32,16 @@ SIGNIN_PATH = "/signin"
 DEFAULT_NEXT = "/reports/"
 DATA_FORMATS = frozenset({"csv", "json", "xlsx"})
 
-# Endpoints of the web app's URL map, by who may open them.
-PUBLIC_ENDPOINTS = frozenset({"signin", "static", "health"})
+# Endpoints of the web app's URL map, by who may open them. `root` only redirects to the index.
+PUBLIC_ENDPOINTS = frozenset({"signin", "static", "health", "root"})
 ADMIN_ENDPOINTS = frozenset({"admin_users"})
-# What an `ae` user may open: pages without figures, and the reports filtered to their own
-# sales person (a missing `ae=` is filled in, a different one refused).
-AE_OPEN_ENDPOINTS = frozenset({"index", "reports_index", "signout"})
-AE_FILTERED_ENDPOINTS = frozenset({"revenue_dashboard_customer", "ae_dashboard", "management_performance"})
+# Arguments only an admin may give: the import history's rejected rows (`batch=`) show raw cells.
+ADMIN_ARGUMENTS = {"imports": ("batch",)}
+# What an `ae` user may open: pages without figures, and the reports whose every figure is
+# filtered by `ae=` to their own sales person (a missing `ae=` is filled in, another refused).
+AE_OPEN_ENDPOINTS = frozenset({"index", "signout"})
+AE_FILTERED_ENDPOINTS = frozenset({"monthly_summary", "customer_revenue", "ae_dashboard",
+                                   "market_analysis", "sector_analysis", "management_performance"})
 
 Render = Callable[..., Response]
 
@@ -162,6 +165,8 @@ def authorize(conn: sqlite3.Connection, config: Config, request: Request,
         return sign_in_required(request)
     if endpoint in ADMIN_ENDPOINTS and not principal.is_admin:
         raise Forbidden("Only an administrator can open this page.")
+    if not principal.is_admin and any(request.args.get(a) for a in ADMIN_ARGUMENTS.get(endpoint, ())):
+        raise Forbidden("Only an administrator can see rejected rows.")
     if principal.role == "ae":
         return _ae_rule(principal, request, endpoint)
     return principal

@@ -401,6 +401,14 @@ def test_only_an_admin_opens_the_users_page(config):
         assert c.get("/admin/users").status_code == status, email
 
 
+def test_only_an_admin_sees_the_rejected_rows_of_an_import(config):
+    for email, status in [("viewer@example.com", 403), ("admin@example.com", 200)]:
+        c = client(config)
+        sign_in(c, email)
+        assert c.get("/reports/imports?batch=3").status_code == status, email
+        assert c.get("/reports/imports").status_code == 200
+
+
 def test_an_ae_sees_only_their_own_sales_person(config):
     c = client(config)
     sign_in(c, "jane@example.com")
