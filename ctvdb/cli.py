@@ -46,7 +46,7 @@ def cmd_migrate(args, config) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ctvdb import importer, months, sample, users
+    from ctvdb import import_cli, months, sample, users
     from ctvdb.web import commands as web_commands
 
     parser = argparse.ArgumentParser(prog="ctvdb", description=__doc__.splitlines()[0])
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
 
     sample.add_commands(sub)
-    importer.add_commands(sub)
+    import_cli.add_commands(sub)
     months.add_commands(sub)
     web_commands.add_commands(sub)
     users.add_commands(sub)

@@ -1,5 +1,537 @@
-"""The import (placeholder: being written)."""
+"""The import: a Commercial Log replaces the months it may replace, in one transaction.
+
+    result = import_workbook("var/ctvdb.db", "Commercial Log 261124.xlsx", mode="daily")
+
+Order of work: lock → read and check the whole workbook → decide the months → (preview, confirm)
+→ batch RUNNING → one data transaction that replaces the months, assigns languages, stores the
+rejected rows and marks the batch COMPLETED → or, on any failure, rollback and batch FAILED.
+Readers see the old data or the new, never a mix; a crash at any moment leaves the database as
+it was (the RUNNING batch is marked FAILED by the next run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import gc
+import logging
+import os
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ctvdb import codes, db, summaries, workbook
+from ctvdb.rows import SPOT_COLUMNS, Rejected, RowReader, Spot
+
+log = logging.getLogger("ctvdb.import")
+
+MODES = ("daily", "historical", "manual")
+STALE_AFTER = dt.timedelta(hours=1)
+_INSERT_SPOT = (
+    f"INSERT INTO spots (id, batch_id, sheet, row_number, customer_id, agency_id, "
+    f"{', '.join(SPOT_COLUMNS)}) VALUES ({', '.join('?' * (len(SPOT_COLUMNS) + 6))})"
+)
 
 
-def add_commands(sub) -> None:
-    pass
+class ImportError_(Exception):
+    """An import that did not happen; the message is one line naming what and where."""
+
+
+ImportFailed = ImportError_
+
+
+@dataclass
+class MonthFigures:
+    month: int
+    action: str                  # 'replace' or 'protect'
+    reason: str = ""             # why protected
+    rows_in_workbook: int = 0
+    spots_before: int = 0
+    gross_before: float = 0.0
+    spots_after: int = 0
+    gross_after: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return codes.month_label(self.month)
+
+
+@dataclass
+class RejectedRow:
+    sheet: str
+    row_number: int
+    column: int
+    value: object
+    reason: str
+
+    @property
+    def column_name(self) -> str:
+        return f"{codes.column_letter(self.column)} {codes.COLUMNS[self.column]}" if self.column < 29 else codes.column_letter(self.column)
+
+    def describe(self, file_name: str) -> str:
+        return (f"{file_name}, sheet {self.sheet!r}, row {self.row_number}, column {self.column_name}: "
+                f"{self.reason} ({self.value!r})")
+
+
+@dataclass
+class ImportResult:
+    workbook: str
+    database: str
+    mode: str
+    status: str = "PLANNED"      # PLANNED (dry run), COMPLETED, FAILED, CANCELLED
+    batch_id: int | None = None
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_deleted: int = 0
+    rows_ignored: int = 0
+    rows_trade: int = 0
+    rows_rejected: int = 0
+    rows_protected: int = 0
+    months: list[MonthFigures] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    new_markets: list[str] = field(default_factory=list)
+    new_customers: int = 0
+    stale_batches_cleaned: list[int] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def months_replaced(self) -> list[int]:
+        return [m.month for m in self.months if m.action == "replace"]
+
+    @property
+    def months_protected(self) -> list[MonthFigures]:
+        return [m for m in self.months if m.action == "protect"]
+
+    def as_dict(self) -> dict:
+        return {
+            "status": self.status, "batch_id": self.batch_id, "workbook": self.workbook,
+            "database": self.database, "mode": self.mode, "rows_read": self.rows_read,
+            "rows_imported": self.rows_imported, "rows_deleted": self.rows_deleted,
+            "rows_ignored": self.rows_ignored, "rows_trade": self.rows_trade,
+            "rows_rejected": self.rows_rejected, "rows_protected": self.rows_protected,
+            "months": [
+                {"month": m.label, "yyyymm": m.month, "replaced": m.action == "replace",
+                 "reason": m.reason, "spots_before": m.spots_before, "spots_after": m.spots_after,
+                 "gross_before": round(m.gross_before, 2), "gross_after": round(m.gross_after, 2)}
+                for m in self.months
+            ],
+            "rejected": [
+                {"sheet": r.sheet, "row": r.row_number, "column": r.column_name,
+                 "value": str(r.value), "reason": r.reason} for r in self.rejected[:50]
+            ],
+            "message": self.message,
+        }
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@contextmanager
+def import_lock(db_path: Path):
+    """One import at a time per database: an advisory lock the kernel drops when the process dies."""
+    lock_path = db_path.with_name(db_path.name + ".import-lock")
+    try:
+        handle = open(lock_path, "a+")
+    except OSError as exc:
+        raise ImportFailed(f"cannot create the import lock {lock_path}: {exc.strerror}") from exc
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ImportFailed(f"another import is running on {db_path} (lock {lock_path} is held)") from None
+        yield
+    finally:
+        handle.close()
+
+
+def _clean_stale_batches(conn: sqlite3.Connection, now: dt.datetime) -> list[int]:
+    """Holding the import lock proves no import is alive, so every RUNNING batch was interrupted."""
+    stale = [row[0] for row in conn.execute("SELECT id, started_at FROM import_batches WHERE status = 'RUNNING'")]
+    if stale:
+        conn.execute(
+            "UPDATE import_batches SET status = 'FAILED', finished_at = ?, error_summary = "
+            "'interrupted: the import process ended before it finished; no data was changed' "
+            "WHERE status = 'RUNNING'", (_utc_now(),))
+    return stale
+
+
+@dataclass
+class _Parsed:
+    spots: list[tuple[str, int, Spot]]          # (sheet, row number, spot)
+    rejected: list[RejectedRow]
+    rows_read: int = 0
+    rows_ignored: int = 0
+    rows_trade: int = 0
+
+
+def _parse(path: Path, sheets: list[workbook.Sheet], progress) -> _Parsed:
+    reader = RowReader()
+    parsed = _Parsed([], [])
+    total = parsed.rows_read = sum(len(s.rows) for s in sheets)
+    done = 0
+    for sheet in sheets:
+        months_seen = 0
+        errors = sheet.errors
+        for offset, row in enumerate(sheet.rows):
+            row_number = offset + sheet.first_row_number
+            done += 1
+            if progress and done % 5000 == 0:
+                progress("checking rows", done, total)
+            try:
+                if offset in errors:
+                    column, text = errors[offset]
+                    raise Rejected(column, text, f"Excel error value {text}")
+                spot = reader.read(row)
+            except Rejected as exc:
+                parsed.rejected.append(RejectedRow(sheet.name, row_number, exc.column, exc.value, exc.reason))
+                continue
+            if spot is None:
+                parsed.rows_ignored += 1
+                continue
+            months_seen += 1
+            if spot.revenue_type == codes.TRADE:
+                parsed.rows_trade += 1
+                continue
+            parsed.spots.append((sheet.name, row_number, spot))
+        month_rejections = sum(1 for r in parsed.rejected if r.sheet == sheet.name and r.column == 18)
+        if month_rejections and not months_seen:
+            raise ImportFailed(
+                f"{path.name}, sheet {sheet.name!r}, column S Month: no row has a broadcast month "
+                f"(first at row {next(r.row_number for r in parsed.rejected if r.sheet == sheet.name)})")
+    if progress:
+        progress("checking rows", total, total)
+    return parsed
+
+
+def _month_figures(conn, months) -> dict[int, tuple[int, float]]:
+    if not months:
+        return {}
+    marks = ",".join("?" * len(months))
+    return {row[0]: (row[1], row[2] or 0.0) for row in conn.execute(
+        f"SELECT broadcast_month, count(*), sum(gross_rate) FROM spots "
+        f"WHERE broadcast_month IN ({marks}) GROUP BY broadcast_month", sorted(months))}
+
+
+def _plan(conn, parsed: _Parsed, mode: str, today: dt.date, include_previous: bool) -> list[MonthFigures]:
+    rows_per_month: dict[int, int] = {}
+    after: dict[int, list] = {}
+    for _, _, spot in parsed.spots:
+        rows_per_month[spot.broadcast_month] = rows_per_month.get(spot.broadcast_month, 0) + 1
+        figures = after.setdefault(spot.broadcast_month, [0, 0.0])
+        figures[0] += 1
+        figures[1] += spot.gross
+    closed = {row[0] for row in conn.execute("SELECT broadcast_month FROM month_closures")}
+    before = _month_figures(conn, rows_per_month)
+    previous = codes.previous_month(today.year * 100 + today.month)
+    if mode == "manual" and closed & set(rows_per_month):
+        labels = ", ".join(codes.month_label(m) for m in sorted(closed & set(rows_per_month)))
+        raise ImportFailed(f"manual import refused: the workbook holds closed month(s) {labels}")
+    plan = []
+    for month in sorted(rows_per_month):
+        spots_before, gross_before = before.get(month, (0, 0.0))
+        figures = MonthFigures(month, "replace", "", rows_per_month[month], spots_before, gross_before,
+                               after[month][0], after[month][1])
+        if mode == "daily":
+            if month in closed:
+                figures.action, figures.reason = "protect", "closed"
+            elif month == previous and not include_previous:
+                figures.action, figures.reason = "protect", "previous month is frozen once a new month has begun"
+        if figures.action == "protect":
+            figures.spots_after, figures.gross_after = spots_before, gross_before
+        plan.append(figures)
+    return plan
+
+
+def _customer_ids(conn, spots, auto_setup: bool) -> tuple[dict[str, tuple[int, int | None]], int]:
+    """identity key → (customer id, agency id), creating what is missing."""
+    known = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT identity_key, id, agency_id FROM customers")}
+    agencies = {row[0]: row[1] for row in conn.execute("SELECT name_key, id FROM agencies")}
+    by_code: dict[str, tuple[int, int | None]] = {}
+    created = 0
+    for code in sorted({spot.bill_code for _, _, spot in spots}):
+        key = code.lower()
+        if key in known:
+            by_code[code] = known[key]
+            continue
+        chain, name = codes.split_bill_code(code)
+        agency_id = None
+        for position, agency in enumerate(chain):
+            agency_key = agency.lower()
+            if agency_key not in agencies:
+                agencies[agency_key] = conn.execute(
+                    "INSERT INTO agencies (name, name_key) VALUES (?, ?)", (agency, agency_key)).lastrowid
+            if position == 0:
+                agency_id = agencies[agency_key]
+        customer_id = conn.execute(
+            "INSERT INTO customers (name, agency_chain, agency_id, identity_key) VALUES (?, ?, ?, ?)",
+            (name, ":".join(chain), agency_id, key)).lastrowid
+        known[key] = by_code[code] = (customer_id, agency_id)
+        created += 1
+    return by_code, created
+
+
+def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mode: str,
+           closed_by: str | None, progress) -> None:
+    replace = [m.month for m in plan if m.action == "replace"]
+    spots = [item for item in parsed.spots if item[2].broadcast_month in set(replace)]
+    known_markets = {row[0] for row in conn.execute("SELECT code FROM markets")}
+    for code in result.new_markets:
+        if code not in known_markets:
+            conn.execute("INSERT INTO markets (code, name) VALUES (?, ?)", (code, codes.MARKETS.get(code, code)))
+    customers, result.new_customers = _customer_ids(conn, spots, auto_setup=True)
+
+    if replace:
+        marks = ",".join("?" * len(replace))
+        conn.execute(f"DELETE FROM spot_languages WHERE spot_id IN "
+                     f"(SELECT id FROM spots WHERE broadcast_month IN ({marks}))", replace)
+        result.rows_deleted = conn.execute(f"DELETE FROM spots WHERE broadcast_month IN ({marks})", replace).rowcount
+    next_id = (conn.execute("SELECT max(id) FROM spots").fetchone()[0] or 0) + 1
+
+    def spot_rows():
+        for spot_id, (sheet, row_number, spot) in enumerate(spots, start=next_id):
+            customer_id, agency_id = customers[spot.bill_code]
+            yield (spot_id, batch_id, sheet, row_number, customer_id, agency_id) + spot.values
+            if progress and spot_id % 5000 == 0:
+                progress("writing", spot_id - next_id, len(spots))
+
+    def language_rows():
+        for spot_id, (_, _, spot) in enumerate(spots, start=next_id):
+            category = codes.spot_category(spot.revenue_type, spot.spot_type)
+            language, status, review = codes.assign_language(category, spot.spot_type, spot.language_code)
+            yield (spot_id, category, language, status, review,
+                   review and spot.gross >= codes.HIGH_VALUE_GROSS)
+
+    conn.executemany(_INSERT_SPOT, spot_rows())
+    conn.executemany("INSERT INTO spot_languages (spot_id, category, language_code, status, needs_review, "
+                     "high_value) VALUES (?, ?, ?, ?, ?, ?)", language_rows())
+    result.rows_imported = len(spots)
+    if progress:
+        progress("writing", len(spots), len(spots))
+    summaries.refresh_summaries(conn, replace)
+    _store_rejected(conn, batch_id, parsed.rejected)
+    if mode == "historical":
+        now = _utc_now()
+        conn.executemany(
+            "INSERT INTO month_closures (broadcast_month, closed_at, closed_by, batch_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (broadcast_month) DO UPDATE SET closed_at = excluded.closed_at, "
+            "closed_by = excluded.closed_by, batch_id = excluded.batch_id",
+            [(month, now, closed_by, batch_id) for month in replace])
+
+
+def _store_rejected(conn, batch_id: int, rejected: list[RejectedRow]) -> None:
+    conn.executemany(
+        "INSERT INTO rejected_rows (batch_id, sheet, row_number, column_name, value, reason) VALUES (?, ?, ?, ?, ?, ?)",
+        [(batch_id, r.sheet, r.row_number, r.column_name, str(r.value)[:200], r.reason) for r in rejected[:5000]])
+
+
+def _finish_batch(conn, batch_id: int, result: ImportResult, status: str, error: str | None) -> None:
+    conn.execute(
+        "UPDATE import_batches SET status = ?, finished_at = ?, rows_read = ?, rows_imported = ?, "
+        "rows_deleted = ?, rows_ignored = ?, rows_trade = ?, rows_rejected = ?, rows_protected = ?, "
+        "months_replaced = ?, months_protected = ?, error_summary = ? WHERE id = ?",
+        (status, _utc_now(), result.rows_read, result.rows_imported, result.rows_deleted,
+         result.rows_ignored, result.rows_trade, result.rows_rejected, result.rows_protected,
+         ",".join(str(m) for m in result.months_replaced),
+         ",".join(f"{m.month}:{m.reason}" for m in result.months_protected), error, batch_id))
+
+
+def _open(db_path: Path, auto_setup: bool, dry_run: bool) -> sqlite3.Connection | None:
+    if not db_path.parent.is_dir():
+        raise ImportFailed(f"database {db_path}: directory {db_path.parent} does not exist")
+    if not db_path.exists():
+        if not auto_setup:
+            raise ImportFailed(f"database {db_path} does not exist (check DATABASE_PATH, run `ctvdb init`, "
+                               f"or pass --auto-setup to create it)")
+        if dry_run:
+            return None
+        db.init(db_path)
+        log.info("created database %s", db_path)
+    conn = db.connect(db_path)
+    conn.execute("PRAGMA cache_size = -131072")  # 128 MB: index pages of a big spots table stay hot
+    if not dry_run:
+        applied = db.ensure_current(conn)
+        if applied:
+            log.info("applied migrations %s", ", ".join(applied))
+    return conn
+
+
+def _database_error(db_path: Path, exc: sqlite3.Error) -> ImportFailed:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return ImportFailed(f"database {db_path} is locked by another writer; nothing was changed")
+    if "readonly" in text or "read-only" in text:
+        return ImportFailed(f"database {db_path} is read-only for this user; nothing was changed")
+    if "disk is full" in text or "full" in text:
+        return ImportFailed(f"database {db_path}: the disk is full; nothing was changed")
+    return ImportFailed(f"database {db_path}: {text}; nothing was changed")
+
+
+def import_workbook(
+    db_path: str | os.PathLike,
+    workbook_path: str | os.PathLike,
+    *,
+    mode: str = "daily",
+    closed_by: str | None = None,
+    auto_setup: bool = False,
+    dry_run: bool = False,
+    include_previous_month: bool = False,
+    today: dt.date | None = None,
+    max_rejected_ratio: float = 0.01,
+    confirm: Callable[[ImportResult], bool] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportResult:
+    """Import one Commercial Log. Raises ImportFailed (nothing changed) or returns the result."""
+    db_path, workbook_path = Path(db_path), Path(workbook_path)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    if mode == "historical" and not (closed_by or "").strip():
+        raise ImportFailed("historical mode closes months: say who closes them (--closed-by NAME)")
+    today = today or dt.date.today()
+    result = ImportResult(str(workbook_path), str(db_path), mode)
+
+    if not db_path.parent.is_dir():
+        raise ImportFailed(f"database {db_path}: directory {db_path.parent} does not exist")
+    # The import builds a few hundred thousand small tuples that live until the commit: the
+    # cyclic garbage collector would rescan them again and again for nothing.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _locked_import(db_path, workbook_path, result, mode, closed_by, auto_setup, dry_run,
+                              include_previous_month, today, max_rejected_ratio, confirm, progress)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _locked_import(db_path, workbook_path, result, mode, closed_by, auto_setup, dry_run,
+                   include_previous_month, today, max_rejected_ratio, confirm, progress):
+    with import_lock(db_path):
+        try:
+            conn = _open(db_path, auto_setup, dry_run)
+        except sqlite3.Error as exc:
+            raise _database_error(db_path, exc) from exc
+        try:
+            return _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_run,
+                        include_previous_month, today, max_rejected_ratio, confirm, progress)
+        finally:
+            if conn is not None:
+                conn.close()
+
+
+def _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_run,
+         include_previous_month, today, max_rejected_ratio, confirm, progress) -> ImportResult:
+    if conn is not None and not dry_run:
+        try:
+            result.stale_batches_cleaned = _clean_stale_batches(conn, dt.datetime.now(dt.timezone.utc))
+        except sqlite3.Error as exc:
+            raise _database_error(db_path, exc) from exc
+        if result.stale_batches_cleaned:
+            log.warning("marked interrupted batch(es) %s FAILED", ", ".join(map(str, result.stale_batches_cleaned)))
+
+    if progress:
+        progress("reading", 0, 1)
+    try:
+        sheets = workbook.read(workbook_path)
+    except workbook.WorkbookError as exc:
+        raise ImportFailed(str(exc)) from exc
+    log.info("read %s: %s", workbook_path.name, ", ".join(f"{s.name} ({len(s.rows)} rows)" for s in sheets))
+    parsed = _parse(workbook_path, sheets, progress)
+    del sheets
+    result.rows_read, result.rows_ignored, result.rows_trade = parsed.rows_read, parsed.rows_ignored, parsed.rows_trade
+    result.rows_rejected, result.rejected = len(parsed.rejected), parsed.rejected
+
+    data_rows = parsed.rows_read - parsed.rows_ignored
+    if parsed.rejected and len(parsed.rejected) > max_rejected_ratio * data_rows:
+        first = parsed.rejected[0].describe(workbook_path.name)
+        raise ImportFailed(
+            f"{len(parsed.rejected)} of {data_rows} rows rejected ({len(parsed.rejected) / max(data_rows, 1):.1%}, "
+            f"more than the {max_rejected_ratio:.0%} allowed): is this the right file? First: {first}")
+    for rejected in parsed.rejected[:20]:
+        log.warning("rejected %s", rejected.describe(workbook_path.name))
+
+    markets = {spot.market_code for _, _, spot in parsed.spots if spot.market_code}
+    known = {row[0] for row in conn.execute("SELECT code FROM markets")} if conn else set(codes.MARKETS)
+    result.new_markets = sorted(markets - known)
+    if result.new_markets and not auto_setup:
+        raise ImportFailed(f"{workbook_path.name}, column AC Market: unknown market code(s) "
+                           f"{', '.join(result.new_markets)} (pass --auto-setup to create them)")
+
+    if conn is None:   # dry run against a database that does not exist yet
+        result.months = _plan_empty(parsed)
+    else:
+        result.months = _plan(conn, parsed, mode, today, include_previous_month)
+    protected = {m.month for m in result.months_protected}
+    result.rows_protected = sum(1 for _, _, s in parsed.spots if s.broadcast_month in protected)
+
+    if dry_run:
+        result.status = "PLANNED"
+        result.rows_imported = sum(m.spots_after for m in result.months if m.action == "replace")
+        result.rows_deleted = sum(m.spots_before for m in result.months if m.action == "replace")
+        result.message = "Dry run: " + _summary(result, planned=True) + "; nothing was written."
+        return result
+    if confirm is not None and not confirm(result):
+        result.status = "CANCELLED"
+        result.message = "Import cancelled; nothing was changed."
+        return result
+
+    try:
+        batch_id = conn.execute(
+            "INSERT INTO import_batches (mode, source_file, status, started_at, pid, closed_by) "
+            "VALUES (?, ?, 'RUNNING', ?, ?, ?)",
+            (mode, str(workbook_path), _utc_now(), os.getpid(), closed_by)).lastrowid
+    except sqlite3.Error as exc:
+        raise _database_error(db_path, exc) from exc
+    result.batch_id = batch_id
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        _write(conn, result, parsed, result.months, batch_id, mode, closed_by, progress)
+        result.status = "COMPLETED"
+        _finish_batch(conn, batch_id, result, "COMPLETED", None)
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        error = _database_error(db_path, exc) if isinstance(exc, sqlite3.Error) else exc
+        result.status = "FAILED"
+        result.rows_imported = result.rows_deleted = 0
+        try:
+            _finish_batch(conn, batch_id, result, "FAILED", str(error)[:1000])
+        except sqlite3.Error:
+            log.exception("could not mark batch %s FAILED; the next run will", batch_id)
+        if isinstance(exc, sqlite3.Error):
+            raise error from exc
+        raise
+    result.message = _summary(result, planned=False)
+    return result
+
+
+def _plan_empty(parsed: _Parsed) -> list[MonthFigures]:
+    months: dict[int, MonthFigures] = {}
+    for _, _, spot in parsed.spots:
+        figures = months.setdefault(spot.broadcast_month, MonthFigures(spot.broadcast_month, "replace"))
+        figures.rows_in_workbook += 1
+        figures.spots_after += 1
+        figures.gross_after += spot.gross
+    return [months[m] for m in sorted(months)]
+
+
+def _summary(result: ImportResult, planned: bool) -> str:
+    replaced = ", ".join(codes.month_label(m) for m in result.months_replaced) or "no months"
+    verb = "would replace" if planned else "replaced"
+    text = (f"{verb} {replaced} with {result.rows_imported:,} spots "
+            f"({result.rows_deleted:,} removed)")
+    if result.months_protected:
+        text += "; kept " + ", ".join(f"{m.label} ({m.reason})" for m in result.months_protected)
+    extras = [f"{result.rows_trade:,} Trade rows excluded"] if result.rows_trade else []
+    if result.rows_rejected:
+        extras.append(f"{result.rows_rejected:,} rows rejected")
+    if result.rows_ignored:
+        extras.append(f"{result.rows_ignored:,} blank/total rows ignored")
+    if extras:
+        text += "; " + ", ".join(extras)
+    if planned:
+        return text
+    return f"Import batch {result.batch_id} completed: {text}."

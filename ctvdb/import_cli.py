@@ -1,0 +1,161 @@
+"""`python -m ctvdb.import` / `ctvdb import`: the import's command line.
+
+Logs go to stderr (and --log-file); the last line on stdout says what happened in one sentence.
+Exit status: 0 success (including nothing to do), 1 any failure, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+from ctvdb import config as config_module, importer
+
+log = logging.getLogger("ctvdb.import")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workbook", help="the Commercial Log .xlsx to import")
+    parser.add_argument("--mode", choices=importer.MODES, default="daily",
+                        help="daily (default): open months only; historical: monthly close; manual")
+    parser.add_argument("--closed-by", help="who closes the months (historical mode)")
+    parser.add_argument("--auto-setup", action="store_true",
+                        help="create the database, and new markets, agencies and customers, as needed")
+    parser.add_argument("--unattended", action="store_true", help="no prompt, plain log lines (for the timer)")
+    parser.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    parser.add_argument("--include-previous-month", action="store_true",
+                        help="daily mode: also refresh the previous calendar month")
+    parser.add_argument("--today", metavar="YYYY-MM-DD",
+                        help="the date that decides the previous month (default: $CTVDB_IMPORT_CLOCK or today)")
+    parser.add_argument("--log-file", help="also append the log to this file")
+    parser.add_argument("--summary-json", help="write the result as JSON to this file")
+    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--yes", action="store_true", help="do not ask before writing")
+
+
+def add_commands(sub) -> None:
+    parser = sub.add_parser("import", help="import a Commercial Log workbook", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _setup_logging(log_file: str | None, verbose: bool, interactive: bool) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers[0].setFormatter(logging.Formatter("%(levelname)s %(message)s" if interactive else
+                                               "%(asctime)s %(levelname)s %(message)s"))
+    if log_file:
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handlers.append(file_handler)
+    root = logging.getLogger("ctvdb")
+    root.handlers[:] = handlers
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+
+
+class ProgressBar:
+    """A one-line bar on stderr, redrawn at most every percent."""
+
+    def __init__(self) -> None:
+        self._last = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        percent = int(100 * done / total) if total else 0
+        if (stage, percent) == self._last:
+            return
+        self._last = (stage, percent)
+        filled = percent // 4
+        sys.stderr.write(f"\r{stage:<14} [{'#' * filled}{'.' * (25 - filled)}] {percent:3d}% ({done:,}/{total:,})")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def preview(result: importer.ImportResult) -> str:
+    lines = [f"Workbook {result.workbook} → database {result.database} ({result.mode} mode)",
+             f"Rows read {result.rows_read:,}: {result.rows_ignored:,} blank/total ignored, "
+             f"{result.rows_trade:,} Trade excluded, {result.rows_rejected:,} rejected",
+             f"{'month':<8} {'action':<8} {'rows':>8} {'spots before':>13} {'→ after':>9} "
+             f"{'gross before':>15} {'→ after':>15}  note"]
+    for m in result.months:
+        lines.append(f"{m.label:<8} {m.action:<8} {m.rows_in_workbook:>8,} {m.spots_before:>13,} "
+                     f"{m.spots_after:>9,} {m.gross_before:>15,.2f} {m.gross_after:>15,.2f}  {m.reason}")
+    for rejected in result.rejected[:10]:
+        lines.append("rejected: " + rejected.describe(Path(result.workbook).name))
+    if len(result.rejected) > 10:
+        lines.append(f"... and {len(result.rejected) - 10} more rejected rows")
+    return "\n".join(lines)
+
+
+def _ask(result: importer.ImportResult) -> bool:
+    print(preview(result), file=sys.stderr)
+    try:
+        answer = input("Write these changes? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _today(args, config) -> dt.date:
+    text = args.today or config.import_clock
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise SystemExit(f"ctvdb import: error: the clock {text!r} is not a date like 2026-11-24") from None
+
+
+def run(args, config: config_module.Config) -> int:
+    interactive = not args.unattended and sys.stdin.isatty() and sys.stderr.isatty()
+    _setup_logging(args.log_file, args.verbose, interactive)
+    log.info("database %s", config.database_path)
+    today = _today(args, config)
+    result = None
+    try:
+        result = importer.import_workbook(
+            config.database_path, args.workbook, mode=args.mode, closed_by=args.closed_by,
+            auto_setup=args.auto_setup, dry_run=args.dry_run,
+            include_previous_month=args.include_previous_month, today=today,
+            max_rejected_ratio=config.max_rejected_ratio,
+            confirm=_ask if interactive and not args.yes and not args.dry_run else None,
+            progress=ProgressBar() if interactive else None,
+        )
+    except importer.ImportFailed as exc:
+        log.error("%s", exc)
+        _write_summary(args.summary_json, {"status": "FAILED", "message": f"Import failed: {exc}"})
+        print(f"Import failed: {exc}")
+        return 1
+    except Exception as exc:  # a bug or an unexpected condition: still one line, the log has the trace
+        log.exception("import failed unexpectedly")
+        _write_summary(args.summary_json, {"status": "FAILED", "message": f"Import failed: {exc}"})
+        print(f"Import failed: {exc.__class__.__name__}: {exc}")
+        return 1
+    if args.dry_run or not interactive:
+        for line in preview(result).splitlines():
+            log.info("%s", line)
+    log.info("%s", result.message)
+    _write_summary(args.summary_json, result.as_dict())
+    print(result.message)
+    return 0 if result.status in ("COMPLETED", "PLANNED") else 1
+
+
+def _write_summary(path: str | None, data: dict) -> None:
+    if path:
+        Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ctvdb.import", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="database file (default: $DATABASE_PATH or var/ctvdb.db)")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    config = config_module.load().with_database(args.db)
+    return run(args, config)
+
+
+
