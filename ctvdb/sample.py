@@ -100,13 +100,14 @@ _MARKET_CODES, _LANGUAGE_CODES = list(MARKETS), list(LANGUAGES)
 class SampleInfo:
     """What `write_sample` wrote. Counts are exact, so tests can compare an import with them.
 
-    rows: data rows written (the messy blank and totals rows are not counted; the two rows a
-    correct import must reject are). imported_rows = rows - rejected_rows_expected.
+    rows: data rows written, over all sheets (rows_by_sheet splits them). The messy blank and
+    totals rows are not counted; the two rows a correct import must reject are.
     blank_rows: rows whose cells are all empty (one of them holds only whitespace strings).
     totals_rows: rows with a blank bill code, `Total` in column 14 and sums in the money columns.
     rejected_rows_expected: the `#REF!` row and the unparseable air date row (messy only).
-    trade_rows, rows_by_sheet, rows_by_month: counted over the rows a correct import keeps.
-    messy_cells: (kind, number of cells or rows so altered) for each kind in MESS_KINDS.
+    trade_rows: Trade rows among the accepted ones (the import excludes them from revenue).
+    spots_by_month: rows a correct import stores per month: accepted and not Trade.
+    messy_cells: (kind, number of rows so altered) for each kind in MESS_KINDS.
     """
 
     path: Path
@@ -119,12 +120,16 @@ class SampleInfo:
     rejected_rows_expected: int
     trade_rows: int
     rows_by_sheet: tuple[tuple[str, int], ...]
-    rows_by_month: tuple[tuple[int, int], ...]
+    spots_by_month: tuple[tuple[int, int], ...]
     messy_cells: tuple[tuple[str, int], ...]
 
     @property
-    def imported_rows(self) -> int:
+    def accepted_rows(self) -> int:
         return self.rows - self.rejected_rows_expected
+
+    @property
+    def spots_expected(self) -> int:
+        return self.accepted_rows - self.trade_rows
 
 
 # --- months -------------------------------------------------------------------------------
@@ -424,10 +429,11 @@ def write_sample(path, *, rows: int, months: list[str] | str, seed: int = 1, mes
                     rejected = True
             if messy and not rejected and mrng.random() < MESSY_ROW_SHARE:
                 _mess(mrng, row, month, counts)
+            by_sheet[name] += 1
             if not rejected:
-                by_sheet[name] += 1
-                by_month[month] += 1
-                trade += row[23] == "Trade"
+                is_trade = row[23] == "Trade"
+                trade += is_trade
+                by_month[month] += not is_trade
             if type(row[15]) in (int, float):  # as Excel's SUM: text and errors do not count
                 gross_sum += row[15]
             spot_sum += row[17]
@@ -451,7 +457,7 @@ def write_sample(path, *, rows: int, months: list[str] | str, seed: int = 1, mes
         path=path, rows=rows, months=month_list, seed=seed, messy=messy,
         blank_rows=blank_rows, totals_rows=1 if messy else 0,
         rejected_rows_expected=2 if messy else 0, trade_rows=trade,
-        rows_by_sheet=tuple(by_sheet.items()), rows_by_month=tuple(by_month.items()),
+        rows_by_sheet=tuple(by_sheet.items()), spots_by_month=tuple(by_month.items()),
         messy_cells=tuple(counts.items()),
     )
 

@@ -116,13 +116,13 @@ def test_same_seed_same_file_other_seed_other_values(tmp_path):
     assert a.path.read_bytes() == b.path.read_bytes()
     assert calamine_rows(a.path) == calamine_rows(b.path)
     assert calamine_rows(a.path) != calamine_rows(c.path)
-    assert (a.trade_rows, a.rows_by_month, a.messy_cells) == (b.trade_rows, b.rows_by_month, b.messy_cells)
+    assert (a.trade_rows, a.spots_by_month, a.messy_cells) == (b.trade_rows, b.spots_by_month, b.messy_cells)
 
 
 def test_messy_extras_are_where_the_counts_say(tmp_path):
     info = write_sample(tmp_path / "messy.xlsx", rows=2000, months="Nov-26,Dec-26", seed=5, messy=True)
     assert (info.blank_rows, info.totals_rows, info.rejected_rows_expected) == (3, 1, 2)
-    assert info.imported_rows == 1998
+    assert info.accepted_rows == 1998 and info.spots_expected == 1998 - info.trade_rows
     sheets = openpyxl_rows(info.path)
     values = data_rows(sheets)
     blank = [v for v in values if is_blank(v)]
@@ -215,7 +215,12 @@ def test_air_dates_lie_in_the_broadcast_month(tmp_path):
         early += v[START].month != v[MONTH].month
     assert early > 0  # some spots of a month air in the last days of the previous month
     assert {v[MONTH] for v in values} == {date(m // 100, m % 100, 1) for m in info.months}
-    assert len(info.months) == 24 and sum(n for _, n in info.rows_by_month) == 3000
+    assert len(info.months) == 24
+    spots = {m: 0 for m in info.months}
+    for v in values:
+        if v[23] != "Trade":
+            spots[v[MONTH].year * 100 + v[MONTH].month] += 1
+    assert tuple(spots.items()) == info.spots_by_month and sum(spots.values()) == info.spots_expected
 
 
 def test_the_sample_command_writes_the_file(tmp_path):
