@@ -23,7 +23,7 @@ from werkzeug.urls import iri_to_uri
 from werkzeug.utils import redirect, send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from ctvdb import db
+from ctvdb import auth_web, db
 from ctvdb.config import Config
 from ctvdb.web import cache, charts, downloads, params, queries
 
@@ -79,6 +79,9 @@ class App:
             Rule("/reports/management-performance", endpoint="management_performance"),
             Rule("/reports/imports", endpoint="imports"),
             Rule("/reports/language-review", endpoint="language_review"),
+            Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
+            Rule("/signout", endpoint="signout", methods=["POST"]),
+            Rule("/admin/users", endpoint="admin_users", methods=["GET", "POST"]),
         ])
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(
@@ -123,6 +126,7 @@ class App:
     def wsgi_app(self, environ, start_response):
         request = Request(environ)
         request.db = None
+        request.principal = None
         try:
             response = self.dispatch_request(request)
         except Exception as exc:  # noqa: BLE001 - the one place errors become pages
@@ -136,11 +140,18 @@ class App:
     def dispatch_request(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         endpoint, values = adapter.match()
-        self.authorize(request, endpoint)
+        refused = self.authorize(request, endpoint)
+        if refused is not None:
+            return refused
         return getattr(self, f"on_{endpoint}")(request, **values)
 
-    def authorize(self, request: Request, endpoint: str) -> None:
-        """Sign-in hook (issue 5): raise an HTTPException or return a redirect to refuse."""
+    def authorize(self, request: Request, endpoint: str) -> Response | None:
+        """Sign-in and roles (issue 5): None to go on, a response (sign-in redirect, 401) to send
+        instead, or Forbidden raised. The signed-in user is left in `request.principal`."""
+        allowed = auth_web.authorize(self.connection(request), self.config, request, endpoint)
+        if isinstance(allowed, Response):
+            return allowed
+        request.principal = allowed
         return None
 
     def error_page(self, request: Request, exc: Exception) -> Response:
@@ -161,7 +172,7 @@ class App:
             request.db = None
         html = self.jinja.get_template("layout.html").render(
             title=exc.name, body=self.jinja.get_template("error.html").render(error=exc),
-            footer=footer, endpoint=None, downloads=None)
+            footer=footer, endpoint=None, downloads=None, user=request.principal)
         return Response(html, status=exc.code, mimetype="text/html")
 
     # Helpers --------------------------------------------------------------------------------------
@@ -235,10 +246,25 @@ class App:
                      for fmt in ("csv", "xlsx", "json")}
         html = self.jinja.get_template("layout.html").render(
             title=title, body=Markup(body), footer=self.footer(request), endpoint=endpoint,
-            downloads=links)
+            downloads=links, user=request.principal)
         return Response(html, status=status, mimetype="text/html")
 
     # Pages ------------------------------------------------------------------------------------------
+
+    def on_signin(self, request):
+        return auth_web.signin(self.config, request, self.form_page(request, "signin", "Sign in"))
+
+    def on_signout(self, request):
+        return auth_web.signout(self.config, request, request.principal)
+
+    def on_admin_users(self, request):
+        return auth_web.admin_users(self.config, request, request.principal,
+                                    self.form_page(request, "admin_users", "Users"))
+
+    def form_page(self, request: Request, endpoint: str, title: str):
+        """The `render(template, **context)` the sign-in views take: their template in the layout."""
+        return lambda template, **context: self.page(
+            request, endpoint, self.jinja.get_template(template).render(**context), title=title)
 
     def on_root(self, request):
         return redirect("/reports/", code=302)
