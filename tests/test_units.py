@@ -1,0 +1,128 @@
+"""The systemd units in units/: they verify cleanly, the timers fire when we say, and the
+services are hardened. Needs systemd-analyze (Debian's systemd package; .ci/ops-setup.sh)."""
+
+import configparser
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+UNITS = ROOT / "units"
+UNIT_FILES = sorted(p for p in UNITS.iterdir() if p.suffix in (".service", ".timer"))
+SERVICES = [p for p in UNIT_FILES if p.suffix == ".service"]
+SYSTEM_UNITS = Path("/usr/lib/systemd/system")
+
+pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                                reason="systemd-analyze is not installed (apt-get install systemd)")
+
+
+def read_unit(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",))
+    parser.optionxform = str
+    parser.read_string(path.read_text().replace("\\\n", " "))
+    return parser
+
+
+def analyze(*args, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(["systemd-analyze", *args], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, SYSTEMD_PAGER="", **(env or {})))
+
+
+@pytest.fixture(scope="module")
+def scratch_root(tmp_path_factory) -> Path:
+    """A directory tree with the host's system units, our units, and a stand-in for every
+    executable our units start, so `verify --root` resolves them as on the real host."""
+    root = tmp_path_factory.mktemp("root")
+    shutil.copytree(SYSTEM_UNITS, root / "usr/lib/systemd/system", symlinks=True)
+    target = root / "etc/systemd/system"
+    target.mkdir(parents=True)
+    for unit in UNIT_FILES:
+        shutil.copy(unit, target / unit.name)
+    for unit in SERVICES:
+        executable = root / read_unit(unit)["Service"]["ExecStart"].split()[0].lstrip("/")
+        executable.parent.mkdir(parents=True, exist_ok=True)
+        executable.write_text("#!/bin/sh\n")
+        executable.chmod(0o755)
+    return root
+
+
+def test_the_units_are_the_ones_production_needs():
+    assert {p.name for p in UNIT_FILES} == {
+        "ctv-bookedbiz-db.service", "ctv-daily-update.service", "ctv-daily-update.timer",
+        "ctv-db-backup.service", "ctv-db-backup.timer"}
+
+
+@pytest.mark.parametrize("unit", UNIT_FILES, ids=lambda p: p.name)
+def test_verify_exits_0_and_prints_nothing(scratch_root, unit):
+    result = analyze("verify", f"--root={scratch_root}", f"/etc/systemd/system/{unit.name}")
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_verify_would_catch_an_unknown_key(scratch_root):
+    """Unknown keys only warn (exit 0), which is why the test above wants empty output."""
+    broken = scratch_root / "etc/systemd/system/ctv-broken.service"
+    broken.write_text("[Service]\nExecStart=/usr/bin/python3\nRestartt=always\n")
+    result = analyze("verify", f"--root={scratch_root}", "/etc/systemd/system/ctv-broken.service")
+    assert "Unknown key 'Restartt'" in result.stderr
+
+
+@pytest.mark.parametrize("timer, when", [("ctv-daily-update.timer", "04:30:00"), ("ctv-db-backup.timer", "03:30:00")])
+def test_timers_fire_daily_at_their_local_time(timer, when):
+    section = read_unit(UNITS / timer)["Timer"]
+    result = analyze("calendar", "--iterations=2", section["OnCalendar"], env={"TZ": "America/Los_Angeles"})
+    assert result.returncode == 0, result.stderr
+    assert f"Normalized form: *-*-* {when}" in result.stdout
+    elapses = re.findall(r"(?:Next elapse|Iter\. #2): \w{3} (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) (P[SD]T)", result.stdout)
+    assert len(elapses) == 2 and all(time == when for _, time, _ in elapses)
+    assert elapses[0][0] != elapses[1][0]  # one a day
+    assert section["Persistent"] == "true" and 0 < int(section["RandomizedDelaySec"]) <= 300
+
+
+def test_the_daily_update_waits_for_the_backup_and_has_a_start_timeout():
+    unit = read_unit(UNITS / "ctv-daily-update.service")
+    assert unit["Service"]["Type"] == "oneshot"
+    assert unit["Service"]["TimeoutStartSec"] == "1h"
+    assert "ctv-db-backup.service" in unit["Unit"]["After"]
+
+
+def test_the_web_service_shuts_down_gracefully_before_systemd_kills_it():
+    service = read_unit(UNITS / "ctv-bookedbiz-db.service")["Service"]
+    graceful = int(re.search(r"--timeout-graceful-shutdown (\d+)", service["ExecStart"]).group(1))
+    assert graceful < int(service["TimeoutStopSec"])
+    assert service["Restart"] == "on-failure"
+    assert (service["User"], service["Group"]) == ("ctvbooked", "ctvbooked")
+    assert "--host 0.0.0.0 --port 8000" in service["ExecStart"]
+    assert service["EnvironmentFile"] == "/etc/ctv-bookedbiz-db/ctv-bookedbiz-db.env"
+
+
+@pytest.mark.parametrize("unit", SERVICES, ids=lambda p: p.name)
+def test_services_start_scripts_that_exist_and_write_only_the_data_directory(unit):
+    service = read_unit(unit)["Service"]
+    for word in service["ExecStart"].split():
+        if word.startswith("/opt/apps/ctv-bookedbiz-db/"):
+            assert (ROOT / word.removeprefix("/opt/apps/ctv-bookedbiz-db/")).is_file(), word
+    assert service["ProtectSystem"] == "strict"
+    assert service["StateDirectory"] == "ctv-bookedbiz-db"
+    assert "ReadWritePaths" not in service
+
+
+@pytest.mark.parametrize("unit", SERVICES, ids=lambda p: p.name)
+def test_offline_security_exposure_is_at_most_2_5(unit):
+    result = analyze("security", "--offline=true", "--no-pager", str(unit))
+    score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d)", result.stdout).group(1))
+    assert score <= 2.5, result.stdout
+
+
+@pytest.mark.parametrize("example, required", [
+    ("ctv-bookedbiz-db.env.example", {"DATABASE_PATH", "DATA_PATH"}),
+    ("ctv-daily-update.env.example", {"DATABASE_PATH", "NTFY_TOPIC"}),
+])
+def test_example_env_files_set_what_the_services_need(example, required):
+    from standins import script
+    values = script("opsenv").read_env_file(UNITS / example)
+    assert set(values) == required
+    assert values["DATABASE_PATH"] == "/var/lib/ctv-bookedbiz-db/production.db"
