@@ -451,8 +451,8 @@ def write_sample(path, *, rows: int, months: list[str] | str, seed: int = 1, mes
     extras = {SHEETS[0]: blank_rows + (1 if messy else 0)}
     _write_xlsx(path, [(name, 1 + split[name] + extras.get(name, 0), sheet_rows(name))
                        for name in SHEETS], force_zip64=rows > 500_000)
-    if progress:
-        progress(done)
+    if progress and done % 10_000:
+        progress(done)  # the last, partial step
     return SampleInfo(
         path=path, rows=rows, months=month_list, seed=seed, messy=messy,
         blank_rows=blank_rows, totals_rows=1 if messy else 0,
