@@ -400,7 +400,8 @@ def write_sample(path, *, rows: int, months: list[str] | str, seed: int = 1, mes
     # Where the messy extras go, by index of the Commercials data row they precede or replace.
     n_com = split[SHEETS[0]]
     blank_rows = max(3, rows // 5000) if messy else 0
-    blank_before = [(b + 1) * n_com // (blank_rows + 1) for b in range(blank_rows)]
+    blank_before = {(b + 1) * n_com // (blank_rows + 1) for b in range(blank_rows)}  # membership only
+    first_blank = min(blank_before, default=-1)
     ref_at, bad_date_at = (n_com // 3, 2 * n_com // 3) if messy else (-1, -1)
 
     counts = {kind: 0 for kind in MESS_KINDS}
@@ -421,7 +422,7 @@ def write_sample(path, *, rows: int, months: list[str] | str, seed: int = 1, mes
             rejected = False
             if messy and first_sheet:
                 if j in blank_before:  # the first blank row holds whitespace-only strings
-                    yield [" ", None, None, None, None, None, None, None, "  "] if j == blank_before[0] else None
+                    yield [" ", None, None, None, None, None, None, None, "  "] if j == first_blank else None
                 if j == ref_at:
                     row[15], rejected = _ExcelError("#REF!"), True
                 elif j == bad_date_at:
@@ -673,9 +674,10 @@ def run(args, config) -> int:
     except (ValueError, OSError) as exc:
         print(f"ctvdb: error: sample {args.out}: {exc}", file=sys.stderr)
         return 1
-    span = month_label(info.months[0]) + (f"..{month_label(info.months[-1])}" if len(info.months) > 1 else "")
+    labels = [month_label(m) for m in info.months]
+    span = ", ".join(labels) if len(labels) <= 3 else f"{labels[0]}..{labels[-1]}"
     extra = (f", messy: {info.blank_rows} blank rows, {info.totals_rows} totals row, "
              f"{info.rejected_rows_expected} rows to reject" if info.messy else "")
-    print(f"Wrote {info.path}: {info.rows:,} rows over {len(info.months)} month{'s' if len(info.months) > 1 else ''} ({span}), "
-          f"seed {info.seed}{extra}.")
+    print(f"Wrote {info.path}: {info.rows:,} rows over {len(labels)} month{'s' if len(labels) > 1 else ''} "
+          f"({span}), seed {info.seed}{extra}.")
     return 0
