@@ -401,6 +401,8 @@ def import_workbook(
     try:
         return _locked_import(db_path, workbook_path, result, mode, closed_by, auto_setup, dry_run,
                               include_previous_month, today, max_rejected_ratio, confirm, progress)
+    except OSError as exc:
+        raise ImportFailed(f"{exc.filename or db_path}: {exc.strerror or exc}; nothing was changed") from exc
     finally:
         if gc_was_enabled:
             gc.enable()

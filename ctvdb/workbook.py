@@ -102,10 +102,15 @@ def check_header(path: Path, sheet: str, header: list) -> None:
 def read(path: str | Path) -> list[Sheet]:
     """Every importable sheet of the workbook, with its layout checked."""
     path = Path(path)
-    if not path.exists():
-        raise WorkbookError(f"{path}: file not found")
-    if not path.is_file():
-        raise WorkbookError(f"{path}: not a file")
+    try:
+        if not path.exists():
+            raise WorkbookError(f"{path}: file not found")
+        if not path.is_file():
+            raise WorkbookError(f"{path}: not a file")
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise WorkbookError(f"{path}: cannot be read ({exc.strerror})") from exc
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         names = list(book.sheet_names)

@@ -1,0 +1,80 @@
+"""Tiny Commercial Logs for the import tests, written with openpyxl from rows the test controls.
+
+The expected figures in a test come from these rows (plain Python sums), never from ctvdb code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import openpyxl
+
+HEADER = [
+    "Bill Code", "Start Date", "End Date", "Day(s)", "Time In", "Time Out", "Length",
+    "Media/Name/Program", "Comments", "Language", "Format", "Units-Spot count", "Line", "Type",
+    "Agency/Episode# or cut number", "Unit rate Gross", "Make Good", "Spot Value", "Month",
+    "Broker Fees", "Sales/rep com: revenue sharing", "Station Net", "Sales Person",
+    "Revenue Type", "Billing Type", "Agency?", "Affidavit?", "Notarize?", "Market",
+]
+
+
+@dataclass(frozen=True)
+class Row:
+    bill_code: str = "Admerasia:McDonald's"
+    air_date: object = dt.date(2026, 11, 3)
+    month: object = dt.date(2026, 11, 1)
+    gross: object = 100.0
+    net: object = 85.0
+    spot_type: str = "Com"
+    language: str = "M"
+    sales_person: str = "Alice Nguyen"
+    revenue_type: str = "Internal Ad Sales"
+    market: str = "SFO"
+    line: int = 1
+
+    def cells(self) -> list:
+        air = self.air_date
+        return [
+            self.bill_code, air, air, "Tuesday", dt.time(6, 0), dt.time(7, 0),
+            dt.time(0, 0, 30), "Morning News", "aired 06:12", self.language, "News", 1,
+            self.line, self.spot_type, "EST-1", self.gross, None, self.gross, self.month,
+            0.0, 1, self.net, self.sales_person, self.revenue_type, "Broadcast", "Agency", "Y",
+            1001, self.market,
+        ]
+
+    def with_(self, **changes) -> "Row":
+        return replace(self, **changes)
+
+
+def write(path, sheets: dict[str, list], header=HEADER, month_format="mmm-yy"):
+    """Write {sheet name: [Row or raw list or None (blank row)]} with openpyxl."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        sheet.append(list(header))
+        for row in rows:
+            if row is None:
+                sheet.append([])
+                continue
+            cells = row.cells() if isinstance(row, Row) else list(row)
+            sheet.append(cells)
+            if isinstance(row, Row) and isinstance(row.month, dt.date):
+                sheet.cell(sheet.max_row, 19).number_format = month_format
+    book.save(path)
+    return path
+
+
+def month_rows(month: dt.date, count: int, **fields) -> list[Row]:
+    """`count` rows in one broadcast month with varied gross, customers and AEs."""
+    customers = ["Admerasia:McDonald's", "IW Group:State Farm", "Phở Hòa", "WorldLink:Tempur Sealy"]
+    aes = ["Alice Nguyen", "Brandon Wu", "House"]
+    rows = []
+    for i in range(count):
+        air = month + dt.timedelta(days=i % 25)
+        rows.append(Row(
+            bill_code=customers[i % len(customers)], air_date=air, month=month,
+            gross=float(50 + (i * 37) % 900), net=float(40 + (i * 37) % 900 * 0.85),
+            sales_person=aes[i % len(aes)], line=i + 1, **fields))
+    return rows
