@@ -163,6 +163,11 @@ class App:
             exc = InternalServerError("Something went wrong building this page; it has been logged.")
         if exc.code in (301, 302, 303, 307, 308):  # routing redirects (a missing trailing slash)
             return exc.get_response(request.environ)
+        if request.path == "/health" or request.args.get("format") == "json":
+            body = {"status": "error", "error": exc.description}
+            if exc.code == 503:
+                body["database"] = "unreachable"
+            return Response(json.dumps(body), status=exc.code, mimetype="application/json")
         try:
             footer = self.footer(request)
         except Exception:  # noqa: BLE001 - an error page must not fail on its footer
