@@ -1,0 +1,73 @@
+"""Import speed and memory, against python-calamine's raw read of the same file in the same run.
+
+    uv run python bench/import_bench.py [--rows 100000] [--repeat 3]
+
+Writes a Commercial Log with `ctvdb sample`, then times (a) python-calamine reading every row of
+every importable sheet and (b) the full `python -m ctvdb.import` into a new database, each in a
+fresh process, best of --repeat. Prints rows/s of each, their ratio (goal ≥ 0.6) and the import's
+peak memory (goal ≤ 400 MB). The machine is shared and noisy: the ratio is the figure to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RAW_READ = """
+import sys, python_calamine
+book = python_calamine.CalamineWorkbook.from_path(sys.argv[1])
+rows = 0
+for name in book.sheet_names:
+    for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False)[1:]:
+        rows += 1
+print(rows)
+"""
+
+
+def raw_read(workbook: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", RAW_READ, str(workbook)], check=True, capture_output=True, text=True)
+    return time.perf_counter() - start, int(done.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="ctvdb-bench-") as folder:
+        workbook = Path(folder) / "Commercial Log 261124.xlsx"
+        subprocess.run([sys.executable, "-m", "ctvdb", "sample", str(workbook), "--rows", str(args.rows),
+                        "--months", "Sep-26..Feb-27", "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
+        raw_times, import_times, peaks = [], [], []
+        for attempt in range(args.repeat):
+            elapsed, rows = raw_read(workbook)
+            raw_times.append(elapsed)
+            database = Path(folder) / f"bench-{attempt}.db"
+            # wait4 gives this one child's peak resident memory.
+            start = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-m", "ctvdb.import", str(workbook), "--db", str(database),
+                                     "--auto-setup", "--unattended", "--mode", "manual"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            _, status, usage = os.wait4(proc.pid, 0)
+            import_times.append(time.perf_counter() - start)
+            if os.waitstatus_to_exitcode(status):
+                raise SystemExit(f"import failed: {proc.stdout.read().strip()}")
+            peaks.append(usage.ru_maxrss / 1024)
+            proc.stdout.close()
+        raw, full = min(raw_times), min(import_times)
+        print(f"workbook: {rows:,} data rows, {workbook.stat().st_size / 1e6:.1f} MB")
+        print(f"python-calamine raw read : {rows / raw:>9,.0f} rows/s  ({raw:.2f} s, best of {args.repeat})")
+        print(f"full import (new db)     : {rows / full:>9,.0f} rows/s  ({full:.2f} s, best of {args.repeat})")
+        print(f"ratio import / raw read  : {raw / full:.2f}   (goal >= 0.60)")
+        print(f"import peak memory       : {max(peaks):.0f} MB  (goal <= 400 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
