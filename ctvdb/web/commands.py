@@ -12,7 +12,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from ctvdb import db
+from ctvdb import auth, db
 from ctvdb.cli import CommandError, say_database
 from ctvdb.config import Config
 
@@ -81,6 +81,12 @@ def cmd_demo(args, config: Config) -> int:
     config = config.with_database(args.db or DEMO_DATABASE)
     say_database(config)
     build_demo(config.database_path, rebuild=args.rebuild)
+    conn = db.connect(config.database_path)
+    try:
+        email, password = auth.create_demo_admin(conn)
+    finally:
+        conn.close()
+    print(f"Sign in as {email} with password {password} (new on every start).")
     if args.no_serve:
         return 0
     return _serve(config, "127.0.0.1", args.port, 1)
