@@ -124,7 +124,7 @@ def safe_next(value: str | None) -> str:
 
 def wants_data(request: Request) -> bool:
     """A download or API call (answered 401), rather than a page (sent to the sign-in page)."""
-    if request.args.get("format", "").lower() in DATA_FORMATS:
+    if request.args.get("format", "").strip().lower() in DATA_FORMATS:
         return True
     accept = request.accept_mimetypes
     return accept.quality("application/json") > accept.quality("text/html")
@@ -189,7 +189,7 @@ def _ae_rule(principal: Principal, request: Request, endpoint: str) -> Principal
 
 def sign_in_required(request: Request) -> Response:
     if wants_data(request):
-        if request.args.get("format", "").lower() == "json" or "json" in (request.accept_mimetypes.best or ""):
+        if request.args.get("format", "").strip().lower() == "json" or "json" in (request.accept_mimetypes.best or ""):
             return Response('{"error": "sign-in required"}\n', 401, mimetype="application/json")
         return Response("Sign-in required.\n", 401, mimetype="text/plain")
     here = request.full_path.rstrip("?")
