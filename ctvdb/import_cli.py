@@ -107,7 +107,8 @@ def _today(args, config) -> dt.date:
     try:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
-        raise SystemExit(f"ctvdb import: error: the clock {text!r} is not a date like 2026-11-24") from None
+        print(f"ctvdb import: error: the clock {text!r} is not a date like 2026-11-24", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def run(args, config: config_module.Config) -> int:

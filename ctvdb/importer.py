@@ -35,11 +35,8 @@ _INSERT_SPOT = (
 )
 
 
-class ImportError_(Exception):
+class ImportFailed(Exception):
     """An import that did not happen; the message is one line naming what and where."""
-
-
-ImportFailed = ImportError_
 
 
 @dataclass

@@ -1,0 +1,114 @@
+"""`python -m ctvdb.import` as operators and the timer run it: exit codes, last line, logs, prompt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pty
+import select
+import sqlite3
+import subprocess
+import sys
+import time
+
+from ctvdb import db
+from xlsx_rows import month_rows, write
+
+NOV, DEC = dt.date(2026, 11, 1), dt.date(2026, 12, 1)
+
+
+def spots(database) -> int:
+    conn = sqlite3.connect(database)
+    try:
+        return conn.execute("SELECT count(*) FROM spots").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def import_cmd(*args, **kwargs):
+    env = dict(os.environ, CTVDB_IMPORT_CLOCK="2026-11-15")
+    return subprocess.run([sys.executable, "-m", "ctvdb.import", *map(str, args)], capture_output=True, text=True,
+                          timeout=60, env=env, **kwargs)
+
+
+def test_unattended_import_logs_and_ends_with_one_sentence(tmp_path):
+    write(tmp_path / "log.xlsx", {"Commercials": month_rows(NOV, 12) + month_rows(DEC, 8)})
+    done = import_cmd(tmp_path / "log.xlsx", "--db", tmp_path / "new.db", "--auto-setup", "--unattended",
+                      "--log-file", tmp_path / "import.log", "--summary-json", tmp_path / "summary.json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == \
+        "Import batch 1 completed: replaced Nov-26, Dec-26 with 20 spots (0 removed)."
+    log = (tmp_path / "import.log").read_text()
+    assert "Nov-26   replace        12" in log and "Import batch 1 completed" in log
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "COMPLETED" and summary["rows_imported"] == 20
+    assert [(m["month"], m["spots_before"], m["spots_after"]) for m in summary["months"]] == [("Nov-26", 0, 12), ("Dec-26", 0, 8)]
+    assert round(sum(m["gross_after"] for m in summary["months"]), 2) == \
+        round(sum(r.gross for r in month_rows(NOV, 12) + month_rows(DEC, 8)), 2)
+
+
+def test_exit_status_two_for_usage_errors(tmp_path):
+    assert import_cmd("--mode", "weekly", tmp_path / "x.xlsx").returncode == 2
+    assert import_cmd().returncode == 2
+    done = import_cmd(tmp_path / "x.xlsx", "--today", "yesterday")
+    assert done.returncode == 2 and "not a date" in done.stderr
+
+
+def test_dry_run_previews_and_writes_nothing(tmp_path):
+    database = tmp_path / "a.db"
+    db.init(database)
+    write(tmp_path / "log.xlsx", {"Commercials": month_rows(NOV, 12)})
+    done = import_cmd(tmp_path / "log.xlsx", "--db", database, "--dry-run", "--unattended")
+    assert done.returncode == 0
+    assert done.stdout.strip() == "Dry run: would replace Nov-26 with 12 spots (0 removed); nothing was written."
+    assert spots(database) == 0
+
+
+def test_the_ctvdb_import_subcommand_is_the_same_command(tmp_path):
+    write(tmp_path / "log.xlsx", {"Commercials": month_rows(NOV, 5)})
+    done = subprocess.run([sys.executable, "-m", "ctvdb", "--db", str(tmp_path / "a.db"), "import",
+                           str(tmp_path / "log.xlsx"), "--auto-setup", "--unattended", "--mode", "manual"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert spots(tmp_path / "a.db") == 5
+
+
+def run_on_terminal(args, answer: str, timeout=60) -> tuple[int, str]:
+    """Run the import on a pseudo-terminal, answer its question, return (status, everything shown)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["CTVDB_IMPORT_CLOCK"] = "2026-11-15"
+        os.execv(sys.executable, [sys.executable, "-m", "ctvdb.import", *map(str, args)])
+    shown, answered, deadline = b"", False, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if not answered and b"[y/N]" in shown:
+                os.write(fd, answer.encode() + b"\n")
+                answered = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_on_a_terminal_it_previews_and_asks_before_writing(tmp_path):
+    database = tmp_path / "a.db"
+    db.init(database)
+    write(tmp_path / "log.xlsx", {"Commercials": month_rows(NOV, 12) + month_rows(DEC, 3)})
+    status, shown = run_on_terminal([tmp_path / "log.xlsx", "--db", database], "n")
+    assert "Nov-26   replace        12             0        12" in shown
+    assert "Write these changes? [y/N]" in shown
+    assert "Import cancelled; nothing was changed." in shown
+    assert status == 1 and spots(database) == 0
+    status, shown = run_on_terminal([tmp_path / "log.xlsx", "--db", database], "y")
+    assert status == 0, shown
+    assert "checking rows" in shown and "100%" in shown          # the progress bar
+    assert "Import batch 1 completed: replaced Nov-26, Dec-26 with 15 spots" in shown
+    assert spots(database) == 15
