@@ -302,6 +302,15 @@ def record_attempt(conn: sqlite3.Connection, email: str, client_addr: str, succe
         conn.execute("DELETE FROM signin_attempts WHERE attempted_at < ?", (iso(now - KEEP_ATTEMPTS),))
 
 
+def attempt_key(email: str | None) -> str:
+    """What a sign-in attempt is counted and logged under: the email, or, when what was typed is
+    not an email (a password typed into the wrong field), only a digest of it."""
+    try:
+        return normalise_email(email or "")
+    except AuthError:
+        return "not-an-email:" + hashlib.sha256((email or "").encode("utf-8")).hexdigest()[:16]
+
+
 def authenticate(conn: sqlite3.Connection, email: str, password: str, client_addr: str,
                  now: datetime | None = None) -> User | None:
     """The user if the email and password are right and the account is active, else None.
@@ -310,7 +319,7 @@ def authenticate(conn: sqlite3.Connection, email: str, password: str, client_add
     email or the address, and Busy when no password check could start. An unknown email costs a
     check too, so the time taken does not tell whether the account exists.
     """
-    typed = " ".join((email or "").split()).lower()[:254]
+    typed = attempt_key(email)
     if signin_blocked(conn, typed, client_addr, now):
         log.warning("sign-in refused for %r from %s: too many failures", typed, client_addr)
         raise RateLimited("Too many failed sign-ins; wait 15 minutes and try again.")

@@ -77,6 +77,17 @@ def test_passwords_never_appear_in_clear_in_the_database_or_the_logs(db_path, co
         assert secret not in logged
 
 
+def test_a_password_typed_into_the_email_field_is_neither_logged_nor_stored(db_path, conn, caplog):
+    caplog.set_level(logging.DEBUG)
+    assert auth.authenticate(conn, PASSWORD, PASSWORD, "10.0.0.1") is None
+    assert PASSWORD not in caplog.text and PASSWORD.encode() not in database_bytes(db_path)
+    assert "not-an-email:" in caplog.text
+    for _ in range(auth.MAX_FAILURES_PER_ACCOUNT - 1):
+        auth.authenticate(conn, PASSWORD, "x", f"10.0.1.{_}")
+    with pytest.raises(auth.RateLimited):  # still counted, under its digest
+        auth.authenticate(conn, PASSWORD, "x", "10.0.2.1")
+
+
 def test_emails_are_normalised_and_a_second_account_with_the_same_email_is_refused(conn, alice):
     assert auth.get_user(conn, "  ALICE@example.COM") == alice
     with pytest.raises(auth.AuthError, match="already exists"):
