@@ -527,3 +527,30 @@ def test_summaries_match_a_full_rebuild_after_imports(tmp_path, database):
     conn.close()
     assert query(database, "SELECT * FROM customer_month_summary ORDER BY 1, 2, 3, 4, 5") == snapshot
     assert sum(r[5] for r in snapshot if r[0] == 202611) == 12
+
+
+def test_a_full_disk_fails_cleanly_and_loses_nothing(tmp_path):
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1200k", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        database = mount_point / "ctvdb.db"
+        db.init(database)
+        write(tmp_path / "small.xlsx", {"Commercials": month_rows(NOV, 20)})
+        run(database, tmp_path / "small.xlsx")
+        before = content_digest(database)
+        write_sample(tmp_path / "big.xlsx", rows=20000, months=["Nov-26", "Dec-26"], seed=2)
+        with pytest.raises(importer.ImportFailed, match="disk is full; nothing was changed"):
+            run(database, tmp_path / "big.xlsx")
+        conn = sqlite3.connect(database)
+        failed = conn.execute("SELECT status FROM import_batches ORDER BY id DESC LIMIT 1").fetchone()
+        conn.execute("DELETE FROM import_batches WHERE id > 1")
+        conn.commit()
+        conn.close()
+        assert failed == ("FAILED",)
+        assert content_digest(database) == before
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
