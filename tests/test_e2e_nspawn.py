@@ -1,0 +1,282 @@
+"""End to end: boot a Debian container with systemd-nspawn, install ctvdb with scripts/install.py
+as an operator would, and check the units for real: the web service answers 302 -> /reports/,
+`systemctl start ctv-daily-update.service` imports a sample workbook and the stand-in ntfy hears
+of it, the service comes back after SIGKILL, and it cannot write outside its data directory.
+
+Needs root, systemd-nspawn and debootstrap (.ci/ops-setup.sh installs them and caches the
+root). The container has a private network: the stand-in ntfy runs inside it, the venv is built
+by uv from the host's uv cache with no network, and the checkout is bound read-only at /src.
+"""
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+STANDINS = Path(__file__).resolve().parent / "standins"
+DATA = "/var/lib/ctv-bookedbiz-db"
+WORKBOOK = "Commercial Log 261125.xlsx"
+LEGACY_UNIT = """[Unit]
+Description=Legacy Flask dev server (what install.py must retire)
+[Service]
+ExecStart=/bin/sleep infinity
+[Install]
+WantedBy=multi-user.target
+"""
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="systemd-nspawn needs root"),
+    pytest.mark.skipif(not shutil.which("systemd-nspawn"), reason="systemd-nspawn is not installed "
+                       "(apt-get install systemd-container, or bash .ci/ops-setup.sh)"),
+    pytest.mark.skipif(not shutil.which("debootstrap") and not Path("/var/cache/ctvdb-nspawn").is_dir(),
+                       reason="debootstrap is not installed (bash .ci/ops-setup.sh)"),
+    pytest.mark.skipif(not shutil.which("uv"), reason="uv builds the container's venv"),
+]
+
+
+class Container:
+    """A booted container and ways to run things in it (nsenter into its init's namespaces)."""
+
+    def __init__(self, image: Path, work: Path):
+        self.work = work
+        self.console = open(work / "console.log", "wb")
+        uv = Path(shutil.which("uv")).resolve()
+        uv_cache = subprocess.run(["uv", "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
+        self.process = subprocess.Popen(
+            ["systemd-nspawn", "--quiet", "--directory", image, "--boot", "--volatile=overlay",
+             "--register=no", "--keep-unit", "--private-network", "--machine=ctvdb-e2e",
+             f"--bind-ro={REPO}:/src", f"--bind-ro={uv}:/usr/local/bin/uv", f"--bind={uv_cache}:/var/cache/uv",
+             f"--bind={work / 'exchange'}:/e2e"],
+            stdin=subprocess.DEVNULL, stdout=self.console, stderr=subprocess.STDOUT)
+        self.leader = self._find_leader()
+
+    def _find_leader(self) -> int:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"systemd-nspawn exited {self.process.returncode}: {self.log_tail()}")
+            for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                for child in children:
+                    if Path(f"/proc/{child}/comm").read_text().strip() == "systemd":
+                        return int(child)
+            time.sleep(0.1)
+        raise RuntimeError(f"no init in the container after 30 s: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        return (self.work / "console.log").read_bytes()[-3000:].decode(errors="replace")
+
+    def path(self, inside: str) -> Path:
+        """A path in the container's file system, seen from the host."""
+        return Path(f"/proc/{self.leader}/root") / inside.lstrip("/")
+
+    def run(self, *command, check=True, timeout=120, env=None) -> subprocess.CompletedProcess:
+        environment = ["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG=C.UTF-8", *(env or [])]
+        result = subprocess.run(["nsenter", f"--target={self.leader}", "--all", "--", "env", "-i",
+                                 *environment, *map(str, command)],
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{command} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def wait_until_booted(self, timeout: float = 90) -> str:
+        """Boot state once systemd has finished starting up (`running`, or `degraded`)."""
+        deadline = time.monotonic() + timeout
+        while True:  # until systemd in there answers at all, then until it has finished booting
+            state = self.run("systemctl", "is-system-running", "--wait", check=False, timeout=timeout).stdout.strip()
+            if state not in ("", "offline", "initializing", "starting") or time.monotonic() > deadline:
+                return state
+            time.sleep(0.2)
+
+    def get(self, path: str = "/") -> tuple[int, str]:
+        """GET http://127.0.0.1:8000<path> from inside: (status, Location)."""
+        script = ("import http.client as h; c = h.HTTPConnection('127.0.0.1', 8000, timeout=5); "
+                  f"c.request('GET', {path!r}); r = c.getresponse(); print(r.status, r.getheader('Location', ''))")
+        result = self.run("python3", "-c", script, check=False)
+        if result.returncode != 0:
+            return 0, result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        status, _, location = result.stdout.strip().partition(" ")
+        return int(status), location
+
+    def wait_for_web(self, timeout: float = 60) -> tuple[int, str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self.get()
+            if answer[0] or time.monotonic() > deadline:
+                return answer
+            time.sleep(0.5)
+
+    def show(self, unit: str, prop: str) -> str:
+        return self.run("systemctl", "show", unit, "-p", prop, "--value").stdout.strip()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # nspawn asks the container's systemd to power off
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.console.close()
+
+
+@pytest.fixture(scope="module")
+def image() -> Path:
+    result = subprocess.run(["bash", REPO / ".ci/ops-setup.sh", "--root-only"], capture_output=True, text=True,
+                            timeout=900)
+    if result.returncode != 0:
+        pytest.fail(f".ci/ops-setup.sh --root-only failed:\n{result.stderr[-3000:]}")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def booted(image):
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="ctvdb-e2e-", dir="/var/tmp"))
+    (work / "exchange").mkdir()
+    shutil.copy(STANDINS / "servers.py", work / "exchange" / "servers.py")
+    from ctvdb import sample
+    sample.write_sample(work / "exchange" / WORKBOOK, rows=500, months=["Nov-26"], seed=1)
+    container = Container(image, work)
+    try:
+        state = container.wait_until_booted()
+        assert state in ("running", "degraded"), f"{state}: {container.run('systemctl', '--failed', check=False).stdout}"
+        yield container, started
+    finally:
+        container.stop()
+        if os.environ.get("CTVDB_E2E_KEEP"):
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def installed(booted):
+    """The container after `install.py`, with the legacy service running beforehand, the env
+    file pointed at the stand-in ntfy and today's workbook in the data directory."""
+    container, started = booted
+    container.path("/etc/systemd/system/flaskapp.service").write_text(LEGACY_UNIT)
+    container.run("systemctl", "daemon-reload")
+    container.run("systemctl", "enable", "--now", "flaskapp.service")
+    container.run("systemd-run", "--unit=ntfy-standin", "/usr/bin/python3", "/e2e/servers.py", "ntfy",
+                  "--port", "8090", "--record", "/e2e/ntfy.jsonl")
+    result = container.run("python3", "/src/scripts/install.py", "--source", "/src", "--uv", "/usr/local/bin/uv",
+                           env=["UV_CACHE_DIR=/var/cache/uv", "UV_OFFLINE=1", "UV_LINK_MODE=copy", "UV_NO_PROGRESS=1"],
+                           timeout=300)
+    env_file = container.path("/etc/ctv-daily-update.env")
+    env_file.write_text(env_file.read_text() + "NTFY_SERVER=http://127.0.0.1:8090\nNTFY_TOPIC=ctv-e2e\n"
+                        f"DAILY_UPDATE_DATA_FILE={DATA}/{WORKBOOK}\n")
+    container.run("install", "-o", "ctvbooked", "-g", "ctvbooked", "-m", "0640", f"/e2e/{WORKBOOK}",
+                  f"{DATA}/{WORKBOOK}")
+    return container, result.stdout, started
+
+
+def ntfy_messages(container) -> list[dict]:
+    path = container.work / "exchange" / "ntfy.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_install_retires_the_legacy_service_and_enables_the_units(installed):
+    container, output, _ = installed
+    assert "install: made" in output
+    assert container.run("systemctl", "is-enabled", "flaskapp.service", check=False).stdout.strip() == "masked"
+    assert container.run("systemctl", "is-active", "flaskapp.service", check=False).stdout.strip() == "inactive"
+    for unit in ("ctv-bookedbiz-db.service", "ctv-daily-update.timer", "ctv-db-backup.timer"):
+        assert container.run("systemctl", "is-enabled", unit).stdout.strip() == "enabled"
+    assert container.show("ctv-daily-update.timer", "ActiveState") == "active"
+    assert not container.path("/opt/apps/ctv-bookedbiz-db/.venv").exists()
+
+
+def test_the_web_service_answers_302_to_reports(installed):
+    container, _, _ = installed
+    status, location = container.wait_for_web()
+    assert status == 302, f"{location}\n{container.run('journalctl', '-u', 'ctv-bookedbiz-db', '-n', '40', check=False).stdout}"
+    assert location.endswith("/reports/")
+    assert container.show("ctv-bookedbiz-db.service", "User") == "ctvbooked"
+
+
+def test_the_daily_update_imports_the_workbook_and_ntfy_hears_of_it(installed):
+    container, _, _ = installed
+    result = container.run("systemctl", "start", "ctv-daily-update.service", check=False, timeout=300)
+    journal = container.run("journalctl", "-u", "ctv-daily-update", "--no-pager", check=False).stdout
+    assert result.returncode == 0, journal
+    assert container.show("ctv-daily-update.service", "Result") == "success"
+    messages = ntfy_messages(container)
+    assert [m["headers"]["Priority"] for m in messages] == ["2", "3"], messages
+    assert messages[0]["path"] == "/ctv-e2e"
+    assert "Nov-26: spots 0 → 500" in messages[1]["body"]
+    query = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(" \
+            "\"SELECT status, rows_imported FROM import_batches ORDER BY id DESC\").fetchone())"
+    assert container.run("python3", "-c", query, f"{DATA}/production.db").stdout.strip() == "('COMPLETED', 500)"
+
+
+def test_the_backup_service_makes_a_checked_copy(installed):
+    container, _, _ = installed
+    result = container.run("systemctl", "start", "ctv-db-backup.service", check=False, timeout=120)
+    assert result.returncode == 0, container.run("journalctl", "-u", "ctv-db-backup", check=False).stdout
+    copies = list(container.path(f"{DATA}/backups").glob("production-*.db"))
+    assert len(copies) == 1 and copies[0].stat().st_uid == container.path(f"{DATA}/production.db").stat().st_uid
+    assert "integrity check ok" in ntfy_messages(container)[-1]["body"]
+
+
+def test_the_checklist_passes_on_the_booted_host(installed):
+    container, _, _ = installed
+    container.wait_for_web()
+    result = container.run("python3", "/opt/apps/ctv-bookedbiz-db/scripts/verify.py", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "All 8 checks passed."
+    assert "ctv-daily-update.timer is enabled; next run " in result.stdout
+
+
+def test_the_service_cannot_write_outside_its_data_directory(installed):
+    container, _, _ = installed
+    container.wait_for_web()
+    pid = container.show("ctv-bookedbiz-db.service", "MainPID")
+    uid = container.run("id", "-u", "ctvbooked").stdout.strip()
+    gid = container.run("id", "-g", "ctvbooked").stdout.strip()
+    probe = ("import sys\nfor path in sys.argv[1:]:\n    try:\n        open(path, 'w').close(); print(path, 'written', sep='\\t')\n"
+             "    except OSError as exc:\n        print(path, exc.strerror, sep='\\t')\n")
+    targets = [f"{DATA}/probe", "/opt/apps/ctv-bookedbiz-db/probe", "/opt/venvs/ctv-bookedbiz-db/probe",
+               "/etc/probe", "/usr/probe", "/var/probe", "/root/probe", "/tmp/probe", "/var/tmp/probe"]
+    # Run as the service user inside the service's own namespaces (mounts, users): its sandbox.
+    result = container.run("nsenter", f"--target={pid}", "--mount", "--user", f"--setuid={uid}",
+                           f"--setgid={gid}", "python3", "-c", probe, *targets, check=False)
+    answers = dict(line.split("\t", 1) for line in result.stdout.splitlines())
+    assert answers[f"{DATA}/probe"] == "written", result.stdout + result.stderr
+    assert container.path(f"{DATA}/probe").exists()
+    for target in targets[1:7]:
+        assert answers[target] in ("Read-only file system", "Permission denied"), result.stdout
+    assert answers["/opt/apps/ctv-bookedbiz-db/probe"] == "Read-only file system"
+    for target in targets[7:]:  # PrivateTmp: the service's own, thrown away when it stops
+        assert answers[target] == "written" and not container.path(target).exists()
+
+
+def test_the_service_restarts_after_being_killed(installed):
+    container, _, _ = installed
+    container.wait_for_web()
+    before = container.show("ctv-bookedbiz-db.service", "MainPID")
+    restarts = int(container.show("ctv-bookedbiz-db.service", "NRestarts"))
+    container.run("systemctl", "kill", "--signal=SIGKILL", "ctv-bookedbiz-db.service")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pid = container.show("ctv-bookedbiz-db.service", "MainPID")
+        if pid not in ("0", before) and container.show("ctv-bookedbiz-db.service", "ActiveState") == "active":
+            break
+        time.sleep(0.3)
+    assert int(container.show("ctv-bookedbiz-db.service", "NRestarts")) == restarts + 1
+    assert container.wait_for_web()[0] == 302
+
+
+def test_the_whole_run_stays_under_five_minutes(installed):
+    _, _, started = installed
+    assert time.monotonic() - started < 300
