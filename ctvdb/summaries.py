@@ -1,8 +1,9 @@
 """Summary tables the report pages read instead of scanning every spot.
 
 `refresh_summaries(conn, months)` rebuilds the summaries of the given broadcast months from
-`spots`. The import calls it inside its own transaction for every month it replaced (or
-deleted), so a report never sees a summary that disagrees with the spots. Migration 0003 builds
+`spots` and `spot_languages`. The import calls it inside its own transaction, after writing both,
+for every month it replaced (or deleted), so a report never sees a summary that disagrees with
+the spots. Anything else that changes spots or their language outcome must call it too. Migration 0003 builds
 them once for a database that already holds spots.
 """
 
@@ -31,6 +32,26 @@ WHERE broadcast_month = ?
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 
+_CUSTOMER_CODE = """
+INSERT INTO customer_code_summary
+SELECT broadcast_month, customer_id, bill_code, coalesce(language_code, ''),
+       count(*), total(gross_rate), total(station_net)
+FROM spots
+WHERE broadcast_month = ?
+GROUP BY 1, 2, 3, 4
+"""
+
+_REVIEW_MONTH = """
+INSERT INTO review_month_summary
+SELECT s.broadcast_month, sl.status, sl.category, count(*), total(sl.high_value)
+FROM spots s JOIN spot_languages sl ON sl.spot_id = s.id
+WHERE s.broadcast_month = ? AND sl.needs_review = 1
+GROUP BY 1, 2, 3
+"""
+
+TABLES = {"customer_month_summary": _CUSTOMER_MONTH, "language_month_summary": _LANGUAGE_MONTH,
+          "customer_code_summary": _CUSTOMER_CODE, "review_month_summary": _REVIEW_MONTH}
+
 
 def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int]) -> None:
     """Rebuild the summaries of `months` (YYYYMM integers). Runs in the caller's transaction.
@@ -38,10 +59,9 @@ def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int]) -> None:
     A month with no spots left simply ends up with no summary rows.
     """
     for month in sorted(set(int(m) for m in months)):
-        conn.execute("DELETE FROM customer_month_summary WHERE broadcast_month = ?", (month,))
-        conn.execute("DELETE FROM language_month_summary WHERE broadcast_month = ?", (month,))
-        conn.execute(_CUSTOMER_MONTH, (month,))
-        conn.execute(_LANGUAGE_MONTH, (month,))
+        for table, insert in TABLES.items():
+            conn.execute(f"DELETE FROM {table} WHERE broadcast_month = ?", (month,))
+            conn.execute(insert, (month,))
 
 
 def refresh_all(conn: sqlite3.Connection) -> list[int]:
