@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ctvdb.web.params import Filters, month_label
 
 IAS = "Internal Ad Sales"
+MONTH_KEYS = tuple(f"m{i:02d}" for i in range(1, 13))
 UNASSIGNED = "Unassigned"
 
 
@@ -79,8 +80,11 @@ def _options(conn: sqlite3.Connection) -> dict:
     years = list(range(bounds[1] // 100, bounds[0] // 100 - 1, -1)) if bounds[0] else []
     return {
         "years": years,
+        # A skip-scan of the spots_ae_month index: one seek per AE instead of reading every spot.
         "aes": [r[0] for r in conn.execute(
-            "SELECT DISTINCT ae FROM language_month_summary ORDER BY ae")],
+            "WITH RECURSIVE a(ae) AS (SELECT min(ae) FROM spots"
+            " UNION ALL SELECT (SELECT min(ae) FROM spots WHERE ae > a.ae) FROM a WHERE a.ae IS NOT NULL)"
+            " SELECT ae FROM a WHERE ae IS NOT NULL")],
         "markets": [dict(r) for r in conn.execute("SELECT code, name FROM markets ORDER BY code")],
         "revenue_types": [r[0] for r in conn.execute(
             "SELECT name FROM revenue_types WHERE is_revenue = 1 ORDER BY name")],
@@ -128,6 +132,11 @@ def _months(first: int, last: int) -> list[int]:
         months.append(m)
         m = m + 1 if m % 100 < 12 else (m // 100 + 1) * 100 + 1
     return months
+
+
+def _months_back(month: int, count: int) -> int:
+    index = (month // 100) * 12 + month % 100 - 1 - count
+    return (index // 12) * 100 + index % 12 + 1
 
 
 def _pct(part: float, whole: float) -> float | None:
@@ -253,17 +262,18 @@ def customer_revenue(conn: sqlite3.Connection, filters: Filters, today_year: int
         " LEFT JOIN sectors sec ON sec.code = c.sector_code"
         f" WHERE s.broadcast_month BETWEEN ? AND ?{extra_sql}"
         " GROUP BY s.customer_id, s.ae, m", [year * 100 + 1, year * 100 + 12] + params):
-        row = rows.setdefault((r["customer_id"], r["ae"]), {
-            "customer_id": r["customer_id"], "customer": r["name"], "agency": r["agency_chain"],
-            "ae": r["ae"], "sector": r["sector"] or UNASSIGNED,
-            **{f"m{i:02d}": 0.0 for i in range(1, 13)}, "total": 0.0})
+        key = (r["customer_id"], r["ae"])
+        if key not in rows:
+            rows[key] = {"customer_id": r["customer_id"], "customer": r["name"], "agency": r["agency_chain"],
+                         "ae": r["ae"], "sector": r["sector"] or UNASSIGNED, **dict.fromkeys(MONTH_KEYS, 0.0),
+                         "total": 0.0}
+        row = rows[key]
         row[f"m{r['m']:02d}"] = _money(r["amount"])
         row["total"] += r["amount"]
     earlier = {r[0] for r in conn.execute(
-        "SELECT DISTINCT p.customer_id FROM customer_month_summary p"
-        " WHERE p.broadcast_month < ? AND p.gross > 0"
-        " AND p.customer_id IN (SELECT value FROM json_each(?))",
-        (year * 100 + 1, "[" + ",".join(str(k[0]) for k in rows) + "]"))}
+        "SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM customer_month_summary p"
+        " WHERE p.customer_id = j.value AND p.broadcast_month < ? AND p.gross > 0)",
+        ("[" + ",".join(str(k[0]) for k in rows) + "]", year * 100 + 1))}
     table_rows = sorted(rows.values(), key=lambda r: (-r["total"], r["customer"], r["ae"]))
     for r in table_rows:
         r["total"] = _money(r["total"])
@@ -518,11 +528,10 @@ def customer_detail(conn: sqlite3.Connection, customer_id: int, filters: Filters
             r["share"] = _pct(r["amount"], whole)
         return rows
 
-    amount = "station_net" if measure == "net" else "gross_rate"
     languages = breakdown(
         "SELECT coalesce(nullif(s.language_code, ''), '(none)') AS language,"
-        f" coalesce(l.language_group, 'Other') AS grp, count(*) AS spots, total(s.{amount}) AS amount"
-        " FROM spots s LEFT JOIN languages l ON l.code = s.language_code"
+        f" coalesce(l.language_group, 'Other') AS grp, sum(s.spots) AS spots, total(s.{measure}) AS amount"
+        " FROM customer_code_summary s LEFT JOIN languages l ON l.code = s.language_code"
         " WHERE s.customer_id = ? AND s.broadcast_month BETWEEN ? AND ?"
         " GROUP BY 1, 2 ORDER BY amount DESC, language")
     aes = breakdown(
@@ -532,14 +541,20 @@ def customer_detail(conn: sqlite3.Connection, customer_id: int, filters: Filters
         "SELECT coalesce(nullif(market_code, ''), '(none)') AS market, sum(spots) AS spots,"
         f" total({measure}) AS amount FROM customer_month_summary"
         " WHERE customer_id = ? AND broadcast_month BETWEEN ? AND ? GROUP BY 1 ORDER BY amount DESC, market")
-    recent = [dict(r) for r in conn.execute(
-        "SELECT s.air_date, s.month_label AS month, s.spot_type, s.language_code, s.market_code,"
-        " s.ae, s.revenue_type, s.length_seconds, s.gross_rate, s.station_net"
-        " FROM spots s WHERE s.customer_id = ? ORDER BY s.air_date DESC, s.id DESC LIMIT 25",
-        (customer_id,))]
+    # The latest air dates lie in the customer's last broadcast months (a spot airing late in a
+    # month can belong to the next): sorting three months is enough, not the customer's every spot.
+    # A small customer may have fewer in those months: then read all of its (few) spots.
+    for since in ([_months_back(overall["last"], 2)] if overall["last"] else []) + [0]:
+        recent = [dict(r) for r in conn.execute(
+            "SELECT s.air_date, s.month_label AS month, s.spot_type, s.language_code, s.market_code,"
+            " s.ae, s.revenue_type, s.length_seconds, s.gross_rate, s.station_net"
+            " FROM spots s WHERE s.customer_id = ? AND s.broadcast_month >= ?"
+            " ORDER BY s.air_date DESC, s.id DESC LIMIT 25", (customer_id, since))]
+        if len(recent) == 25:
+            break
     bill_codes = [dict(r) for r in conn.execute(
-        "SELECT bill_code, count(*) AS spots, min(broadcast_month) AS first, max(broadcast_month) AS last"
-        " FROM spots WHERE customer_id = ? GROUP BY bill_code ORDER BY spots DESC, bill_code",
+        "SELECT bill_code, sum(spots) AS spots, min(broadcast_month) AS first, max(broadcast_month) AS last"
+        " FROM customer_code_summary WHERE customer_id = ? GROUP BY bill_code ORDER BY spots DESC, bill_code",
         (customer_id,))]
     for b in bill_codes:
         b["first"], b["last"] = month_label(b["first"]), month_label(b["last"])
@@ -686,16 +701,16 @@ def language_review(conn: sqlite3.Connection, filters: Filters, today_year: int)
     status_sql = " AND sl.status = ?" if filters.status else ""
     status_args = [filters.status] if filters.status else []
     counts = [dict(r) for r in conn.execute(
-        "SELECT sl.status, sl.category, count(*) AS spots, sum(sl.high_value) AS high_value"
-        " FROM spot_languages sl WHERE sl.needs_review = 1 GROUP BY 1, 2 ORDER BY spots DESC")]
+        "SELECT status, category, sum(spots) AS spots, sum(high_value) AS high_value"
+        " FROM review_month_summary GROUP BY 1, 2 ORDER BY spots DESC, status, category")]
     spots = [dict(r) for r in conn.execute(
         "SELECT s.id AS spot_id, s.customer_id, c.name AS customer, s.month_label AS month,"
         " s.air_date, s.spot_type, s.revenue_type, s.language_code, sl.status, sl.category,"
         " s.ae, s.gross_rate, CASE WHEN sl.high_value THEN 'HIGH' ELSE '' END AS high_value"
-        " FROM spot_languages sl JOIN spots s ON s.id = sl.spot_id"
+        " FROM spot_languages sl INDEXED BY spot_languages_review_queue JOIN spots s ON s.id = sl.spot_id"
         " JOIN customers c ON c.id = s.customer_id"
         f" WHERE sl.needs_review = 1{status_sql}"
-        " ORDER BY sl.high_value DESC, s.gross_rate DESC, s.id LIMIT ?", status_args + [filters.limit])]
+        " ORDER BY sl.high_value DESC, sl.spot_id DESC LIMIT ?", status_args + [filters.limit])]
     return Report(
         name="language_review",
         filters=filters.as_dict(),
@@ -707,7 +722,7 @@ def language_review(conn: sqlite3.Connection, filters: Filters, today_year: int)
                   [Column("status", "Status"), Column("category", "Category"),
                    Column("spots", "Spots", "int"), Column("high_value", "High value", "int")],
                   counts),
-            Table("spots", "Review queue, high value first",
+            Table("spots", "Review queue: high value first, newest first",
                   [Column("spot_id", "Spot", "id"), Column("customer", "Customer", "customer"),
                    Column("customer_id", "Customer id", "hidden"), Column("month", "Month"),
                    Column("air_date", "Air date"), Column("spot_type", "Type"),
