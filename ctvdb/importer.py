@@ -273,7 +273,8 @@ def _customer_ids(conn, spots, auto_setup: bool) -> tuple[dict[str, tuple[int, i
 def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mode: str,
            closed_by: str | None, progress) -> None:
     replace = [m.month for m in plan if m.action == "replace"]
-    spots = [item for item in parsed.spots if item[2].broadcast_month in set(replace)]
+    replacing = set(replace)
+    spots = [item for item in parsed.spots if item[2].broadcast_month in replacing]
     known_markets = {row[0] for row in conn.execute("SELECT code FROM markets")}
     for code in result.new_markets:
         if code not in known_markets:
