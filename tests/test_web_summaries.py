@@ -1,0 +1,90 @@
+"""The report summaries (ctvdb/summaries.py) agree with the spots after every import."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from ctvdb import db
+from ctvdb.summaries import refresh_all
+
+CHECKS = [
+    # (summary query, the same figures straight from the base tables)
+    ("SELECT broadcast_month, revenue_type, sum(spots), round(total(gross), 2), round(total(net), 2),"
+     " sum(positive_spots), min(min_positive), max(max_positive)"
+     " FROM customer_month_summary GROUP BY 1, 2",
+     "SELECT broadcast_month, revenue_type, count(*), round(total(gross_rate), 2), round(total(station_net), 2),"
+     " count(*) FILTER (WHERE gross_rate > 0), min(gross_rate) FILTER (WHERE gross_rate > 0),"
+     " max(gross_rate) FILTER (WHERE gross_rate > 0) FROM spots GROUP BY 1, 2"),
+    ("SELECT customer_id, ae, market_code, sum(spots), round(total(gross), 2) FROM customer_month_summary"
+     " GROUP BY 1, 2, 3",
+     "SELECT customer_id, ae, coalesce(market_code, ''), count(*), round(total(gross_rate), 2) FROM spots"
+     " GROUP BY 1, 2, 3"),
+    ("SELECT broadcast_month, language_code, spot_type, sum(spots), round(total(gross), 2)"
+     " FROM language_month_summary GROUP BY 1, 2, 3",
+     "SELECT broadcast_month, coalesce(language_code, ''), coalesce(spot_type, ''), count(*),"
+     " round(total(gross_rate), 2) FROM spots GROUP BY 1, 2, 3"),
+    ("SELECT customer_id, bill_code, language_code, sum(spots), round(total(net), 2)"
+     " FROM customer_code_summary GROUP BY 1, 2, 3",
+     "SELECT customer_id, bill_code, coalesce(language_code, ''), count(*), round(total(station_net), 2)"
+     " FROM spots GROUP BY 1, 2, 3"),
+    ("SELECT broadcast_month, status, category, sum(spots), sum(high_value) FROM review_month_summary"
+     " GROUP BY 1, 2, 3",
+     "SELECT s.broadcast_month, sl.status, sl.category, count(*), sum(sl.high_value) FROM spots s"
+     " JOIN spot_languages sl ON sl.spot_id = s.id WHERE sl.needs_review = 1 GROUP BY 1, 2, 3"),
+]
+
+
+def assert_summaries_agree(path) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        for summary, base in CHECKS:
+            assert sorted(conn.execute(summary).fetchall()) == sorted(conn.execute(base).fetchall()), summary
+    finally:
+        conn.close()
+
+
+def test_summaries_match_the_spots_after_an_import(imported_sample, workbook_rows):
+    sample = imported_sample(rows=3000, months="Jan-25..Dec-26")
+    assert_summaries_agree(sample.database)
+    rows = [r for r in workbook_rows(sample.workbook) if str(r["revenue_type"]).strip() != "Trade"]
+    conn = sqlite3.connect(sample.database)
+    total = conn.execute("SELECT total(gross) FROM customer_month_summary").fetchone()[0]
+    conn.close()
+    assert total == pytest.approx(sum(float(r["gross_rate"] or 0) for r in rows))
+
+
+def test_summaries_follow_a_month_replaced_by_a_later_import(imported_sample, private_copy, tmp_path):
+    from ctvdb.importer import import_workbook
+    from ctvdb.sample import write_sample
+
+    path = private_copy(imported_sample(rows=3000, months="Jan-25..Dec-26").database)
+    workbook = tmp_path / "Commercial Log 261201.xlsx"
+    write_sample(workbook, rows=250, months=["Nov-26", "Dec-26"], seed=9)
+    import_workbook(path, workbook, mode="manual")
+    assert_summaries_agree(path)
+
+
+def test_refresh_all_rebuilds_damaged_summaries(imported_sample, private_copy):
+    path = private_copy(imported_sample(rows=3000, months="Jan-25..Dec-26").database)
+    conn = db.connect(path)
+    conn.execute("DELETE FROM customer_month_summary WHERE broadcast_month = 202603")
+    conn.execute("UPDATE language_month_summary SET gross = 0")
+    with conn:
+        conn.execute("BEGIN")
+        refresh_all(conn)
+    conn.close()
+    assert_summaries_agree(path)
+
+
+def test_migration_builds_the_summaries_of_an_existing_database(imported_sample, private_copy):
+    path = private_copy(imported_sample(rows=3000, months="Jan-25..Dec-26").database)
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP TABLE customer_code_summary; DROP TABLE review_month_summary;"
+                       " DROP INDEX spot_languages_review_queue; PRAGMA user_version = 4;")
+    conn.close()
+    conn = db.connect(path)
+    assert db.migrate(conn) == ["0005_report_speed"]
+    conn.close()
+    assert_summaries_agree(path)
