@@ -26,15 +26,11 @@ from datetime import date
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-HEADERS = (
-    "Bill Code", "Start Date", "End Date", "Day(s)", "Time In", "Time Out", "Length",
-    "Media/Name/Program", "Comments", "Language", "Format", "Units-Spot count", "Line", "Type",
-    "Agency/Episode# or cut number", "Unit rate Gross", "Make Good", "Spot Value", "Month",
-    "Broker Fees", "Sales/rep com: revenue sharing", "Station Net", "Sales Person",
-    "Revenue Type", "Billing Type", "Agency?", "Affidavit?", "Notarize?", "Market",
-)
-SHEETS = ("Commercials", "Worldlink Lines", "Add to booked business", "Pending")
-MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+from ctvdb import codes
+from ctvdb.codes import COLUMNS, IMPORTABLE_SHEETS, MONTH_ABBR
+
+HEADERS = COLUMNS
+SHEETS = IMPORTABLE_SHEETS
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 MARKETS = {"SFO": 16, "LAX": 16, "NYC": 12, "SEA": 10, "HOU": 8, "DAL": 6, "CVC": 6, "MMT": 6,
@@ -145,8 +141,7 @@ def parse_month_label(label: str) -> int:
     return (2000 + int(yy)) * 100 + names.index(name.lower()) + 1
 
 
-def month_label(yyyymm: int) -> str:
-    return f"{MONTH_ABBR[yyyymm % 100 - 1]}-{yyyymm // 100 % 100:02d}"
+month_label = codes.month_label
 
 
 def month_range(spec: str) -> list[int]:

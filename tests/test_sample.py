@@ -10,16 +10,10 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
+from xlsx_rows import HEADER
 from ctvdb.sample import month_range, parse_month_label, parse_months, write_sample
 
 SHEETS = ["Commercials", "Worldlink Lines", "Add to booked business", "Pending"]
-HEADER = [
-    "Bill Code", "Start Date", "End Date", "Day(s)", "Time In", "Time Out", "Length",
-    "Media/Name/Program", "Comments", "Language", "Format", "Units-Spot count", "Line", "Type",
-    "Agency/Episode# or cut number", "Unit rate Gross", "Make Good", "Spot Value", "Month",
-    "Broker Fees", "Sales/rep com: revenue sharing", "Station Net", "Sales Person",
-    "Revenue Type", "Billing Type", "Agency?", "Affidavit?", "Notarize?", "Market",
-]
 MARKETS = {"SEA", "SFO", "LAX", "NYC", "HOU", "DAL", "CVC", "CMP", "CHI", "MSP", "WDC", "MMT", "ADMIN"}
 LANGUAGES = {"E", "M", "C", "M/C", "T", "V", "K", "J", "SA", "P", "Hm", "HM", "EN", "ENG", "L"}
 GROSS, MONTH, START, TYPE, LANGUAGE, MARKET = 15, 18, 1, 13, 9, 28
