@@ -176,7 +176,7 @@ class App:
             request.db.close()
             request.db = None
         html = self.jinja.get_template("layout.html").render(
-            title=exc.name, body=self.jinja.get_template("error.html").render(error=exc),
+            title=exc.name, body=Markup(self.jinja.get_template("error.html").render(error=exc)),
             footer=footer, endpoint=None, downloads=None, user=request.principal)
         return Response(html, status=exc.code, mimetype="text/html")
 
