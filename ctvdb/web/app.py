@@ -90,8 +90,9 @@ class App:
         self.jinja.filters.update(
             money=_money, integer=_integer, pct=_pct, pacific=self.pacific, month_input=_month_input,
             zip_pairs=lambda values: [(v, v) for v in values], zip_with=lambda a, b: list(zip(a, b)))
+        # The navigation is the same on every page: its URLs are built once, not per request.
         self.jinja.globals.update(url_for=self.url_for, bars=charts.bars, shares=charts.shares,
-                                  pages=REPORT_PAGES)
+                                  pages=[(e, t, d, self.url_for(e)) for e, t, d in REPORT_PAGES])
         self.check_startup()
 
     # Start-up: fail with one line rather than answer 500 on every page -------------------------
