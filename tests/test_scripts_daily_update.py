@@ -254,6 +254,13 @@ def test_an_import_that_hangs_is_stopped_and_reported(site):
     assert "did not finish within 1 s and was stopped." in site.ntfy_messages()[-1][3]
 
 
+def test_data_file_option_imports_another_workbook(site):
+    other = site.root / "Commercial Log 261124.xlsx"
+    other.write_bytes(b"PK yesterday's workbook")
+    assert site.run("--data-file", str(other)).returncode == 0
+    assert site.fake.runs[0][2] == str(other)
+
+
 def test_a_missing_env_file_is_an_error(site):
     result = subprocess.run([DAILY_UPDATE, "--env-file", site.root / "absent.env"], capture_output=True, text=True)
     assert result.returncode == 1 and "cannot read settings file" in result.stderr
