@@ -33,6 +33,19 @@ ExecStart=/bin/sleep infinity
 WantedBy=multi-user.target
 """
 
+
+
+def uv_binary() -> Path | None:
+    """The uv executable itself (bound into the container), not a shell shim in front of it."""
+    for candidate in (os.environ.get("UV"), shutil.which("uv")):  # `uv run` sets UV to itself
+        if candidate:
+            path = Path(candidate).resolve()
+            with open(path, "rb") as f:
+                if f.read(4) == b"\x7fELF":
+                    return path
+    return None
+
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(os.geteuid() != 0, reason="systemd-nspawn needs root"),
@@ -40,7 +53,7 @@ pytestmark = [
                        "(apt-get install systemd-container, or bash .ci/ops-setup.sh)"),
     pytest.mark.skipif(not shutil.which("debootstrap") and not Path("/var/cache/ctvdb-nspawn").is_dir(),
                        reason="debootstrap is not installed (bash .ci/ops-setup.sh)"),
-    pytest.mark.skipif(not shutil.which("uv"), reason="uv builds the container's venv"),
+    pytest.mark.skipif(uv_binary() is None, reason="uv (an executable, not a shim) builds the container's venv"),
 ]
 
 
@@ -50,8 +63,8 @@ class Container:
     def __init__(self, image: Path, work: Path):
         self.work = work
         self.console = open(work / "console.log", "wb")
-        uv = Path(shutil.which("uv")).resolve()
-        uv_cache = subprocess.run(["uv", "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
+        uv = uv_binary()
+        uv_cache = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
         self.process = subprocess.Popen(
             ["systemd-nspawn", "--quiet", "--directory", image, "--boot", "--volatile=overlay",
              "--register=no", "--keep-unit", "--private-network", "--machine=ctvdb-e2e",
