@@ -290,6 +290,19 @@ def test_the_service_restarts_after_being_killed(installed):
     assert container.wait_for_web()[0] == 302
 
 
+def test_the_service_runs_the_installed_venv_not_the_checkout(installed):
+    """Editing /opt/apps (the working directory) changes nothing until install.py runs again."""
+    container, _, _ = installed
+    asgi = container.path("/opt/apps/ctv-bookedbiz-db/ctvdb/web/asgi.py")
+    original = asgi.read_bytes()
+    asgi.write_text("raise SystemExit('the checkout was imported, not the venv')\n")
+    try:
+        container.run("systemctl", "restart", "ctv-bookedbiz-db.service")
+        assert container.wait_for_web()[0] == 302
+    finally:
+        asgi.write_bytes(original)
+
+
 def test_the_whole_run_stays_under_five_minutes(installed):
     _, _, started = installed
     assert time.monotonic() - started < 300
