@@ -303,6 +303,36 @@ def test_the_service_runs_the_installed_venv_not_the_checkout(installed):
         asgi.write_bytes(original)
 
 
+TRICKY_ENV_FILE = r"""# comment line
+; another comment
+PLAIN=value with  inner spaces   
+QUOTED="two  words " 
+SINGLE='$HOME stays'
+JOINED="x"'y'z
+ESCAPES="say \"hi\" \$5 \n"
+HASH=https://h/x#frag # not a comment
+CONTINUED=--one \
+--two
+  INDENTED = yes
+EMPTY=
+UNICODE=Phở Hòa 華語
+"""
+
+
+def test_opsenv_reads_an_env_file_exactly_as_systemd_does(booted):
+    from standins import script
+
+    container, _ = booted
+    (container.work / "exchange" / "tricky.env").write_text(TRICKY_ENV_FILE, encoding="utf-8")
+    result = container.run("systemd-run", "--wait", "--pipe", "--quiet", "-p", "EnvironmentFile=/e2e/tricky.env",
+                           "/usr/bin/env", "-0")
+    from_systemd = dict(item.split("=", 1) for item in result.stdout.split("\0") if "=" in item)
+    ours = script("opsenv").parse_env(TRICKY_ENV_FILE)
+    assert ours == {name: from_systemd[name] for name in ours}
+    assert set(ours) == {"PLAIN", "QUOTED", "SINGLE", "JOINED", "ESCAPES", "HASH", "CONTINUED", "INDENTED",
+                         "EMPTY", "UNICODE"}
+
+
 def test_the_whole_run_stays_under_five_minutes(installed):
     _, _, started = installed
     assert time.monotonic() - started < 300

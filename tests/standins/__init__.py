@@ -16,7 +16,7 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 def script(name: str):
     """The module scripts/<name>.py; its siblings import each other by plain name."""
     if str(SCRIPTS) not in sys.path:
-        sys.path.insert(0, str(SCRIPTS))
+        sys.path.append(str(SCRIPTS))
     return importlib.import_module(name)
 
 
