@@ -16,6 +16,7 @@ import sys
 import time
 import unicodedata
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -155,10 +156,9 @@ def _number(values: dict[str, str], name: str, default: float) -> float:
 
 
 def _redact(url: str) -> str:
-    """A Slack webhook URL is a secret: log its host only."""
-    if "hooks.slack.com" in url or "/services/" in url:
-        return url.split("/services/")[0] + "/services/…"
-    return url
+    """A Slack webhook URL and an ntfy topic are secrets: log the server only."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else "(malformed URL)"
 
 
 def main(argv: list[str] | None = None) -> int:

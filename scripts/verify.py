@@ -21,6 +21,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+import opsenv  # a sibling in scripts/, standard library only
+
 SERVICE = "ctv-bookedbiz-db.service"
 TIMER = "ctv-daily-update.timer"
 LEGACY = "flaskapp.service"
@@ -228,11 +230,9 @@ def check_redirect(url: str) -> Item:
 
 def database_from_env(root: Path) -> str:
     try:
-        text = under(root, ENV_FILE).read_text()
-    except OSError:
+        return opsenv.read_env_file(under(root, ENV_FILE)).get("DATABASE_PATH") or DEFAULT_DATABASE
+    except (OSError, UnicodeDecodeError):
         return DEFAULT_DATABASE
-    match = re.search(r"^\s*DATABASE_PATH\s*=\s*[\"']?([^\"'\n]+?)[\"']?\s*$", text, re.M)
-    return match.group(1) if match else DEFAULT_DATABASE
 
 
 def main(argv: list[str] | None = None) -> int:
