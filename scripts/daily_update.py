@@ -170,6 +170,54 @@ def _on_sigterm(signum, frame):
     raise Terminated
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of the import did."""
+
+    code: int | None  # None: it could not be started, or was stopped for taking too long
+    stdout: str
+    stderr: str
+    seconds: float
+    summary: dict | None
+    timed_out: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.code == 0 and (self.summary is None or self.summary.get("status", "COMPLETED") == "COMPLETED")
+
+    def verdict(self, workbook: str) -> tuple[str, int]:
+        """One sentence for a failed run, and the exit status the daily update ends with."""
+        what = f"Daily import of {workbook}"
+        if self.timed_out:
+            return f"{what} did not finish within {self.seconds:.0f} s and was stopped.", 1
+        if self.code is None:
+            return f"{what} could not be started: {self.stderr.strip()}", 1
+        if self.code < 0:
+            return f"{what} was killed by signal {-self.code}.", 1
+        if self.code == 0:
+            status, message = self.summary.get("status"), self.summary.get("message", "")
+            return f"{what} exited 0 but its summary says {status}: {message}".rstrip(": "), 1
+        return f"{what} failed with exit code {self.code}.", self.code
+
+
+def run_import(settings: Settings) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="ctv-daily-update-") as scratch:
+        summary_path = Path(scratch) / "summary.json"
+        command = import_command(settings, summary_path)
+        log.info("running %s", shlex.join(command))
+        environment = dict(os.environ, DATABASE_PATH=str(settings.database_path))
+        started = time.monotonic()
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                                    env=environment, timeout=settings.timeout)
+        except subprocess.TimeoutExpired as exc:
+            return Outcome(None, _text(exc.stdout), _text(exc.stderr), settings.timeout, None, timed_out=True)
+        except OSError as exc:
+            return Outcome(None, "", f"cannot run {settings.python}: {exc}", 0.0, None)
+        return Outcome(result.returncode, result.stdout, result.stderr, time.monotonic() - started,
+                       read_summary(summary_path))
+
+
 def run(settings: Settings, notifier: notify.Notifier) -> int:
     notifier.send("info", "CTV daily update started",
                   f"Importing {settings.data_file} into {settings.database_path}.")
@@ -183,44 +231,19 @@ def run(settings: Settings, notifier: notify.Notifier) -> int:
 
     settings.log_file.parent.mkdir(parents=True, exist_ok=True)
     start_offset = settings.log_file.stat().st_size if settings.log_file.exists() else 0
-    with tempfile.TemporaryDirectory(prefix="ctv-daily-update-") as scratch:
-        summary_path = Path(scratch) / "summary.json"
-        command = import_command(settings, summary_path)
-        log.info("running %s", shlex.join(command))
-        environment = dict(os.environ, DATABASE_PATH=str(settings.database_path))
-        started = time.monotonic()
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                                    env=environment, timeout=settings.timeout)
-            code, stdout, stderr = result.returncode, result.stdout, result.stderr
-        except subprocess.TimeoutExpired as exc:
-            code, stdout, stderr = None, _text(exc.stdout), _text(exc.stderr)
-        except OSError as exc:
-            code, stdout, stderr = None, "", f"cannot run {settings.python}: {exc}"
-        seconds = time.monotonic() - started
-        summary = read_summary(summary_path)
-    sys.stdout.write(stdout)  # the import's own output goes to the journal too
-    sys.stderr.write(stderr)
+    outcome = run_import(settings)
+    sys.stdout.write(outcome.stdout)  # the import's own output goes to the journal too
+    sys.stderr.write(outcome.stderr)
 
-    stdout_lines = [line for line in stdout.splitlines() if line.strip()]
-    if code == 0 and (summary is None or summary.get("status", "COMPLETED") == "COMPLETED"):
-        level, title, body = success_report(settings, summary, stdout_lines[-1] if stdout_lines else "", seconds)
+    if outcome.succeeded:
+        stdout_lines = [line for line in outcome.stdout.splitlines() if line.strip()]
+        level, title, body = success_report(settings, outcome.summary, stdout_lines[-1] if stdout_lines else "",
+                                            outcome.seconds)
         log.info("%s", body.splitlines()[0])
         notifier.send(level, title, body)
         return 0
-
-    if code is None and seconds >= settings.timeout:
-        verdict, status = f"Daily import of {settings.data_file.name} did not finish within {settings.timeout:.0f} s and was stopped.", 1
-    elif code is None:
-        verdict, status = f"Daily import of {settings.data_file.name} could not be started: {stderr.strip()}", 1
-    elif code < 0:
-        verdict, status = f"Daily import of {settings.data_file.name} was killed by signal {-code}.", 1
-    elif code == 0:
-        verdict, status = (f"Daily import of {settings.data_file.name} exited 0 but its summary says "
-                           f"{summary.get('status')}: {summary.get('message', '')}".rstrip(": "), 1)
-    else:
-        verdict, status = f"Daily import of {settings.data_file.name} failed with exit code {code}.", code
-    stderr_tail = [line for line in stderr.splitlines() if line.strip()][-TAIL_LINES:]
+    verdict, status = outcome.verdict(settings.data_file.name)
+    stderr_tail = [line for line in outcome.stderr.splitlines() if line.strip()][-TAIL_LINES:]
     level, title, body = failure_report(settings, verdict, log_tail(settings.log_file, start_offset), stderr_tail)
     log.error("%s", verdict)
     notifier.send(level, title, body)

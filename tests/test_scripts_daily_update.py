@@ -178,6 +178,23 @@ def test_exit_0_with_a_failed_summary_is_still_a_failure(site):
     assert "exited 0 but its summary says FAILED: No sheet found." in site.ntfy_messages()[-1][3]
 
 
+def test_an_import_killed_by_a_signal_is_a_failure(site):
+    site.fake.configure(signal=9, log_lines=["reading sheets"])
+    assert site.run().returncode == 1
+    body = site.ntfy_messages()[-1][3]
+    assert body.startswith("Daily import of Commercial Log 261125.xlsx was killed by signal 9.\n")
+    assert body.endswith("\nreading sheets")
+
+
+def test_a_python_that_cannot_be_executed_is_reported(site):
+    broken = site.root / "broken-python"
+    broken.write_text("not a program\n")
+    broken.chmod(0o755)
+    site.write_env(PYTHON_VENV=broken)
+    assert site.run().returncode == 1
+    assert "could not be started: cannot run" in site.ntfy_messages()[-1][3]
+
+
 def test_huge_log_lines_are_trimmed_under_the_ntfy_limit_keeping_the_verdict(site):
     site.fake.configure(exit=1, log_lines=[f"{i}: " + "Ω" * 1500 for i in range(6)])
     assert site.run().returncode == 1

@@ -2,7 +2,7 @@
 
 `FakeImport(tmp_path).python` is an executable to set as PYTHON_VENV. What it does is set with
 `configure(...)`: the lines it appends to --log-file, the summary it writes to --summary-json,
-its last stdout line, how long it takes and its exit status. Each run records its argv.
+its last stdout line, how long it takes, its exit status or the signal that kills it. Each run records its argv.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ if option("--summary-json") and behaviour["summary"] is not None:
     with open(option("--summary-json"), "w", encoding="utf-8") as f:
         json.dump(behaviour["summary"], f, ensure_ascii=False)
 time.sleep(behaviour["seconds"])
+if behaviour["signal"]:
+    os.kill(os.getpid(), behaviour["signal"])
 if behaviour["stderr"]:
     print(behaviour["stderr"], file=sys.stderr)
 print(behaviour["stdout"])
@@ -63,9 +65,9 @@ class FakeImport:
 
     def configure(self, *, exit: int = 0, log_lines=("import started", "import finished"),
                   summary: dict | None = None, stdout: str = "Imported 12,300 spots for Nov-26.",
-                  stderr: str = "", seconds: float = 0.0) -> "FakeImport":
+                  stderr: str = "", seconds: float = 0.0, signal: int = 0) -> "FakeImport":
         behaviour = {"exit": exit, "log_lines": list(log_lines), "summary": summary,
-                     "stdout": stdout, "stderr": stderr, "seconds": seconds}
+                     "stdout": stdout, "stderr": stderr, "seconds": seconds, "signal": signal}
         (self.directory / "behaviour.json").write_text(json.dumps(behaviour), encoding="utf-8")
         return self
 
