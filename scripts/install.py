@@ -20,6 +20,7 @@ import pwd
 import grp
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -119,18 +120,19 @@ def ensure_accounts(host: Host) -> None:
                  f"create system user {APP_USER}")
 
 
-def ensure_dir(host: Host, absolute: str, user: str, group: str, mode: int) -> Path:
+def ensure_dir(host: Host, absolute: str, user: str | None = None, group: str = "", mode: int = 0o755) -> Path:
+    """A directory; with `user`, also its owner, group and mode. Without, an existing one is left alone."""
     path = host.path(absolute)
     if not path.is_dir():
-        host.do(f"create {path}", lambda: path.mkdir(parents=True))
-    host.own(path, user, group, mode)
+        host.do(f"create {path}", lambda: (path.mkdir(parents=True), path.chmod(mode)))
+    if user is not None:
+        host.own(path, user, group, mode)
     return path
 
 
 def install_code(host: Host, source: Path) -> Path:
     """The code directory: ctvbooked:apps-deploy, setgid 2775 so files stay in the deploy group."""
-    for parent in ("/opt", "/opt/apps"):
-        ensure_dir(host, parent, "root", "root", 0o755)
+    ensure_dir(host, "/opt/apps")
     app = ensure_dir(host, APP_DIR, APP_USER, DEPLOY_GROUP, 0o2775)
     if source.resolve() != app.resolve():
         copy_tree(host, source, app)
@@ -179,7 +181,7 @@ def fix_code_ownership(host: Host, app: Path) -> None:
 def install_venv(host: Host, app: Path, uv: str | None, python: str | None) -> Path:
     """The venv from the committed uv.lock, byte-compiled (the service cannot write __pycache__)."""
     venv = host.path(VENV_DIR)
-    ensure_dir(host, "/opt/venvs", "root", "root", 0o755)
+    ensure_dir(host, "/opt/venvs")
     uv = uv or shutil.which("uv")
     if uv is None:
         raise InstallError("uv is not installed (https://docs.astral.sh/uv/); give its path with --uv")
@@ -191,21 +193,25 @@ def install_venv(host: Host, app: Path, uv: str | None, python: str | None) -> P
     if python:
         command += ["--python", python]
     host.run(command, f"build {venv} with {shlex.join(map(str, command))}", env=env, cwd=app)
-    if not host.dry_run:
+    if not host.dry_run:  # the runtime user owns the venv; nobody else can write it
         uid, gid = host.ids(APP_USER, APP_USER)
+        changed = 0
         for directory, _, filenames in os.walk(venv):
             for path in [directory] + [os.path.join(directory, n) for n in filenames]:
-                os.lchown(path, uid, gid)
-                if not os.path.islink(path):
-                    os.chmod(path, os.lstat(path).st_mode & ~0o022)
-        host.changes.append(f"set {venv} to {APP_USER}:{APP_USER}, not group-writable")
+                st = os.lstat(path)
+                mode = stat.S_IMODE(st.st_mode)
+                if (st.st_uid, st.st_gid) != (uid, gid) or (mode & 0o022 and not os.path.islink(path)):
+                    os.lchown(path, uid, gid)
+                    if not os.path.islink(path):
+                        os.chmod(path, mode & ~0o022)
+                    changed += 1
+        if changed:
+            host.do(f"set {changed} paths under {venv} to {APP_USER}:{APP_USER}, not group-writable")
     return venv
 
 
 def install_data(host: Host, venv: Path | None) -> None:
     """The data directory: the runtime user's alone (the deploy group cannot write it)."""
-    for parent in ("/var", "/var/lib"):
-        ensure_dir(host, parent, "root", "root", 0o755)
     data = ensure_dir(host, DATA_DIR, APP_USER, APP_USER, 0o750)
     ensure_dir(host, f"{DATA_DIR}/processed", APP_USER, APP_USER, 0o750)
     database = data / "production.db"
@@ -232,7 +238,7 @@ def install_env_files(host: Host, source: Path) -> None:
 
 
 def install_units(host: Host, source: Path) -> None:
-    unit_dir = ensure_dir(host, UNIT_DIR, "root", "root", 0o755)
+    unit_dir = ensure_dir(host, UNIT_DIR)
     changed = False
     for unit in sorted((source / "units").glob("*.service")) + sorted((source / "units").glob("*.timer")):
         target = unit_dir / unit.name
@@ -292,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0 and not args.dry_run:
         print("install: run as root (it creates users and sets owners), or use --dry-run", file=sys.stderr)
         return 2
+    os.umask(0o022)  # directories made on the way (/opt, /opt/apps) must stay traversable for the service
     print(f"install: {source} -> {host.root}{' (dry run: nothing is changed)' if args.dry_run else ''}")
     try:
         ensure_accounts(host)
