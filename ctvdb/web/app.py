@@ -351,16 +351,19 @@ def create_app(config: Config, now=None) -> App:
 
 # Formatting filters ------------------------------------------------------------------------------
 
-def _money(value) -> str:
-    return "—" if value is None else f"{value:,.2f}"
+# Formatted numbers hold only digits, separators, signs and a dash: marked safe so that the
+# thousands of cells of a large report are not escaped one by one.
+
+def _money(value) -> Markup:
+    return Markup("—" if value is None else f"{value:,.2f}")
 
 
-def _integer(value) -> str:
-    return "—" if value is None else f"{value:,}"
+def _integer(value) -> Markup:
+    return Markup("—" if value is None else f"{int(value):,}")
 
 
-def _pct(value) -> str:
-    return "—" if value is None else f"{value:.1f}%"
+def _pct(value) -> Markup:
+    return Markup("—" if value is None else f"{float(value):.1f}%")
 
 
 def _month_input(month: int | None) -> str:
