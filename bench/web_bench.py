@@ -1,0 +1,239 @@
+"""Benchmark the report pages under the real uvicorn server at production scale.
+
+    uv run python bench/web_bench.py [--spots 1500000] [--years 5] [--samples 20]
+
+Builds (once, cached under var/bench/) a database of about 1.5 million spots over five years and
+~300 customers by writing sample Commercial Logs and importing them with the real import; then
+starts `uvicorn ctvdb.web.asgi:app` on a free port and measures every report page:
+
+- uncached: the first request after a new data version (a reference load is recorded before
+  each sample, so the report cache misses exactly as after a nightly import);
+- cached: the same request again, p50 / p95;
+- req/s with 8 concurrent keep-alive clients, cached, beside the trivial index page in the same run.
+
+Goals (issue 4): p95 <= 100 ms uncached, <= 5 ms cached, cached report >= 60 % of the index's req/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ctvdb import auth, db  # noqa: E402
+from ctvdb.auth_web import SESSION_COOKIE  # noqa: E402
+
+GOAL_UNCACHED_MS, GOAL_CACHED_MS, GOAL_RATIO = 100.0, 5.0, 0.60
+
+
+def build(path: Path, spots: int, years: int, today: dt.date) -> Path:
+    """The benchmark database, built from one sample workbook per year unless already there."""
+    from ctvdb.importer import import_workbook
+    from ctvdb.sample import write_sample
+
+    first = today.year - years + 1
+    marker = path.with_suffix(".built")
+    wanted = f"{spots} spots, {first}-{today.year}"
+    if path.exists() and marker.exists() and marker.read_text() == wanted:
+        conn = db.connect(path)
+        try:
+            db.ensure_current(conn)  # a newer ctvdb's migrations (indexes, summaries) apply in place
+        finally:
+            conn.close()
+        return path
+    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), marker):
+        stale.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows_per_year = round(spots / years / 0.967)  # the sample writes ~3.3 % Trade, never stored
+    for year in range(first, today.year + 1):
+        workbook = path.parent / f"Commercial Log bench {year}.xlsx"
+        started = time.perf_counter()
+        # One seed for every year: the same ~300 accounts run through all five years.
+        write_sample(workbook, rows=rows_per_year, months=f"Jan-{year % 100:02d}..Dec-{year % 100:02d}", seed=1)
+        written = time.perf_counter()
+        result = import_workbook(path, workbook, mode="manual", auto_setup=True, today=today)
+        print(f"  {year}: wrote {rows_per_year:,} rows in {written - started:.0f} s, imported"
+              f" {result.rows_imported:,} in {time.perf_counter() - written:.0f} s", flush=True)
+        workbook.unlink()
+    marker.write_text(wanted)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, database: Path):
+        self.port = free_port()
+        env = {**os.environ, "DATABASE_PATH": str(database)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "ctvdb.web.asgi:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
+            cwd=ROOT, env=env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("uvicorn did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+class Client:
+    """One keep-alive HTTP connection, signed in."""
+
+    def __init__(self, port: int, token: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Cookie": f"{SESSION_COOKIE}={token}"}
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.conn.request("GET", path, headers=self.headers)
+        response = self.conn.getresponse()
+        return response.status, response.read()
+
+    def timed(self, path: str) -> float:
+        started = time.perf_counter()
+        status, body = self.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+        if status != 200:
+            raise SystemExit(f"GET {path} answered {status}: {body[:300]!r}")
+        return elapsed
+
+
+def new_data_version(database: Path) -> None:
+    """Record a (no-op) reference load: a new data version, so every report is a cache miss."""
+    conn = sqlite3.connect(database)
+    with conn:
+        conn.execute("INSERT INTO reference_loads (kind, source_file, rows_loaded, loaded_at)"
+                     " VALUES ('sectors', 'bench: new data version', 0, '2000-01-01T00:00:00Z')")
+    conn.close()
+
+
+def throughput(port: int, token: str, path: str, clients: int, seconds: float) -> float:
+    counts = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def run(i: int) -> None:
+        client = Client(port, token)
+        while time.perf_counter() < stop:
+            status, _ = client.get(path)
+            assert status == 200, status
+            counts[i] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spots", type=int, default=1_500_000)
+    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=20, help="uncached samples per page")
+    parser.add_argument("--cached", type=int, default=200, help="cached samples per page")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each req/s run")
+    parser.add_argument("--db", type=Path, help="database (default var/bench/web-<spots>.db)")
+    args = parser.parse_args(argv)
+
+    today = dt.date.today()
+    database = args.db or ROOT / "var" / "bench" / f"web-{args.spots}.db"
+    print(f"Database {database}: building if needed ...", flush=True)
+    build(database, args.spots, args.years, today)
+    conn = db.connect(database)
+    try:
+        spots, customers = conn.execute(
+            "SELECT (SELECT count(*) FROM spots), (SELECT count(*) FROM customers)").fetchone()
+        user = auth.get_user(conn, "bench@example.com") or auth.add_user(
+            conn, "bench@example.com", auth.generate_password(), "admin")
+        token = auth.start_session(conn, user, dt.timedelta(hours=2))
+        top_customer = conn.execute(
+            "SELECT customer_id FROM customer_month_summary GROUP BY customer_id"
+            " ORDER BY total(gross) DESC LIMIT 1").fetchone()[0]
+    finally:
+        conn.close()
+    print(f"{spots:,} spots, {customers:,} customers, {args.years} years; "
+          f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}", flush=True)
+
+    pages = [
+        ("monthly summary", "/reports/monthly/revenue-summary"),
+        ("customer revenue", "/reports/revenue-dashboard-customer"),
+        ("customer revenue, net, 1 AE", "/reports/revenue-dashboard-customer?measure=net&ae=FRANK+TRAN"),
+        ("AE dashboard", "/reports/ae-dashboard"),
+        ("market analysis", "/reports/market-analysis"),
+        ("sector analysis", "/reports/sector-analysis"),
+        ("customer detail (top customer)", f"/reports/customer/{top_customer}"),
+        ("management performance", "/reports/management-performance"),
+        ("import history", "/reports/imports"),
+        ("language review", "/reports/language-review"),
+    ]
+    server = Server(database)
+    results = []
+    try:
+        client = Client(server.port, token)
+        client.timed("/reports/")
+        trivial = throughput(server.port, token, "/reports/", args.clients, args.seconds)
+        for name, path in pages:
+            uncached, cached = [], []
+            for _ in range(args.samples):
+                new_data_version(database)
+                uncached.append(client.timed(path))
+            for _ in range(args.cached):
+                cached.append(client.timed(path))
+            rps = throughput(server.port, token, path, args.clients, args.seconds)
+            results.append((name, pct(uncached, 50), pct(uncached, 95), pct(cached, 50), pct(cached, 95), rps))
+            print(f"  measured {name}", file=sys.stderr, flush=True)
+        trivial_after = throughput(server.port, token, "/reports/", args.clients, args.seconds)
+    finally:
+        server.stop()
+
+    trivial = (trivial + trivial_after) / 2
+    print()
+    print(f"{'page':32} {'uncached p50':>12} {'p95':>8} {'cached p50':>11} {'p95':>7} {'req/s':>8} {'vs index':>9}  goals")
+    failed = 0
+    for name, u50, u95, c50, c95, rps in results:
+        ok = u95 <= GOAL_UNCACHED_MS and c95 <= GOAL_CACHED_MS and rps >= GOAL_RATIO * trivial
+        failed += not ok
+        print(f"{name:32} {u50:10.1f}ms {u95:6.1f}ms {c50:9.2f}ms {c95:5.2f}ms {rps:8.0f} {rps / trivial:8.0%}  "
+              f"{'met' if ok else 'MISSED'}")
+    print(f"{'index page (trivial)':32} {'':>12} {'':>8} {'':>11} {'':>7} {trivial:8.0f} {'100%':>9}")
+    print(f"\nGoals: uncached p95 <= {GOAL_UNCACHED_MS:.0f} ms, cached p95 <= {GOAL_CACHED_MS:.0f} ms, "
+          f"cached req/s >= {GOAL_RATIO:.0%} of the index page's; {len(results) - failed} of {len(results)} met.")
+    print(json.dumps({"spots": spots, "customers": customers, "trivial_rps": round(trivial),
+                      "pages": [dict(zip(("page", "uncached_p50_ms", "uncached_p95_ms", "cached_p50_ms",
+                                          "cached_p95_ms", "rps"), (n, *(round(x, 2) for x in r))))
+                                for n, *r in results]}), file=sys.stderr)
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
