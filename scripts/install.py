@@ -218,7 +218,7 @@ def install_data(host: Host, venv: Path | None) -> None:
     python = venv / "bin" / "python" if venv else None
     if python is not None and (python.exists() or host.dry_run):
         host.run([python, "-m", "ctvdb", "--db", database, "init"],
-                 f"create or migrate {database}", stdout=subprocess.DEVNULL)
+                 f"migrate {database} (ctvdb init; creates it if absent)", stdout=subprocess.DEVNULL)
     elif not database.exists():
         print(f"skip creating {database}: no venv to run `ctvdb init` with")
     for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):

@@ -210,6 +210,18 @@ def test_install_retires_the_legacy_service_and_enables_the_units(installed):
     assert not container.path("/opt/apps/ctv-bookedbiz-db/.venv").exists()
 
 
+def test_a_second_install_on_the_live_host_only_syncs_and_restarts(installed):
+    container, _, _ = installed
+    result = container.run("python3", "/src/scripts/install.py", "--source", "/src", "--uv", "/usr/local/bin/uv",
+                           env=["UV_CACHE_DIR=/var/cache/uv", "UV_OFFLINE=1", "UV_LINK_MODE=copy", "UV_NO_PROGRESS=1"],
+                           timeout=300)
+    steps = [line for line in result.stdout.splitlines()[1:-1] if not line.startswith((" ", "Resolved", "Audited"))]
+    # uv reinstalls the project itself on every sync, so its fresh files get their owner set again.
+    assert {step.split()[0] for step in steps} <= {"build", "set", "migrate", "run"}, steps
+    assert all(" paths under /opt/" in step for step in steps if step.startswith("set")), steps
+    assert steps[-1] == "run systemctl restart ctv-bookedbiz-db.service"
+
+
 def test_the_web_service_answers_302_to_reports(installed):
     container, _, _ = installed
     status, location = container.wait_for_web()
