@@ -70,6 +70,11 @@ prepare_root() {
     echo "$dir/root"
 }
 
+if [ "$(id -u)" != 0 ]; then
+    log "needs root (apt-get, debootstrap, /var/cache); the tests that need these skip without them"
+    exit 1
+fi
+
 case "${1:-}" in
     --root-only) prepare_root ;;
     "") install_packages; prepare_root ;;
