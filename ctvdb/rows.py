@@ -235,6 +235,7 @@ class RowReader:
         self._times = _Memo(_time)
         self._seconds = _Memo(_seconds)
         self._affidavits = _Memo(_affidavit)
+        self._integers = _Memo(_integer)
 
     def read(self, row: list, sheet_source_default: str | None = None):
         """A Spot, IGNORED, or raises Rejected. Excel error cells are caught by the caller."""
@@ -281,9 +282,9 @@ class RowReader:
             bill_code, air_date, end_date, text[row[DAYS]], times[row[TIME_IN]],
             times[row[TIME_OUT]], self._seconds[row[LENGTH]],
             text[row[MEDIA]], text[row[COMMENTS]], language or None, text[row[FORMAT]],
-            _integer(row[UNITS]), _integer(row[LINE]), spot_type or None,
+            self._integers[row[UNITS]], self._integers[row[LINE]], spot_type or None,
             text[row[ESTIMATE]], gross, text[row[MAKE_GOOD]], spot_value,
-            month, label, broker_fees, _integer(row[PRIORITY]), station_net,
+            month, label, broker_fees, self._integers[row[PRIORITY]], station_net,
             text[row[SALES_PERSON]], self._aes[row[SALES_PERSON]],
             revenue_type, text[row[BILLING_TYPE]], text[row[AGENCY_FLAG]],
             self._affidavits[row[AFFIDAVIT]], text[row[CONTRACT]], market or None,
