@@ -49,7 +49,18 @@ WHERE s.broadcast_month = ? AND sl.needs_review = 1
 GROUP BY 1, 2, 3
 """
 
-TABLES = {"customer_month_summary": _CUSTOMER_MONTH, "language_month_summary": _LANGUAGE_MONTH,
+_CUSTOMER_TOTAL = """
+INSERT INTO customer_total_summary
+SELECT broadcast_month, customer_id, ae, revenue_type, sum(spots), total(gross), total(net),
+       sum(positive_spots), total(positive_gross), min(min_positive), max(max_positive)
+FROM customer_month_summary
+WHERE broadcast_month = ?
+GROUP BY 1, 2, 3, 4
+"""
+
+# In refresh order: customer_total_summary is built from customer_month_summary.
+TABLES = {"customer_month_summary": _CUSTOMER_MONTH, "customer_total_summary": _CUSTOMER_TOTAL,
+          "language_month_summary": _LANGUAGE_MONTH,
           "customer_code_summary": _CUSTOMER_CODE, "review_month_summary": _REVIEW_MONTH}
 
 

@@ -271,6 +271,12 @@ def test_customer_revenue_filters(client, spots):
     _, page = get_page(client, f"/reports/revenue-dashboard-customer?year={YEAR}&q={name[:6].lower()}")
     assert page.records("customers") and all(name[:6].lower() in (r["Customer"] + r["Agency"]).lower()
                                               for r in page.records("customers"))
+    _, page = get_page(client, f"/reports/revenue-dashboard-customer?year={YEAR}&market=lax")
+    lax = [s for s in spots if in_year(s) and s.market == "LAX"]
+    assert page.totals("customers")["Total"] == money(sum(s.gross for s in lax))
+    _, page = get_page(client, f"/reports/monthly/revenue-summary?year={YEAR}&market=LAX&ae=Frank+Tran")
+    mine = [s for s in lax if s.revenue_type == IAS and s.gross > 0 and s.ae == "FRANK TRAN"]
+    assert page.totals("months")["Total gross"] == money(sum(s.gross for s in mine))
     _, page = get_page(client, f"/reports/revenue-dashboard-customer?year={YEAR}&market=ZZZ")
     assert page.records("customers") == [] if "customers" in page.tables else True
 

@@ -21,6 +21,12 @@ CHECKS = [
      " GROUP BY 1, 2, 3",
      "SELECT customer_id, ae, coalesce(market_code, ''), count(*), round(total(gross_rate), 2) FROM spots"
      " GROUP BY 1, 2, 3"),
+    ("SELECT broadcast_month, customer_id, ae, revenue_type, spots, round(gross, 2), round(net, 2),"
+     " positive_spots, round(positive_gross, 2), min_positive, max_positive FROM customer_total_summary",
+     "SELECT broadcast_month, customer_id, ae, revenue_type, count(*), round(total(gross_rate), 2),"
+     " round(total(station_net), 2), count(*) FILTER (WHERE gross_rate > 0),"
+     " round(total(gross_rate) FILTER (WHERE gross_rate > 0), 2), min(gross_rate) FILTER (WHERE gross_rate > 0),"
+     " max(gross_rate) FILTER (WHERE gross_rate > 0) FROM spots GROUP BY 1, 2, 3, 4"),
     ("SELECT broadcast_month, language_code, spot_type, sum(spots), round(total(gross), 2)"
      " FROM language_month_summary GROUP BY 1, 2, 3",
      "SELECT broadcast_month, coalesce(language_code, ''), coalesce(spot_type, ''), count(*),"
@@ -71,6 +77,7 @@ def test_refresh_all_rebuilds_damaged_summaries(imported_sample, private_copy):
     conn = db.connect(path)
     conn.execute("DELETE FROM customer_month_summary WHERE broadcast_month = 202603")
     conn.execute("UPDATE language_month_summary SET gross = 0")
+    conn.execute("DELETE FROM customer_total_summary WHERE broadcast_month = 202512")
     with conn:
         conn.execute("BEGIN")
         refresh_all(conn)
@@ -82,9 +89,10 @@ def test_migration_builds_the_summaries_of_an_existing_database(imported_sample,
     path = private_copy(imported_sample(rows=3000, months="Jan-25..Dec-26").database)
     conn = sqlite3.connect(path)
     conn.executescript("DROP TABLE customer_code_summary; DROP TABLE review_month_summary;"
-                       " DROP INDEX spot_languages_review_queue; PRAGMA user_version = 4;")
+                       " DROP INDEX spot_languages_review_queue; DROP TABLE customer_total_summary;"
+                       " PRAGMA user_version = 4;")
     conn.close()
     conn = db.connect(path)
-    assert db.migrate(conn) == ["0005_report_speed"]
+    assert db.migrate(conn) == ["0005_report_speed", "0006_customer_totals"]
     conn.close()
     assert_summaries_agree(path)

@@ -77,8 +77,8 @@ def _options(conn: sqlite3.Connection) -> dict:
     # Two subqueries: SQLite answers a lone min() or max() from the primary key in a seek,
     # but scans the table for both in one SELECT.
     bounds = conn.execute(
-        "SELECT (SELECT min(broadcast_month) FROM customer_month_summary),"
-        " (SELECT max(broadcast_month) FROM customer_month_summary)"
+        "SELECT (SELECT min(broadcast_month) FROM customer_total_summary),"
+        " (SELECT max(broadcast_month) FROM customer_total_summary)"
     ).fetchone()
     years = list(range(bounds[1] // 100, bounds[0] // 100 - 1, -1)) if bounds[0] else []
     return {
@@ -133,14 +133,21 @@ def _where(filters: Filters, alias: str = "s", *, revenue_type: bool = True,
     return "".join(f" AND {s}" for s in sql), params
 
 
-def _by_month_customer_ae(conn: sqlite3.Connection, measure: str, extra_sql: str, args: list):
+def _customer_table(filters: Filters) -> str:
+    """The customer summary to read: the one without markets (a fifth of the rows) unless the
+    report is filtered by market."""
+    return "customer_month_summary" if filters.market else "customer_total_summary"
+
+
+def _by_month_customer_ae(conn: sqlite3.Connection, filters: Filters, measure: str, extra_sql: str,
+                          args: list):
     """(month, customer id, AE, amount) rows for months args[0]..args[1] with the filters.
 
     Grouped in the summary's primary-key order, so SQLite streams it without sorting: at 1.5 M
     spots a GROUP BY in any other order cost more than the rest of the report.
     """
     return conn.execute(
-        f"SELECT s.broadcast_month, s.customer_id, s.ae, total(s.{measure}) FROM customer_month_summary s"
+        f"SELECT s.broadcast_month, s.customer_id, s.ae, total(s.{measure}) FROM {_customer_table(filters)} s"
         f" WHERE s.broadcast_month BETWEEN ? AND ?{extra_sql} GROUP BY 1, 2, 3", args)
 
 
@@ -194,7 +201,7 @@ def monthly_summary(conn: sqlite3.Connection, filters: Filters, today_year: int)
     quarter_clients: dict[tuple[int, int], set] = {}
     for month, customer_id, spots, gross, low, high in conn.execute(
         "SELECT s.broadcast_month, s.customer_id, sum(s.positive_spots), total(s.positive_gross),"
-        " min(s.min_positive), max(s.max_positive) FROM customer_month_summary s"
+        f" min(s.min_positive), max(s.max_positive) FROM {_customer_table(filters)} s"
         f" WHERE s.broadcast_month BETWEEN ? AND ? AND s.revenue_type = '{IAS}'"
         f" AND s.positive_spots > 0{extra_sql} GROUP BY 1, 2", [first, last] + params):
         m = found.setdefault(month, {"spots": 0, "gross": 0.0, "low": low, "high": high, "clients": 0})
@@ -292,7 +299,7 @@ def customer_revenue(conn: sqlite3.Connection, filters: Filters, today_year: int
         " LEFT JOIN sectors sec ON sec.code = c.sector_code")}
     rows: dict[tuple[int, str], dict] = {}
     for month, customer_id, ae, amount in _by_month_customer_ae(
-            conn, measure, extra_sql, [year * 100 + 1, year * 100 + 12] + params):
+            conn, filters, measure, extra_sql, [year * 100 + 1, year * 100 + 12] + params):
         row = rows.get((customer_id, ae))
         if row is None:
             _, name, agency, sector = customers[customer_id]
@@ -303,7 +310,7 @@ def customer_revenue(conn: sqlite3.Connection, filters: Filters, today_year: int
         row[key] = _money(row[key] + amount)
         row["total"] += amount
     earlier = {r[0] for r in conn.execute(
-        "SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM customer_month_summary p"
+        "SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM customer_total_summary p"
         " WHERE p.customer_id = j.value AND p.broadcast_month < ? AND p.gross > 0)",
         ("[" + ",".join(str(k[0]) for k in rows) + "]", year * 100 + 1))}
     table_rows = sorted(rows.values(), key=lambda r: (-r["total"], r["customer"], r["ae"]))
@@ -339,7 +346,7 @@ def ae_dashboard(conn: sqlite3.Connection, filters: Filters, today_year: int) ->
     args = [(year - 1) * 100 + 1, year * 100 + 12] + params
     by_month: dict[str, dict[int, float]] = {}
     customers_of: dict[tuple[str, int], set] = {}
-    for month, customer_id, ae, amount in _by_month_customer_ae(conn, measure, extra_sql, args):
+    for month, customer_id, ae, amount in _by_month_customer_ae(conn, filters, measure, extra_sql, args):
         months = by_month.setdefault(ae, {})
         months[month] = months.get(month, 0.0) + amount
         customers_of.setdefault((ae, month // 100), set()).add(customer_id)
@@ -471,7 +478,7 @@ def sector_analysis(conn: sqlite3.Connection, filters: Filters, today_year: int)
     extra_sql, params = _where(filters)
     amounts: dict[int, float] = {}
     for _, customer_id, _, amount in _by_month_customer_ae(
-            conn, measure, extra_sql, [year * 100 + 1, year * 100 + 12] + params):
+            conn, filters, measure, extra_sql, [year * 100 + 1, year * 100 + 12] + params):
         amounts[customer_id] = amounts.get(customer_id, 0.0) + amount
     customers = sorted(
         ({"customer_id": r[0], "customer": r[1], "agency": r[2], "sector": r[3] or UNASSIGNED,
@@ -535,9 +542,9 @@ def customer_detail(conn: sqlite3.Connection, customer_id: int, filters: Filters
     overall = conn.execute(
         "SELECT sum(spots) AS spots, total(gross) AS gross, total(net) AS net,"
         " min(broadcast_month) AS first, max(broadcast_month) AS last"
-        " FROM customer_month_summary WHERE customer_id = ?", (customer_id,)).fetchone()
+        " FROM customer_total_summary WHERE customer_id = ?", (customer_id,)).fetchone()
     per_month = {r[0]: r for r in conn.execute(
-        "SELECT broadcast_month, sum(spots), total(gross), total(net) FROM customer_month_summary"
+        "SELECT broadcast_month, sum(spots), total(gross), total(net) FROM customer_total_summary"
         " WHERE customer_id = ? AND broadcast_month BETWEEN ? AND ? GROUP BY broadcast_month",
         (customer_id, (year - 1) * 100 + 1, year * 100 + 12))}
     trend = []
@@ -567,7 +574,7 @@ def customer_detail(conn: sqlite3.Connection, customer_id: int, filters: Filters
         " WHERE s.customer_id = ? AND s.broadcast_month BETWEEN ? AND ?"
         " GROUP BY 1, 2 ORDER BY amount DESC, language")
     aes = breakdown(
-        f"SELECT ae, sum(spots) AS spots, total({measure}) AS amount FROM customer_month_summary"
+        f"SELECT ae, sum(spots) AS spots, total({measure}) AS amount FROM customer_total_summary"
         " WHERE customer_id = ? AND broadcast_month BETWEEN ? AND ? GROUP BY ae ORDER BY amount DESC, ae")
     markets = breakdown(
         "SELECT coalesce(nullif(market_code, ''), '(none)') AS market, sum(spots) AS spots,"
@@ -635,7 +642,7 @@ def management_performance(conn: sqlite3.Connection, filters: Filters, today_yea
     extra_sql, params = _where(filters)
     booked: dict[str, dict[int, float]] = {}
     for month, _, ae, amount in _by_month_customer_ae(
-            conn, "gross", extra_sql, [(year - 1) * 100 + 1, year * 100 + 12] + params):
+            conn, filters, "gross", extra_sql, [(year - 1) * 100 + 1, year * 100 + 12] + params):
         months = booked.setdefault(ae, {})
         months[month] = months.get(month, 0.0) + amount
     budget: dict[str, dict[int, float]] = {}
@@ -789,5 +796,5 @@ def customer_bill_codes(conn: sqlite3.Connection) -> list[tuple[int, str]]:
 def ae_month_totals(conn: sqlite3.Connection, first: int, last: int) -> list[tuple[str, int, float]]:
     """(AE, broadcast month, gross) over every revenue type, for months first..last."""
     return [tuple(r) for r in conn.execute(
-        "SELECT ae, broadcast_month, total(gross) FROM customer_month_summary"
+        "SELECT ae, broadcast_month, total(gross) FROM customer_total_summary"
         " WHERE broadcast_month BETWEEN ? AND ? GROUP BY 1, 2", (first, last))]
