@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             " ORDER BY total(gross) DESC LIMIT 1").fetchone()[0]
     finally:
         conn.close()
-    print(f"{spots:,} spots, {customers:,} customers, {args.years} years; "
-          f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}", flush=True)
+    print(f"{spots:,} spots, {customers:,} customers, {args.years} years; {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.2f} at start; Python {sys.version.split()[0]}", flush=True)
 
     pages = [
         ("monthly summary", "/reports/monthly/revenue-summary"),
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
 
     trivial = (trivial + trivial_after) / 2
-    print()
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end (other work on the machine skews p95)")
     print(f"{'page':32} {'uncached p50':>12} {'p95':>8} {'cached p50':>11} {'p95':>7} {'req/s':>8} {'vs index':>9}  goals")
     failed = 0
     for name, u50, u95, c50, c95, rps in results:

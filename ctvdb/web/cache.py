@@ -62,6 +62,7 @@ class TTLCache:
 
 
 # Report data and rendered report bodies, keyed by (database, data version, endpoint, arguments).
-REPORTS = TTLCache(max_items=512)
+# The largest (customer revenue at 300 customers) holds about 0.5 MB of data and HTML.
+REPORTS = TTLCache(max_items=256)
 # The freshness footer's "last completed import", keyed by database; five minutes by default.
 FOOTER = TTLCache(max_items=16)
