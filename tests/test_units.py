@@ -126,3 +126,10 @@ def test_example_env_files_set_what_the_services_need(example, required):
     values = script("opsenv").read_env_file(UNITS / example)
     assert set(values) == required
     assert values["DATABASE_PATH"] == "/var/lib/ctv-bookedbiz-db/production.db"
+
+
+def test_uvicorn_does_not_trust_forwarded_headers_itself():
+    # uvicorn believes X-Forwarded-For/-Proto from 127.0.0.1 by default; ctvdb's own trusted-proxy
+    # setting must be the only thing that decides who the client is and whether it came over https.
+    exec_start = read_unit(UNITS / "ctv-bookedbiz-db.service")["Service"]["ExecStart"]
+    assert "--no-proxy-headers" in exec_start.split()
