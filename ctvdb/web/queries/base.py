@@ -1,0 +1,174 @@
+"""The shape every report has (`Report` of `Table`s of `Column`s), the data version, and the
+pieces the report queries share: filter clauses, the year, the customer summaries."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from ctvdb.web.params import Filters
+
+IAS = "Internal Ad Sales"
+MONTH_KEYS = tuple(f"m{i:02d}" for i in range(1, 13))
+UNASSIGNED = "Unassigned"
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    # text | int | money | pct | id | customer (a link by row["customer_id"]) | hidden (downloads only)
+    kind: str = "text"
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[dict]
+    totals: dict | None = None
+
+
+@dataclass
+class Report:
+    name: str
+    filters: dict                                   # the filters as applied (defaults resolved)
+    tables: list[Table]
+    options: dict = field(default_factory=dict)     # choices for the filter form
+    extra: dict = field(default_factory=dict)       # page-only facts (headline figures, charts)
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+
+# Data version and freshness --------------------------------------------------------------------
+
+def data_version(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """Changes whenever anything a report shows can change: an import, a reference load, a close."""
+    row = conn.execute(
+        "SELECT (SELECT coalesce(max(id), 0) FROM import_batches WHERE status = 'COMPLETED'),"
+        "       (SELECT coalesce(max(id), 0) FROM reference_loads),"
+        "       (SELECT count(*) FROM month_closures)"
+    ).fetchone()
+    return tuple(row)
+
+
+def last_completed_import(conn: sqlite3.Connection) -> dict | None:
+    row = conn.execute(
+        "SELECT id, finished_at, mode, source_file FROM import_batches"
+        " WHERE status = 'COMPLETED' ORDER BY finished_at DESC LIMIT 1"
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+# Shared pieces -----------------------------------------------------------------------------------
+
+def _options(conn: sqlite3.Connection) -> dict:
+    # Two subqueries: SQLite answers a lone min() or max() from the primary key in a seek,
+    # but scans the table for both in one SELECT.
+    bounds = conn.execute(
+        "SELECT (SELECT min(broadcast_month) FROM customer_total_summary),"
+        " (SELECT max(broadcast_month) FROM customer_total_summary)"
+    ).fetchone()
+    years = list(range(bounds[1] // 100, bounds[0] // 100 - 1, -1)) if bounds[0] else []
+    return {
+        "years": years,
+        # A skip-scan of the spots_ae_month index: one seek per AE instead of reading every spot.
+        "aes": [r[0] for r in conn.execute(
+            "WITH RECURSIVE a(ae) AS (SELECT min(ae) FROM spots"
+            " UNION ALL SELECT (SELECT min(ae) FROM spots WHERE ae > a.ae) FROM a WHERE a.ae IS NOT NULL)"
+            " SELECT ae FROM a WHERE ae IS NOT NULL")],
+        "markets": [dict(r) for r in conn.execute("SELECT code, name FROM markets ORDER BY code")],
+        "revenue_types": [r[0] for r in conn.execute(
+            "SELECT name FROM revenue_types WHERE is_revenue = 1 ORDER BY name")],
+        "sectors": [dict(r) for r in conn.execute("SELECT code, name FROM sectors ORDER BY name")],
+    }
+
+
+def _year(filters: Filters, options: dict, today_year: int) -> int:
+    """The asked year; else this year if it has data; else the latest year with data."""
+    if filters.year:
+        return filters.year
+    years = options["years"]
+    return today_year if not years or today_year in years else years[0]
+
+
+def _where(filters: Filters, alias: str = "s", *, revenue_type: bool = True,
+           customer: bool = False) -> tuple[str, list]:
+    """AND-clauses for the common filters against a summary table aliased `alias`."""
+    sql, params = [], []
+    if filters.ae:
+        sql.append(f"{alias}.ae = ?")
+        params.append(filters.ae)
+    if filters.market:
+        sql.append(f"{alias}.market_code = ?")
+        params.append(filters.market)
+    if revenue_type and filters.revenue_type:
+        sql.append(f"{alias}.revenue_type = ?")
+        params.append(filters.revenue_type)
+    chosen, chosen_params = [], []
+    if customer and filters.sector:
+        if filters.sector == "NONE":
+            chosen.append("c.sector_code IS NULL")
+        else:
+            chosen.append("c.sector_code = ?")
+            chosen_params.append(filters.sector)
+    if customer and filters.q:
+        chosen.append("(c.name LIKE ? ESCAPE '\\' OR c.agency_chain LIKE ? ESCAPE '\\')")
+        like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        chosen_params += [like, like]
+    if chosen:  # evaluated once, not joined to every summary row
+        sql.append(f"{alias}.customer_id IN (SELECT c.id FROM customers c WHERE {' AND '.join(chosen)})")
+        params += chosen_params
+    return "".join(f" AND {s}" for s in sql), params
+
+
+def _customer_table(filters: Filters) -> str:
+    """The customer summary to read: the one without markets (a fifth of the rows) unless the
+    report is filtered by market."""
+    return "customer_month_summary" if filters.market else "customer_total_summary"
+
+
+def _by_month_customer_ae(conn: sqlite3.Connection, filters: Filters, measure: str, extra_sql: str,
+                          args: list):
+    """(month, customer id, AE, amount) rows for months args[0]..args[1] with the filters.
+
+    Grouped in the summary's primary-key order, so SQLite streams it without sorting: at 1.5 M
+    spots a GROUP BY in any other order cost more than the rest of the report.
+    """
+    return conn.execute(
+        f"SELECT s.broadcast_month, s.customer_id, s.ae, total(s.{measure}) FROM {_customer_table(filters)} s"
+        f" WHERE s.broadcast_month BETWEEN ? AND ?{extra_sql} GROUP BY 1, 2, 3", args)
+
+
+def _customer_names(conn: sqlite3.Connection, ids) -> dict[int, tuple[str, str]]:
+    """id -> (name, agency chain) for a few customers."""
+    return {r[0]: (r[1], r[2]) for r in conn.execute(
+        "SELECT id, name, agency_chain FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+        ("[" + ",".join(str(int(i)) for i in ids) + "]",))}
+
+
+def _months(first: int, last: int) -> list[int]:
+    months, m = [], first
+    while m <= last:
+        months.append(m)
+        m = m + 1 if m % 100 < 12 else (m // 100 + 1) * 100 + 1
+    return months
+
+
+def _months_back(month: int, count: int) -> int:
+    index = (month // 100) * 12 + month % 100 - 1 - count
+    return (index // 12) * 100 + index % 12 + 1
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _money(x: float | None) -> float:
+    return round(x or 0.0, 2)

@@ -1,0 +1,114 @@
+"""Language reports: revenue by language group and market, and the language review queue."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ctvdb.web.params import Filters
+from ctvdb.web.queries.base import (
+    IAS, Column, Table, Report, _options, _year, _where, _pct, _money,
+)
+
+
+# Language / market analysis ---------------------------------------------------------------------
+
+def market_analysis(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+    """Revenue by language (DOMAIN §4): Internal Ad Sales, COM and BNS, a language code present."""
+    options = _options(conn)
+    year = _year(filters, options, today_year)
+    extra_sql, params = _where(filters, revenue_type=False)
+    cells = conn.execute(
+        "SELECT coalesce(l.language_group, 'Other') AS grp, s.market_code, s.spot_type,"
+        " sum(s.spots) AS spots, total(s.gross) AS gross"
+        " FROM language_month_summary s LEFT JOIN languages l ON l.code = s.language_code"
+        f" WHERE s.broadcast_month BETWEEN ? AND ? AND s.revenue_type = '{IAS}'"
+        f" AND s.spot_type IN ('COM', 'BNS') AND s.language_code <> ''{extra_sql}"
+        " GROUP BY 1, 2, 3", [year * 100 + 1, year * 100 + 12] + params).fetchall()
+    groups: dict[str, dict] = {}
+    matrix: dict[str, dict[str, float]] = {}
+    markets = sorted({r["market_code"] or "(none)" for r in cells})
+    for r in cells:
+        g = groups.setdefault(r["grp"], {"group": r["grp"], "spots": 0, "paid_spots": 0,
+                                         "bonus_spots": 0, "gross": 0.0, "paid_gross": 0.0,
+                                         "bonus_gross": 0.0})
+        kind = "bonus" if r["spot_type"] == "BNS" else "paid"
+        g["spots"] += r["spots"]
+        g[f"{kind}_spots"] += r["spots"]
+        g["gross"] += r["gross"]
+        g[f"{kind}_gross"] += r["gross"]
+        cell = matrix.setdefault(r["grp"], {})
+        market = r["market_code"] or "(none)"
+        cell[market] = cell.get(market, 0.0) + r["gross"]
+    total = sum(g["gross"] for g in groups.values())
+    group_rows = sorted(groups.values(), key=lambda g: (-g["gross"], g["group"]))
+    for g in group_rows:
+        for k in ("gross", "paid_gross", "bonus_gross"):
+            g[k] = _money(g[k])
+        g["share"] = _pct(g["gross"], total)
+        g["bonus_share"] = _pct(g["bonus_spots"], g["spots"])
+    market_rows = [{"group": g["group"], **{m: _money(matrix[g["group"]].get(m, 0.0)) for m in markets},
+                    "total": g["gross"]} for g in group_rows]
+    sums = {k: sum(g[k] for g in group_rows) for k in
+            ("spots", "paid_spots", "bonus_spots", "gross", "paid_gross", "bonus_gross")}
+    totals = {"group": "Total", **{k: _money(v) if "gross" in k else v for k, v in sums.items()},
+              "share": 100.0 if total else None, "bonus_share": _pct(sums["bonus_spots"], sums["spots"])}
+    return Report(
+        name="market_analysis",
+        filters={**filters.as_dict(), "year": year},
+        options=options,
+        extra={"total": _money(total), "chart": [(g["group"], g["gross"]) for g in group_rows]},
+        tables=[
+            Table("language_groups", "Revenue by language group (paid vs bonus)",
+                  [Column("group", "Language group"), Column("spots", "Spots", "int"),
+                   Column("paid_spots", "Paid spots", "int"), Column("bonus_spots", "Bonus spots", "int"),
+                   Column("bonus_share", "Bonus % of spots", "pct"), Column("gross", "Gross", "money"),
+                   Column("paid_gross", "Paid gross", "money"), Column("bonus_gross", "Bonus gross", "money"),
+                   Column("share", "Share %", "pct")],
+                  group_rows, totals),
+            Table("language_market", "Gross by language group × market",
+                  [Column("group", "Language group")] + [Column(m, m, "money") for m in markets]
+                  + [Column("total", "Total", "money")],
+                  market_rows,
+                  {"group": "Total", **{m: _money(sum(r[m] for r in market_rows)) for m in markets},
+                   "total": _money(total)}),
+        ],
+    )
+
+
+# Language review queue --------------------------------------------------------------------------
+
+def language_review(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+    status_sql = " AND sl.status = ?" if filters.status else ""
+    status_args = [filters.status] if filters.status else []
+    counts = [dict(r) for r in conn.execute(
+        "SELECT status, category, sum(spots) AS spots, sum(high_value) AS high_value"
+        " FROM review_month_summary GROUP BY 1, 2 ORDER BY spots DESC, status, category")]
+    spots = [dict(r) for r in conn.execute(
+        "SELECT s.id AS spot_id, s.customer_id, c.name AS customer, s.month_label AS month,"
+        " s.air_date, s.spot_type, s.revenue_type, s.language_code, sl.status, sl.category,"
+        " s.ae, s.gross_rate, CASE WHEN sl.high_value THEN 'HIGH' ELSE '' END AS high_value"
+        " FROM spot_languages sl INDEXED BY spot_languages_review_queue JOIN spots s ON s.id = sl.spot_id"
+        " JOIN customers c ON c.id = s.customer_id"
+        f" WHERE sl.needs_review = 1{status_sql}"
+        " ORDER BY sl.high_value DESC, sl.spot_id DESC LIMIT ?", status_args + [filters.limit])]
+    return Report(
+        name="language_review",
+        filters=filters.as_dict(),
+        extra={"total": sum(c["spots"] for c in counts),
+               "high_value": sum(c["high_value"] or 0 for c in counts),
+               "statuses": sorted({c["status"] for c in counts})},
+        tables=[
+            Table("counts", "Spots needing review",
+                  [Column("status", "Status"), Column("category", "Category"),
+                   Column("spots", "Spots", "int"), Column("high_value", "High value", "int")],
+                  counts),
+            Table("spots", "Review queue: high value first, newest first",
+                  [Column("spot_id", "Spot", "id"), Column("customer", "Customer", "customer"),
+                   Column("customer_id", "Customer id", "hidden"), Column("month", "Month"),
+                   Column("air_date", "Air date"), Column("spot_type", "Type"),
+                   Column("revenue_type", "Revenue type"), Column("language_code", "Code"),
+                   Column("status", "Status"), Column("category", "Category"), Column("ae", "AE"),
+                   Column("gross_rate", "Gross", "money"), Column("high_value", "High value")],
+                  spots),
+        ],
+    )

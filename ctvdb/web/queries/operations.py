@@ -1,0 +1,87 @@
+"""What the people who run the system look at (import history), and the lookups the
+reference loads and the demo need."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ctvdb.web.params import Filters, month_label
+from ctvdb.web.queries.base import (
+    Column, Table, Report,
+)
+
+
+# Import history ---------------------------------------------------------------------------------
+
+def imports(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+    status = filters.status.upper() if filters.status else None
+    batches = [dict(r) for r in conn.execute(
+        "SELECT id, mode, source_file, status, started_at, finished_at, rows_read, rows_imported,"
+        " rows_deleted, rows_ignored, rows_trade, rows_rejected, months_replaced, months_protected,"
+        " closed_by, error_summary FROM import_batches"
+        + (" WHERE status = ?" if status else "") + " ORDER BY id DESC LIMIT ?",
+        ([status] if status else []) + [filters.limit])]
+    reasons = [dict(r) for r in conn.execute(
+        "SELECT batch_id, column_name, reason, count(*) AS rows, min(row_number) AS first_row"
+        " FROM rejected_rows WHERE batch_id IN (SELECT value FROM json_each(?))"
+        " GROUP BY batch_id, column_name, reason ORDER BY batch_id DESC, rows DESC",
+        ("[" + ",".join(str(b["id"]) for b in batches) + "]",))]
+    for b in batches:
+        b["months_replaced"] = ", ".join(month_label(int(m)) for m in b["months_replaced"].split(",") if m)
+        b["months_protected"] = ", ".join(
+            f"{month_label(int(m.split(':')[0]))} ({m.split(':', 1)[1]})" if ":" in m else m
+            for m in b["months_protected"].split(",") if m)
+    tables = [
+        Table("batches", "Import batches",
+              [Column("id", "Batch", "id"), Column("mode", "Mode"), Column("status", "Status"),
+               Column("source_file", "Source file"), Column("started_at", "Started"),
+               Column("finished_at", "Finished"), Column("rows_read", "Read", "int"),
+               Column("rows_imported", "Imported", "int"), Column("rows_deleted", "Deleted", "int"),
+               Column("rows_ignored", "Ignored", "int"), Column("rows_trade", "Trade", "int"),
+               Column("rows_rejected", "Rejected", "int"), Column("months_replaced", "Months replaced"),
+               Column("months_protected", "Months protected"), Column("closed_by", "Closed by"),
+               Column("error_summary", "Error")],
+              batches),
+        Table("rejections", "Rejected rows by reason",
+              [Column("batch_id", "Batch", "id"), Column("column_name", "Column"),
+               Column("reason", "Reason"), Column("rows", "Rows", "int"),
+               Column("first_row", "First row", "int")], reasons),
+    ]
+    if filters.batch:
+        tables.append(Table(
+            "rejected_rows", f"Rejected rows of batch {filters.batch}",
+            [Column("sheet", "Sheet"), Column("row_number", "Row", "int"),
+             Column("column_name", "Column"), Column("value", "Value"), Column("reason", "Reason")],
+            [dict(r) for r in conn.execute(
+                "SELECT sheet, row_number, column_name, value, reason FROM rejected_rows"
+                " WHERE batch_id = ? ORDER BY sheet, row_number LIMIT ?", (filters.batch, filters.limit))]))
+    return Report(name="imports", filters=filters.as_dict(), tables=tables,
+                  extra={"statuses": ["COMPLETED", "FAILED", "RUNNING"]})
+
+
+# Lookups for the reference loads and the demo ---------------------------------------------------
+
+def customer_keys(conn: sqlite3.Connection) -> dict[str, int]:
+    """identity key (lower-cased normalised bill code) -> customer id."""
+    return {r[0]: r[1] for r in conn.execute("SELECT identity_key, id FROM customers")}
+
+
+def sector_lookup(conn: sqlite3.Connection) -> dict[str, str]:
+    """Lower-cased sector code and name -> sector code."""
+    found = {}
+    for code, name in conn.execute("SELECT code, name FROM sectors"):
+        found[code.lower()] = found[name.lower()] = code
+    return found
+
+
+def customer_bill_codes(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    """(id, bill code as the workbook writes it) for every customer."""
+    return [(r[0], f"{r[1]}:{r[2]}" if r[1] else r[2])
+            for r in conn.execute("SELECT id, agency_chain, name FROM customers ORDER BY id")]
+
+
+def ae_month_totals(conn: sqlite3.Connection, first: int, last: int) -> list[tuple[str, int, float]]:
+    """(AE, broadcast month, gross) over every revenue type, for months first..last."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT ae, broadcast_month, total(gross) FROM customer_total_summary"
+        " WHERE broadcast_month BETWEEN ? AND ? GROUP BY 1, 2", (first, last))]
