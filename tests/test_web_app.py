@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
+from pathlib import Path
 from types import SimpleNamespace
 
 import openpyxl
@@ -403,12 +404,19 @@ def test_bad_parameters_give_a_page_in_the_layout(client, url, status, sentence)
     (f"/reports/revenue-dashboard-customer?year={YEAR}&measure=net", "customers"),
     (f"/reports/market-analysis?year={YEAR}", "language_groups"),
     (f"/reports/ae-dashboard?year={YEAR}", "aes"),
+    (f"/reports/sector-analysis?year={YEAR}", "sectors"),
+    (f"/reports/management-performance?year={YEAR}", "quarters"),
+    (f"/reports/customer/1?year={YEAR}", "trend"),
+    ("/reports/imports?status=completed", "batches"),
+    ("/reports/language-review?limit=50", "spots"),
 ])
 def test_downloads_hold_the_same_figures_as_the_page(client, url, table):
     _, page = get_page(client, url)
     head = page.tables[table]["head"]
-    shown = page.tables[table]["rows"] + [page.tables[table]["foot"]]
-    numeric = [i for i, h in enumerate(head) if all(re.fullmatch(r"-?[\d,]+(\.\d+)?%?|—", r[i]) for r in shown[:-1])]
+    body = page.tables[table]["rows"]
+    shown = body + ([page.tables[table]["foot"]] if page.tables[table]["foot"] else [])
+    numeric = [i for i, h in enumerate(head) if all(re.fullmatch(r"-?[\d,]+(\.\d+)?%?|—", r[i]) for r in body)]
+    assert body and numeric
 
     def figures(rows: list[list]) -> list[list[float]]:
         return [[round(number(str(r[i])) if isinstance(r[i], str) else float(r[i] or 0), 2) for i in numeric]
@@ -433,8 +441,37 @@ def test_downloads_hold_the_same_figures_as_the_page(client, url, table):
     assert response.mimetype == "application/json"
     data = json.loads(response.data)["tables"][table]
     keys = {c["label"]: c["key"] for c in data["columns"]}
-    json_rows = [[row.get(keys[h]) for h in head] for row in data["rows"] + [data["totals"]]]
+    json_rows = [[row.get(keys[h]) for h in head] for row in data["rows"] + ([data["totals"]] if data["totals"] else [])]
     assert figures(json_rows) == figures(shown)
+
+
+def test_startup_refuses_a_template_that_does_not_load(sample, tmp_path, monkeypatch):
+    import shutil
+
+    import jinja2
+
+    from ctvdb.web.app import StartupError
+
+    broken = tmp_path / "templates"
+    shutil.copytree(Path(create_app.__code__.co_filename).parent / "templates", broken)
+    (broken / "ae_dashboard.html").write_text("{% for x in %}")
+    monkeypatch.setattr(jinja2, "PackageLoader", lambda *a: jinja2.FileSystemLoader(broken))
+    with pytest.raises(StartupError, match=r"^template ae_dashboard.html does not load: "):
+        create_app(Config(database_path=sample.database))
+
+
+def test_startup_refuses_a_missing_or_old_database(tmp_path, sample, private_copy):
+    from ctvdb.web.app import StartupError
+
+    with pytest.raises(StartupError, match="does not exist"):
+        create_app(Config(database_path=tmp_path / "none.db"))
+    import sqlite3
+    old = private_copy(sample.database)
+    conn = sqlite3.connect(old)
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    with pytest.raises(StartupError, match="is at schema version 2, this ctvdb needs .*: run `ctvdb migrate`"):
+        create_app(Config(database_path=old))
 
 
 # Freshness footer, health, cache ---------------------------------------------------------------
