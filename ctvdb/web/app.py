@@ -108,11 +108,12 @@ class App:
             raise StartupError(f"database {self.config.database_path} cannot be read: {exc}") from None
         finally:
             conn.close()
+        if not found:
+            raise StartupError(f"database {self.config.database_path} has no ctvdb schema: run `ctvdb init`")
         if found != wanted:
             raise StartupError(
                 f"database {self.config.database_path} is at schema version {found}, this ctvdb needs"
-                f" {wanted}: run `ctvdb migrate`" if found else
-                f"database {self.config.database_path} has no ctvdb schema: run `ctvdb init`")
+                f" {wanted}: " + ("run `ctvdb migrate`" if found < wanted else "deploy the ctvdb that wrote it"))
         for name in self.jinja.list_templates():
             try:
                 self.jinja.get_template(name)
