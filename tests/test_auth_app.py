@@ -350,8 +350,6 @@ def test_a_hostile_search_is_echoed_escaped_on_the_page(app, config):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
 
 
-@pytest.mark.xfail(reason="error_page passes the rendered error.html to the layout as a str, so "
-                          "the whole error section is escaped a second time and shows as markup")
 def test_an_error_page_escapes_the_value_once(app, config):
     r = signed_in(app, config, "viewer@example.com").get("/reports/ae-dashboard?year=<b>x</b>")
     assert r.status_code == 400 and '<section class="error">' in r.text and "&lt;b&gt;x&lt;/b&gt;" in r.text

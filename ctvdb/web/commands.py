@@ -71,7 +71,10 @@ def _serve(config: Config, host: str, port: int, workers: int) -> int:
     # ctvdb.web.asgi builds its config from the environment, in this process and in each worker.
     os.environ["DATABASE_PATH"] = str(Path(config.database_path).resolve())
     print(f"Serving {config.database_path} on http://{host}:{port}/reports/ (Ctrl-C stops)", flush=True)
-    uvicorn.run("ctvdb.web.asgi:app", host=host, port=port, workers=workers, log_level="info")
+    # proxy_headers=False: uvicorn would believe X-Forwarded-* from 127.0.0.1; ctvdb's own
+    # CTVDB_TRUSTED_PROXIES decides which proxies to believe.
+    uvicorn.run("ctvdb.web.asgi:app", host=host, port=port, workers=workers, log_level="info",
+                proxy_headers=False)
     return 0
 
 
