@@ -1,7 +1,8 @@
 """Sign-in on the web side: who is asking, whether they may open a page, and the sign-in pages.
 
 The web app calls `authorize` before every view, and `signin`, `signout` and `admin_users` as
-the views of those endpoints; the rules themselves are in auth.py. Forwarded headers (client
+the views of those endpoints. Who may open which endpoint is said once, in `refusal`; the pages
+ask `may_open` what to offer. Passwords and sessions are in auth.py. Forwarded headers (client
 address, https, the single sign-on login) are believed only from `config.trusted_proxies`.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -150,37 +152,54 @@ def current_principal(conn: sqlite3.Connection, config: Config, request: Request
     return Principal(user, auth.session_csrf_token(token), "session", token)
 
 
+def refusal(principal: Principal | None, endpoint: str, args: MultiDict) -> str | None:
+    """Why `principal` may not open `endpoint` with the query `args`, or None when they may.
+
+    The one statement of the role rules: `authorize` enforces it before every view, and the pages
+    ask it (through `may_open`) which menu entries, links and filter choices to offer, so a page
+    never offers a link that answers 403. An ae with no `ae=` may open a filtered report: the
+    request is sent on to their own.
+    """
+    if endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if principal is None:
+        return "Sign in to open this page."
+    if endpoint in ADMIN_ENDPOINTS and not principal.is_admin:
+        return "Only an administrator can open this page."
+    if not principal.is_admin and any(args.get(a) for a in ADMIN_ARGUMENTS.get(endpoint, ())):
+        return "Only an administrator can see rejected rows."
+    if principal.role != "ae" or endpoint in AE_OPEN_ENDPOINTS:
+        return None
+    if endpoint not in AE_FILTERED_ENDPOINTS:
+        return "This report is not open to account executives."
+    if any(auth.normalise_ae(a) != principal.ae for a in args.getlist("ae")):
+        return "You can see only your own accounts."
+    return None
+
+
+def may_open(principal: Principal | None, endpoint: str, **args) -> bool:
+    """Whether a link to `endpoint` with these query arguments opens for `principal`."""
+    return refusal(principal, endpoint, MultiDict(args)) is None
+
+
 def authorize(conn: sqlite3.Connection, config: Config, request: Request,
               endpoint: str) -> Principal | Response | None:
     """May this request open `endpoint`? Called by the web app before every view.
 
     Returns the Principal (None on a public endpoint nobody is signed in to) when the view may
     run, or the Response to send instead: 302 to the sign-in page for a page, 401 for a
-    download. Raises Forbidden when the signed-in user's role does not allow it.
+    download, 302 to the ae's own figures when an ae gave no `ae=`. Raises Forbidden when the
+    signed-in user's role does not allow it.
     """
     principal = current_principal(conn, config, request)
     if endpoint in PUBLIC_ENDPOINTS:
         return principal
     if principal is None:
         return sign_in_required(request)
-    if endpoint in ADMIN_ENDPOINTS and not principal.is_admin:
-        raise Forbidden("Only an administrator can open this page.")
-    if not principal.is_admin and any(request.args.get(a) for a in ADMIN_ARGUMENTS.get(endpoint, ())):
-        raise Forbidden("Only an administrator can see rejected rows.")
-    if principal.role == "ae":
-        return _ae_rule(principal, request, endpoint)
-    return principal
-
-
-def _ae_rule(principal: Principal, request: Request, endpoint: str) -> Principal | Response:
-    if endpoint in AE_OPEN_ENDPOINTS:
-        return principal
-    if endpoint not in AE_FILTERED_ENDPOINTS:
-        raise Forbidden("This report is not open to account executives.")
-    asked = request.args.getlist("ae")
-    if any(auth.normalise_ae(a) != principal.ae for a in asked):
-        raise Forbidden("You can see only your own accounts.")
-    if not asked:
+    reason = refusal(principal, endpoint, request.args)
+    if reason is not None:
+        raise Forbidden(reason)
+    if principal.role == "ae" and endpoint in AE_FILTERED_ENDPOINTS and not request.args.getlist("ae"):
         query = request.args.to_dict(flat=False)
         query["ae"] = [principal.ae]
         return redirect(f"{request.path}?{urlencode(query, doseq=True)}", 302)

@@ -1,12 +1,14 @@
 """Sign-in and roles on the reports app itself (issue 5): every route of its URL map without a
-session and as each role, the ae's own-accounts rule, CSRF, open redirects, bad cookies, proxy
+session and as each role, the ae's own-accounts rule, the links and choices each role's pages
+offer (none answers 403), CSRF, open redirects, bad cookies, proxy
 headers, and hostile filter values that must come back escaped and change no data."""
 
 import hashlib
 import json
 import re
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from werkzeug.test import Client
@@ -205,10 +207,9 @@ def test_an_ae_sees_their_own_accounts_and_nothing_else(app, config, endpoint):
                   "ae=JANE+DOE&year=2026&format=csv"):
         own = request(c, endpoint, query)
         assert own.status_code == 200
-        # every figure on an ae's page is theirs: John's customer and name never appear (the AE
-        # filter's list of choices still names colleagues; choosing one is refused above)
-        text = re.sub(r'<select name="ae">.*?</select>', "", own.text, flags=re.S)
-        assert SECRET_CLIENT not in text and JOHN not in text.upper(), query
+        # every figure on an ae's page is theirs, and the AE filter offers only them: John's
+        # customer and name never appear
+        assert SECRET_CLIENT not in own.text and JOHN not in own.text.upper(), query
 
 
 def test_the_ae_page_shows_the_ae_s_figures(app, config):
@@ -216,6 +217,151 @@ def test_the_ae_page_shows_the_ae_s_figures(app, config):
     report = c.get("/reports/revenue-dashboard-customer?ae=JANE+DOE&year=2026&format=json").json
     text = json.dumps(report)
     assert "Jade Palace" in text and "Acme Foods" in text and SECRET_CLIENT not in text
+
+
+# What each role is offered: no page links to what answers 403 ------------------------------------
+
+EVERYONE = ["jane@example.com", "viewer@example.com", "management@example.com", "admin@example.com"]
+
+
+class Offered(HTMLParser):
+    """What a page offers to open: every href, and every choice of its filter forms' selects."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.links, self.choices, self.select = [], [], None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("a", "link") and attrs.get("href"):
+            self.links.append(attrs["href"].split("#")[0])
+        elif tag == "select":
+            self.select, self.choices = attrs["name"], self.choices + [(attrs["name"], [])]
+        elif tag == "option" and self.select:
+            self.choices[-1][1].append(attrs.get("value", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+
+
+def crawl(c, start="/reports/") -> dict[str, int]:
+    """Every URL reachable from `start` by a link or a filter choice, with the status it answers
+    (after the ae's redirect to their own figures)."""
+    seen, queue = {}, [start]
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        r = c.get(url, follow_redirects=True)
+        seen[url] = r.status_code
+        if r.status_code == 200 and r.mimetype == "text/html":
+            page = Offered(r.text)
+            queue += page.links
+            queue += [f"{r.request.path}?{urlencode({name: value})}"
+                      for name, values in page.choices for value in values]
+    return seen
+
+
+@pytest.mark.parametrize("email", ["jane@example.com", "viewer@example.com", "admin@example.com"])
+def test_no_page_offers_a_link_or_choice_that_answers_403(app, config, email):
+    reached = crawl(signed_in(app, config, email))
+    refused = sorted(url for url, status in reached.items() if status == 403)
+    assert refused == [] and set(reached.values()) == {200}
+    paths = {urlsplit(url).path for url in reached}
+    assert {URLS[e] for e in REPORTS if e != "customer_detail"} & paths  # the crawl went somewhere
+    if email.startswith("jane"):
+        assert paths == {URLS[e] for e in auth_web.AE_FILTERED_ENDPOINTS} | {
+            "/reports/", "/static/style.css", "/static/favicon.svg"}
+        assert not [url for url in reached if "JOHN" in url.upper()]
+    else:
+        assert "/reports/customer/3" in paths and "/reports/imports" in paths
+        assert ("/reports/imports?batch=1" in reached) == email.startswith("admin")
+
+
+def menu(html: str) -> list[str]:
+    return Offered(html[html.index("<header"):html.index("</header>")]).links
+
+
+def test_an_ae_s_menu_and_index_offer_only_their_reports(app, config):
+    page = signed_in(app, config, "jane@example.com").get("/reports/").text
+    filtered = sorted(URLS[e] for e in auth_web.AE_FILTERED_ENDPOINTS)
+    assert sorted(menu(page)) == sorted(["/reports/"] + filtered)
+    index = page[page.index('<ul class="index">'):]
+    assert sorted(re.findall(r'<a href="([^"]+)"', index)) == filtered
+    assert "Import history" not in page and "Language review" not in page and "/admin/users" not in page
+
+
+@pytest.mark.parametrize("email, users_link", [("viewer@example.com", False), ("management@example.com", False),
+                                               ("admin@example.com", True)])
+def test_only_an_admin_s_menu_has_the_users_page(app, config, email, users_link):
+    c = signed_in(app, config, email)
+    page = c.get("/reports/").text
+    assert ("/admin/users" in menu(page)) == users_link
+    assert {"/reports/imports", "/reports/language-review"} <= set(menu(page))
+    if users_link:
+        assert c.get("/admin/users").status_code == 200
+
+
+@pytest.mark.parametrize("endpoint", ["monthly_summary", "customer_revenue", "sector_analysis"])
+def test_a_viewer_s_customer_names_link_to_customer_pages_that_open(app, config, endpoint):
+    c = signed_in(app, config, "viewer@example.com")
+    page = c.get(URLS[endpoint], query_string={"year": 2026}).text
+    links = dict((name, href) for href, name in re.findall(r'<a href="(/reports/customer/\d+)">([^<]+)</a>', page))
+    assert set(links) == {"Jade Palace", "Acme Foods", SECRET_CLIENT}
+    for name, href in links.items():
+        customer = c.get(href)
+        assert customer.status_code == 200 and f"<h1>{name}</h1>" in customer.text
+
+
+@pytest.mark.parametrize("endpoint", ["monthly_summary", "customer_revenue", "sector_analysis"])
+def test_an_ae_sees_customer_names_as_plain_text(app, config, endpoint):
+    # The viewer's page for the same filters first: a page cached for one role is not shown to another.
+    query = {"year": 2026, "ae": JANE}
+    assert "/reports/customer/" in signed_in(app, config, "viewer@example.com").get(URLS[endpoint], query_string=query).text
+    page = signed_in(app, config, "jane@example.com").get(URLS[endpoint], query_string=query).text
+    assert "<td>Jade Palace</td>" in page and "<td>Acme Foods</td>" in page
+    assert "/reports/customer/" not in page
+
+
+@pytest.mark.parametrize("email", ["viewer@example.com", "management@example.com"])
+def test_only_an_admin_is_offered_the_rejected_rows(app, config, email):
+    page = signed_in(app, config, email).get("/reports/imports").text
+    assert "batch=" not in page
+    assert '<td class="num">1</td>' in page  # the count of rejected rows is still shown
+    admin = signed_in(app, config, "admin@example.com")
+    page = admin.get("/reports/imports").text
+    assert 'href="/reports/imports?batch=1#rejected_rows"' in page
+    assert "#REF!" in admin.get("/reports/imports?batch=1").text
+
+
+def ae_choices(html: str) -> list[str]:
+    select = re.search(r'<select name="ae">(.*?)</select>', html, re.S).group(1)
+    return re.findall(r'<option value="([^"]*)"', select)
+
+
+@pytest.mark.parametrize("endpoint", ["monthly_summary", "customer_revenue", "market_analysis",
+                                      "sector_analysis", "management_performance"])
+def test_the_ae_filter_offers_an_ae_only_their_own(app, config, endpoint):
+    page = signed_in(app, config, "jane@example.com").get(URLS[endpoint], query_string={"ae": JANE}).text
+    assert ae_choices(page) == [JANE]
+    assert f'<option value="{JANE}" selected>' in page
+    viewer = signed_in(app, config, "viewer@example.com").get(URLS[endpoint]).text
+    assert ae_choices(viewer) == ["", JANE, JOHN]
+
+
+@pytest.mark.parametrize("email", EVERYONE)
+def test_may_open_says_what_the_app_answers(app, config, email):
+    """The rule the pages ask is the rule the app enforces: may_open is False exactly on a 403."""
+    c = signed_in(app, config, email)
+    conn = db.connect(config.database_path)
+    principal = auth_web.Principal(auth.get_user(conn, email), "", "session")
+    conn.close()
+    for endpoint in sorted(set(URLS) - {"signout"}):  # signout is a POST form, not a link
+        for args in ({}, {"ae": JANE}, {"ae": JOHN}, {"ae": ""}, {"batch": "1"}):
+            status = request(c, endpoint, urlencode(args)).status_code
+            assert auth_web.may_open(principal, endpoint, **args) == (status != 403), (endpoint, args, status)
 
 
 # Signing in and out on the real app ------------------------------------------------------------

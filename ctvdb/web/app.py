@@ -90,8 +90,10 @@ class App:
         self.jinja.filters.update(
             money=_money, integer=_integer, pct=_pct, pacific=self.pacific, month_input=_month_input,
             zip_pairs=lambda values: [(v, v) for v in values], zip_with=lambda a, b: list(zip(a, b)))
-        # The navigation is the same on every page: its URLs are built once, not per request.
+        # The navigation's URLs are built once, not per request; each page offers only the
+        # entries, links and filter choices that `may_open` says the signed-in user may open.
         self.jinja.globals.update(url_for=self.url_for, bars=charts.bars, shares=charts.shares,
+                                  may_open=auth_web.may_open,
                                   pages=[(e, t, d, self.url_for(e)) for e, t, d in REPORT_PAGES])
         self.check_startup()
 
@@ -239,9 +241,11 @@ class App:
                 response.headers["Content-Disposition"] = \
                     f'attachment; filename="{downloads.filename(report, fmt)}"'
             return response
+        # The page's links and choices depend on the rules, and the rules only on role and AE.
+        user = request.principal
         body = cache.REPORTS.get_or_compute(
-            key + ("html",), self.config.report_cache_seconds,
-            lambda: self.jinja.get_template(f"{report.name}.html").render(r=report))
+            key + ("html", user and user.role, user and user.ae), self.config.report_cache_seconds,
+            lambda: self.jinja.get_template(f"{report.name}.html").render(r=report, user=user))
         return self.page(request, report.name, body, title=_title(report), downloads=True)
 
     def page(self, request: Request, endpoint: str, body: str, *, title: str,
@@ -296,7 +300,7 @@ class App:
         return Response(json.dumps(body), mimetype="application/json")
 
     def on_index(self, request):
-        body = self.jinja.get_template("index.html").render()
+        body = self.jinja.get_template("index.html").render(user=request.principal)
         return self.page(request, "index", body, title="Reports")
 
     def on_monthly_summary(self, request):
