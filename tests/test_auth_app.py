@@ -1,7 +1,7 @@
 """Sign-in and roles on the reports app itself (issue 5): every route of its URL map without a
 session and as each role, the ae's own-accounts rule, the links and choices each role's pages
-offer (none answers 403), CSRF, open redirects, bad cookies, proxy
-headers, and hostile filter values that must come back escaped and change no data."""
+offer (none answers 403), CSRF, open redirects, bad cookies, proxy headers, and hostile filter
+values that must come back escaped and change no data."""
 
 import hashlib
 import json
