@@ -253,19 +253,7 @@ CREATE TABLE reference_loads (
     loaded_at   TEXT NOT NULL                  -- ISO UTC
 );
 
-INSERT INTO customer_month_summary
-SELECT broadcast_month, customer_id, ae, revenue_type, coalesce(market_code, ''),
-       count(*), total(gross_rate), total(station_net),
-       count(*) FILTER (WHERE gross_rate > 0), total(gross_rate) FILTER (WHERE gross_rate > 0),
-       min(gross_rate) FILTER (WHERE gross_rate > 0), max(gross_rate) FILTER (WHERE gross_rate > 0)
-FROM spots
-GROUP BY 1, 2, 3, 4, 5;
 
-INSERT INTO language_month_summary
-SELECT broadcast_month, ae, coalesce(market_code, ''), coalesce(language_code, ''),
-       coalesce(spot_type, ''), revenue_type, count(*), total(gross_rate), total(station_net)
-FROM spots
-GROUP BY 1, 2, 3, 4, 5, 6;
 
 -- Users, sessions and sign-in attempts (migration 0004, issue 5) --------------------------------
 -- Only scrypt hashes of passwords and SHA-256 digests of session tokens are stored; sign-in
@@ -328,11 +316,6 @@ CREATE TABLE customer_code_summary (
 ) WITHOUT ROWID;
 CREATE INDEX customer_code_summary_customer ON customer_code_summary (customer_id, broadcast_month);
 
-INSERT INTO customer_code_summary
-SELECT broadcast_month, customer_id, bill_code, coalesce(language_code, ''),
-       count(*), total(gross_rate), total(station_net)
-FROM spots
-GROUP BY 1, 2, 3, 4;
 
 -- One row per month x language status x category of the spots that need language review.
 CREATE TABLE review_month_summary (
@@ -344,11 +327,6 @@ CREATE TABLE review_month_summary (
     PRIMARY KEY (broadcast_month, status, category)
 ) WITHOUT ROWID;
 
-INSERT INTO review_month_summary
-SELECT s.broadcast_month, sl.status, sl.category, count(*), total(sl.high_value)
-FROM spot_languages sl JOIN spots s ON s.id = sl.spot_id
-WHERE sl.needs_review = 1
-GROUP BY 1, 2, 3;
 
 CREATE INDEX spot_languages_review_queue ON spot_languages (high_value, spot_id) WHERE needs_review = 1;
 -- v6: customer_month_summary without the market. A customer airs in several markets, so this
@@ -370,8 +348,3 @@ CREATE TABLE customer_total_summary (
 ) WITHOUT ROWID;
 CREATE INDEX customer_total_summary_customer ON customer_total_summary (customer_id, broadcast_month);
 
-INSERT INTO customer_total_summary
-SELECT broadcast_month, customer_id, ae, revenue_type, sum(spots), total(gross), total(net),
-       sum(positive_spots), total(positive_gross), min(min_positive), max(max_positive)
-FROM customer_month_summary
-GROUP BY 1, 2, 3, 4;

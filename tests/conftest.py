@@ -27,6 +27,21 @@ def tmp_db(tmp_path) -> Path:
     return path
 
 
+@pytest.fixture
+def db_path(tmp_db) -> Path:
+    """The same new database, under the name the sign-in tests use."""
+    return tmp_db
+
+
+@pytest.fixture
+def cheap_scrypt(monkeypatch):
+    """scrypt at n=2**10: the same code path, a fraction of the 0.3 s each real check costs."""
+    from ctvdb import auth
+
+    monkeypatch.setattr(auth, "PASSWORD_METHOD", "scrypt:1024:8:1")
+    monkeypatch.setattr(auth, "_dummy_hash", None)
+
+
 @pytest.fixture(scope="session")
 def imported_sample(tmp_path_factory):
     """imported_sample(rows=, months=, seed=) -> Imported: a sample workbook imported (manual mode)

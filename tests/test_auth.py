@@ -11,23 +11,15 @@ import pytest
 
 from ctvdb import auth, db
 
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
+
 PASSWORD = "correct horse battery"
 DAY = timedelta(hours=12)
 PRODUCTION_METHOD = auth.PASSWORD_METHOD
 
 
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch):
-    """scrypt at n=2**10: the same code path, a fraction of the 0.3 s each real check costs."""
-    monkeypatch.setattr(auth, "PASSWORD_METHOD", "scrypt:1024:8:1")
-    monkeypatch.setattr(auth, "_dummy_hash", None)
 
 
-@pytest.fixture
-def db_path(tmp_path):
-    path = tmp_path / "ctvdb.db"
-    db.init(path)
-    return path
 
 
 @pytest.fixture

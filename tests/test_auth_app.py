@@ -374,12 +374,6 @@ def sign_in(c, email, password=PASSWORD, next_path="/reports/", headers=ORIGIN):
                                    "next": next_path}, headers=headers)
 
 
-@pytest.fixture
-def cheap_scrypt(monkeypatch):
-    monkeypatch.setattr(auth, "PASSWORD_METHOD", "scrypt:1024:8:1")
-    monkeypatch.setattr(auth, "_dummy_hash", None)
-
-
 def test_the_sign_in_page_is_in_the_site_layout_with_its_headers(app):
     r = Client(app).get("/signin")
     assert r.status_code == 200 and "Data last updated" in r.text and "<h1>Sign in</h1>" in r.text

@@ -17,6 +17,8 @@ from werkzeug.wrappers import Request, Response
 from ctvdb import auth, auth_web, db
 from ctvdb.config import Config
 
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
+
 PASSWORD = "correct horse battery"
 ORIGIN = {"Origin": "http://localhost"}
 TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("ctvdb.web", "templates"), autoescape=True,
@@ -24,11 +26,6 @@ TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("ctvdb.web", "templat
 TEMPLATES.filters["pacific"] = lambda iso: f"pacific({iso})"
 
 
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch):
-    """scrypt at n=2**10: the same code path, a fraction of the 0.3 s each real check costs."""
-    monkeypatch.setattr(auth, "PASSWORD_METHOD", "scrypt:1024:8:1")
-    monkeypatch.setattr(auth, "_dummy_hash", None)
 
 
 class StandIn:

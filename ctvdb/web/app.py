@@ -303,50 +303,38 @@ class App:
         body = self.jinja.get_template("index.html").render(user=request.principal)
         return self.page(request, "index", body, title="Reports")
 
-    def on_monthly_summary(self, request):
+    def report_page(self, request, query, *args):
+        """The three steps every report takes: parse the filters, run its query (cached), render."""
         filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
-        report, key = self.report(request, queries.monthly_summary, filters)
+        report, key = self.report(request, query, filters, *args)
         return self.render_report(request, report, key, fmt)
+
+    def on_monthly_summary(self, request):
+        return self.report_page(request, queries.monthly_summary)
 
     def on_customer_revenue(self, request):
-        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
-        report, key = self.report(request, queries.customer_revenue, filters)
-        return self.render_report(request, report, key, fmt)
+        return self.report_page(request, queries.customer_revenue)
 
     def on_ae_dashboard(self, request):
-        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
-        report, key = self.report(request, queries.ae_dashboard, filters)
-        return self.render_report(request, report, key, fmt)
+        return self.report_page(request, queries.ae_dashboard)
 
     def on_market_analysis(self, request):
-        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
-        report, key = self.report(request, queries.market_analysis, filters)
-        return self.render_report(request, report, key, fmt)
+        return self.report_page(request, queries.market_analysis)
 
     def on_sector_analysis(self, request):
-        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
-        report, key = self.report(request, queries.sector_analysis, filters)
-        return self.render_report(request, report, key, fmt)
+        return self.report_page(request, queries.sector_analysis)
 
     def on_customer_detail(self, request, customer_id):
-        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
-        report, key = self.report(request, queries.customer_detail, filters, customer_id)
-        return self.render_report(request, report, key, fmt)
+        return self.report_page(request, queries.customer_detail, customer_id)
 
     def on_management_performance(self, request):
-        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
-        report, key = self.report(request, queries.management_performance, filters)
-        return self.render_report(request, report, key, fmt)
+        return self.report_page(request, queries.management_performance)
 
     def on_imports(self, request):
-        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
-        report, key = self.report(request, queries.imports, filters)
-        return self.render_report(request, report, key, fmt)
+        return self.report_page(request, queries.imports)
 
     def on_language_review(self, request):
-        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
-        report, key = self.report(request, queries.language_review, filters)
-        return self.render_report(request, report, key, fmt)
+        return self.report_page(request, queries.language_review)
 
 
 def create_app(config: Config, now=None) -> App:
