@@ -12,15 +12,7 @@ import sys
 
 from ctvdb import config as config_module
 from ctvdb import db
-
-
-class CommandError(Exception):
-    """A command that cannot do what was asked; the message is shown as one line."""
-
-
-def say_database(config: config_module.Config) -> None:
-    """Every command says which database it uses (on stderr, so stdout stays clean for data)."""
-    print(f"ctvdb: database {config.database_path}", file=sys.stderr)
+from ctvdb.console import CommandError, say_database
 
 
 def cmd_init(args, config) -> int:

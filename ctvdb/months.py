@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from ctvdb import codes, db
-from ctvdb.cli import CommandError, say_database
+from ctvdb.console import CommandError, say_database
 
 
 @dataclass(frozen=True)

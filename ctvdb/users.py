@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ctvdb import auth, db
-from ctvdb.cli import CommandError, say_database
+from ctvdb.console import CommandError, say_database
 
 
 def add_commands(sub) -> None:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from ctvdb import auth, db
-from ctvdb.cli import CommandError, say_database
+from ctvdb.console import CommandError, say_database
 from ctvdb.config import Config
 
 DEMO_DATABASE = Path("var") / "demo.db"
