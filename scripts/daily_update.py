@@ -264,12 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="daily_update: %(levelname)s %(message)s")
 
-    try:
-        values = opsenv.load_settings(args.env_file)
-    except (OSError, UnicodeDecodeError) as exc:
-        log.error("cannot read settings file %s: %s", args.env_file, exc)
-        notify.Notifier.from_settings(dict(os.environ)).send(
-            "error", "CTV daily update FAILED: no settings", f"Cannot read {args.env_file}: {exc}.")
+    values = notify.settings_or_alert(args.env_file, "CTV daily update", os.environ)
+    if values is None:
         return 1
     if args.data_file:
         values["DAILY_UPDATE_DATA_FILE"] = args.data_file

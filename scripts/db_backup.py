@@ -101,12 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="db_backup: %(levelname)s %(message)s")
 
-    try:
-        values = opsenv.load_settings(args.env_file)
-    except (OSError, UnicodeDecodeError) as exc:
-        log.error("cannot read settings file %s: %s", args.env_file, exc)
-        notify.Notifier.from_settings(dict(os.environ)).send(
-            "error", "CTV database backup FAILED: no settings", f"Cannot read {args.env_file}: {exc}.")
+    values = notify.settings_or_alert(args.env_file, "CTV database backup", os.environ)
+    if values is None:
         return 1
     notifier = notify.Notifier.from_settings(values)
     database = Path(values.get("DATABASE_PATH") or DEFAULT_DATABASE)

@@ -20,6 +20,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+import opsenv
+
 log = logging.getLogger("ctv.notify")
 
 DEFAULT_NTFY_SERVER = "https://ntfy.sh"
@@ -160,6 +162,18 @@ def _redact(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else "(malformed URL)"
 
+
+
+def settings_or_alert(env_file, job: str, environ: dict[str, str]) -> dict[str, str] | None:
+    """A job's settings from its env file, or None after logging and alerting (with whatever
+    ntfy/Slack settings the environment itself holds) that the file could not be read."""
+    try:
+        return opsenv.load_settings(env_file)
+    except (OSError, UnicodeDecodeError) as exc:
+        log.error("cannot read settings file %s: %s", env_file, exc)
+        Notifier.from_settings(dict(environ)).send(
+            "error", f"{job} FAILED: no settings", f"Cannot read {env_file}: {exc}.")
+        return None
 
 def main(argv: list[str] | None = None) -> int:
     import opsenv  # a sibling in scripts/, standard library only
