@@ -1,4 +1,4 @@
-"""`ctvdb users`: add, list, change the password of and disable the people who may sign in."""
+"""`ctvdb users`: add, list, change the password of, disable and enable the people who may sign in."""
 
 from __future__ import annotations
 
@@ -33,7 +33,11 @@ def add_commands(sub) -> None:
 
     p = commands.add_parser("disable", help="disable a user (their sessions end at once)")
     p.add_argument("email")
-    p.set_defaults(func=cmd_disable)
+    p.set_defaults(func=cmd_disable, active=False)
+
+    p = commands.add_parser("enable", help="let a disabled user sign in again")
+    p.add_argument("email")
+    p.set_defaults(func=cmd_disable, active=True)
 
 
 def read_password(from_stdin: bool) -> str:
@@ -102,12 +106,14 @@ def cmd_passwd(args, config) -> int:
 
 
 def cmd_disable(args, config) -> int:
+    """`disable` and `enable`: the same switch, set by the subcommand."""
     conn = _connect(config)
     try:
-        user = _auth_call(auth.set_active, conn, args.email, False)
+        user = _auth_call(auth.set_active, conn, args.email, args.active)
     finally:
         conn.close()
-    print(f"Disabled {user.email}; their sessions have ended.")
+    print(f"Enabled {user.email}; they can sign in again." if args.active
+          else f"Disabled {user.email}; their sessions have ended.")
     return 0
 
 

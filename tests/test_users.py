@@ -110,6 +110,18 @@ def test_disable_ends_sessions_at_once(db_path, monkeypatch):
     assert run(db_path, monkeypatch, "disable", "nobody@example.com") == 1
 
 
+def test_enable_lets_a_disabled_user_sign_in_again(db_path, monkeypatch, capsys):
+    run(db_path, monkeypatch, "add", "a@example.com", "--role", "viewer", "--password-stdin", stdin=PASSWORD)
+    run(db_path, monkeypatch, "disable", "a@example.com")
+    conn = db.connect(db_path)
+    assert auth.authenticate(conn, "a@example.com", PASSWORD, "127.0.0.1") is None
+    capsys.readouterr()
+    assert run(db_path, monkeypatch, "enable", "a@example.com") == 0
+    assert "Enabled a@example.com" in capsys.readouterr().out
+    assert auth.authenticate(conn, "a@example.com", PASSWORD, "127.0.0.1").email == "a@example.com"
+    conn.close()
+
+
 def test_the_password_never_reaches_the_log(db_path, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     run(db_path, monkeypatch, "add", "a@example.com", "--role", "viewer", "--password-stdin", stdin=PASSWORD)
