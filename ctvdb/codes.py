@@ -127,8 +127,8 @@ def normalise_bill_code(text: str) -> str:
 
 def split_bill_code(code: str) -> tuple[list[str], str]:
     """'A1:A2:Customer' -> (['A1', 'A2'], 'Customer'); the agencies in booking order."""
-    parts = [part for part in code.split(":")]
-    return [p for p in parts[:-1] if p], parts[-1]
+    *chain, customer = code.split(":")
+    return [agency for agency in chain if agency], customer
 
 
 def ae_key(sales_person: str) -> str:

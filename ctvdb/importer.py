@@ -65,7 +65,9 @@ class RejectedRow:
 
     @property
     def column_name(self) -> str:
-        return f"{codes.column_letter(self.column)} {codes.COLUMNS[self.column]}" if self.column < 29 else codes.column_letter(self.column)
+        """'P Unit rate Gross': the letter Excel shows and the header."""
+        letter = codes.column_letter(self.column)
+        return f"{letter} {codes.COLUMNS[self.column]}" if self.column < len(codes.COLUMNS) else letter
 
     def describe(self, file_name: str) -> str:
         return (f"{file_name}, sheet {self.sheet!r}, row {self.row_number}, column {self.column_name}: "
@@ -337,8 +339,7 @@ def _finish_batch(conn, batch_id: int, result: ImportResult, status: str, error:
 
 
 def _open(db_path: Path, auto_setup: bool, dry_run: bool) -> sqlite3.Connection | None:
-    if not db_path.parent.is_dir():
-        raise ImportFailed(f"database {db_path}: directory {db_path.parent} does not exist")
+    """The run's connection (None for a dry run against a database not created yet)."""
     if not db_path.exists():
         if not auto_setup:
             raise ImportFailed(f"database {db_path} does not exist (check DATABASE_PATH, run `ctvdb init`, "
@@ -362,7 +363,7 @@ def _database_error(db_path: Path, exc: sqlite3.Error) -> ImportFailed:
         return ImportFailed(f"database {db_path} is locked by another writer; nothing was changed")
     if "readonly" in text or "read-only" in text:
         return ImportFailed(f"database {db_path} is read-only for this user; nothing was changed")
-    if "disk is full" in text or "full" in text:
+    if "full" in text:
         return ImportFailed(f"database {db_path}: the disk is full; nothing was changed")
     return ImportFailed(f"database {db_path}: {text}; nothing was changed")
 
