@@ -25,6 +25,9 @@ REPO = Path(__file__).resolve().parent.parent
 STANDINS = Path(__file__).resolve().parent / "standins"
 DATA = "/var/lib/ctv-bookedbiz-db"
 WORKBOOK = "Commercial Log 261125.xlsx"
+# The daily import replaces the current month and freezes the previous one, so the workbook
+# holds the month the container's clock (the host's) is in.
+THIS_MONTH = dt.date.today().strftime("%b-%y")
 LEGACY_UNIT = """[Unit]
 Description=Legacy Flask dev server (what install.py must retire)
 [Service]
@@ -159,7 +162,7 @@ def booted(image):
     (work / "exchange").mkdir()
     shutil.copy(STANDINS / "servers.py", work / "exchange" / "servers.py")
     from ctvdb import sample
-    sample.write_sample(work / "exchange" / WORKBOOK, rows=500, months=["Nov-26"], seed=1)
+    sample.write_sample(work / "exchange" / WORKBOOK, rows=500, months=[THIS_MONTH], seed=1)
     container = Container(image, work)
     try:
         state = container.wait_until_booted()
@@ -239,7 +242,7 @@ def test_the_daily_update_imports_the_workbook_and_ntfy_hears_of_it(installed):
     messages = ntfy_messages(container)
     assert [m["headers"]["Priority"] for m in messages] == ["2", "3"], messages
     assert messages[0]["path"] == "/ctv-e2e"
-    assert "Nov-26: spots 0 → 500" in messages[1]["body"]
+    assert f"{THIS_MONTH}: spots 0 → 500" in messages[1]["body"]
     query = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(" \
             "\"SELECT status, rows_imported FROM import_batches ORDER BY id DESC\").fetchone())"
     assert container.run("python3", "-c", query, f"{DATA}/production.db").stdout.strip() == "('COMPLETED', 500)"
