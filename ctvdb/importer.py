@@ -166,42 +166,40 @@ class _Parsed:
     rows_trade: int = 0
 
 
-def _parse(path: Path, sheets: list[workbook.Sheet], progress) -> _Parsed:
+def _parse(book: workbook.Workbook, progress) -> _Parsed:
+    """Check every row as its part of the workbook arrives (the next parts load meanwhile)."""
     reader = RowReader()
     parsed = _Parsed([], [])
-    total = parsed.rows_read = sum(len(s.rows) for s in sheets)
-    done = 0
-    for sheet in sheets:
-        months_seen = 0
-        errors = sheet.errors
-        for offset, row in enumerate(sheet.rows):
-            row_number = offset + sheet.first_row_number
-            done += 1
-            if progress and done % 5000 == 0:
-                progress("checking rows", done, total)
+    months_seen = {name: 0 for name in book.sheets}
+    rejected, spots = parsed.rejected, parsed.spots
+    for part in book.parts(progress):
+        sheet, errors, first = part.sheet, part.errors, part.first_row_number
+        parsed.rows_read += len(part.rows)
+        seen = 0
+        for offset, row in enumerate(part.rows):
             try:
                 if offset in errors:
                     column, text = errors[offset]
                     raise Rejected(column, text, f"Excel error value {text}")
                 spot = reader.read(row)
             except Rejected as exc:
-                parsed.rejected.append(RejectedRow(sheet.name, row_number, exc.column, exc.value, exc.reason))
+                rejected.append(RejectedRow(sheet, first + offset, exc.column, exc.value, exc.reason))
                 continue
             if spot is None:
                 parsed.rows_ignored += 1
                 continue
-            months_seen += 1
+            seen += 1
             if spot.revenue_type == codes.TRADE:
                 parsed.rows_trade += 1
                 continue
-            parsed.spots.append((sheet.name, row_number, spot))
-        month_rejections = sum(1 for r in parsed.rejected if r.sheet == sheet.name and r.column == 18)
-        if month_rejections and not months_seen:
+            spots.append((sheet, first + offset, spot))
+        months_seen[sheet] += seen
+    for sheet, seen in months_seen.items():
+        month_rejections = [r for r in rejected if r.sheet == sheet and r.column == 18]
+        if month_rejections and not seen:
             raise ImportFailed(
-                f"{path.name}, sheet {sheet.name!r}, column S Month: no row has a broadcast month "
-                f"(first at row {next(r.row_number for r in parsed.rejected if r.sheet == sheet.name)})")
-    if progress:
-        progress("checking rows", total, total)
+                f"{book.path.name}, sheet {sheet!r}, column S Month: no row has a broadcast month "
+                f"(first at row {next(r.row_number for r in rejected if r.sheet == sheet)})")
     return parsed
 
 
@@ -435,12 +433,11 @@ def _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_
     if progress:
         progress("reading", 0, 1)
     try:
-        sheets = workbook.read(workbook_path)
+        with workbook.Workbook.open(workbook_path) as book:
+            parsed = _parse(book, progress)
     except workbook.WorkbookError as exc:
         raise ImportFailed(str(exc)) from exc
-    log.info("read %s: %s", workbook_path.name, ", ".join(f"{s.name} ({len(s.rows)} rows)" for s in sheets))
-    parsed = _parse(workbook_path, sheets, progress)
-    del sheets
+    log.info("read %s: %s rows from %s", workbook_path.name, f"{parsed.rows_read:,}", ", ".join(book.sheets))
     result.rows_read, result.rows_ignored, result.rows_trade = parsed.rows_read, parsed.rows_ignored, parsed.rows_trade
     result.rows_rejected, result.rejected = len(parsed.rejected), parsed.rejected
 

@@ -1,14 +1,23 @@
 """Reading a Commercial Log: which sheets, is the layout right, and the raw cell values.
 
-python-calamine reads the cells (about ten times openpyxl's speed) but reports an Excel error
-value such as #REF! as an empty string, so the sheet XML is scanned once for error cells and they
-are put back as their error text.
+python-calamine reads the cells (about ten times openpyxl's speed). Two things are done around it:
+
+- It reports an Excel error value such as #REF! as an empty string, so the sheet XML is scanned
+  for error cells and they are put back as their error text.
+- It parses a sheet in one call that holds one core for over a second on a big Commercials
+  sheet, but releases the GIL while it does. So a big sheet's XML is cut at row boundaries into
+  parts of about PART_BYTES, each part is wrapped in a small in-memory workbook with the original
+  shared strings and styles, and two threads load the parts while the caller checks the rows of
+  the parts already loaded. Row numbers come from the XML, so a part's rows keep their places.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -18,13 +27,19 @@ import python_calamine
 
 from ctvdb.codes import COLUMNS, IMPORTABLE_SHEETS, RECAP_SHEET, column_letter
 
+PART_BYTES = 8 << 20           # sheet XML per calamine load; a 100,000-row sheet makes about 10
+LOADERS = 2                    # threads loading parts (the machine has two cores)
+
 _HEADER_KEY = re.compile(r"[^a-z0-9]")
-_CELL_REF = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f>.*?</f>)?<v>([^<]*)</v>', re.S)
+_DIMENSION = re.compile(rb"<dimension [^>]*/>")
+_ERROR_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f>.*?</f>)?<v>([^<]*)</v>', re.S)
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
     "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
 }
+# The package parts calamine needs besides the sheet itself (rels types, by their last word).
+_SUPPORT_TYPES = ("styles", "sharedStrings")
 
 
 class WorkbookError(Exception):
@@ -32,10 +47,20 @@ class WorkbookError(Exception):
 
 
 @dataclass
+class Part:
+    """Consecutive data rows of one sheet, each padded to at least the header's width."""
+    sheet: str
+    first_row_number: int      # the Excel row number of rows[0]
+    rows: list[list]
+    errors: dict[int, tuple[int, str]] = field(default_factory=dict)  # index in rows → (column, '#REF!')
+
+
+@dataclass
 class Sheet:
+    """A whole sheet's data rows (row 2 onwards): `read()`'s answer, for callers that want it all."""
     name: str
-    rows: list[list]          # data rows (row 2 onwards), each padded to at least 29 values
-    errors: dict[int, tuple[int, str]] = field(default_factory=dict)  # row index → (column, '#REF!')
+    rows: list[list]
+    errors: dict[int, tuple[int, str]] = field(default_factory=dict)
     first_row_number: int = 2
 
 
@@ -51,28 +76,6 @@ def _letters_to_index(letters: bytes) -> int:
     for ch in letters:
         index = index * 26 + (ch - 64)
     return index - 1
-
-
-def _error_cells(path: Path, sheet_names: list[str]) -> dict[str, dict[tuple[int, int], str]]:
-    """{sheet: {(row_number, column_index): '#REF!'}} for every error cell of the given sheets."""
-    found: dict[str, dict[tuple[int, int], str]] = {}
-    with zipfile.ZipFile(path) as archive:
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-        targets = {rel.get("Id"): rel.get("Target") for rel in rels.findall("rel:Relationship", _NS)}
-        for sheet in book.findall("m:sheets/m:sheet", _NS):
-            name = sheet.get("name")
-            if name not in sheet_names:
-                continue
-            target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
-            member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-            data = archive.read(member)
-            if b't="e"' not in data:
-                continue
-            cells = found.setdefault(name, {})
-            for m in _CELL_REF.finditer(data):
-                cells[(int(m.group(2)), _letters_to_index(m.group(1)))] = m.group(3).decode()
-    return found
 
 
 def choose_sheets(names: list[str]) -> list[str]:
@@ -99,51 +102,250 @@ def check_header(path: Path, sheet: str, header: list) -> None:
             )
 
 
-def read(path: str | Path) -> list[Sheet]:
-    """Every importable sheet of the workbook, with its layout checked."""
-    path = Path(path)
-    try:
-        if not path.exists():
-            raise WorkbookError(f"{path}: file not found")
-        if not path.is_file():
-            raise WorkbookError(f"{path}: not a file")
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise WorkbookError(f"{path}: cannot be read ({exc.strerror})") from exc
-    try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-        names = list(book.sheet_names)
-    except Exception as exc:  # calamine raises several types for corrupt input
-        raise WorkbookError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
-    if not names:
-        raise WorkbookError(f"{path.name}: the workbook has no sheets")
-    chosen = choose_sheets(names)
-    # The error scan is mostly zlib, which releases the GIL, and so does calamine: run them together.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        scan = pool.submit(_error_cells, path, chosen)
-        sheets = _read_sheets(path, book, chosen)
+class Workbook:
+    """An opened Commercial Log: `sheets` to import, `xml_bytes` to read, `parts()` to read them.
+
+        book = Workbook.open(path)
+        for part in book.parts(progress):   # sheet by sheet, in row order
+            ...
+    """
+
+    def __init__(self, path: Path, book, sheets: list[str], archive: zipfile.ZipFile | None,
+                 members: dict[str, str], support: dict[str, bytes]):
+        self.path = path
+        self.sheets = sheets
+        self._book = book
+        self._archive = archive
+        self._members = members      # sheet name → its XML member in the zip ('' when not found)
+        self._support = support      # member → bytes: what a part's little workbook carries
+        self.xml_bytes = sum(archive.getinfo(m).file_size for m in members.values() if m) if archive else 0
+
+    @classmethod
+    def open(cls, path: str | Path) -> Workbook:
+        path = Path(path)
         try:
-            errors = scan.result()
-        except (zipfile.BadZipFile, KeyError, ElementTree.ParseError) as exc:
+            if not path.exists():
+                raise WorkbookError(f"{path}: file not found")
+            if not path.is_file():
+                raise WorkbookError(f"{path}: not a file")
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise WorkbookError(f"{path}: cannot be read ({exc.strerror})") from exc
+        try:
+            book = python_calamine.CalamineWorkbook.from_path(str(path))
+            names = list(book.sheet_names)
+        except Exception as exc:  # calamine raises several types for corrupt input
             raise WorkbookError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
-    for sheet in sheets:
-        for (row_number, column), text in sorted(errors.get(sheet.name, {}).items()):
-            if row_number >= 2 and column <= len(COLUMNS):
-                sheet.rows[row_number - 2][column] = text
-                sheet.errors.setdefault(row_number - 2, (column, text))
-    return sheets
-
-
-def _read_sheets(path: Path, book, chosen: list[str]) -> list[Sheet]:
-    sheets = []
-    for name in chosen:
+        if not names:
+            raise WorkbookError(f"{path.name}: the workbook has no sheets")
+        sheets = choose_sheets(names)
         try:
-            values = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise WorkbookError(f"{path.name}, sheet {name!r}: cannot be read ({exc})") from exc
-        if not values:
-            raise WorkbookError(f"{path.name}, sheet {name!r}, row 1: the sheet is empty (no header row)")
-        check_header(path, name, values[0])
-        sheets.append(Sheet(name, values[1:]))
-    return sheets
+            archive = zipfile.ZipFile(path)
+            members, support = _package_map(archive, sheets)
+        except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError) as exc:
+            raise WorkbookError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
+        return cls(path, book, sheets, archive, members, support)
+
+    def close(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
+
+    def __enter__(self) -> Workbook:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # Reading ------------------------------------------------------------------------------------
+
+    def parts(self, progress: Callable[[str, int, int], None] | None = None) -> Iterator[Part]:
+        """Every data row of every chosen sheet, in parts, in sheet and row order.
+
+        LOADERS threads load the next parts (across sheet boundaries) while the caller works on
+        the one it was given. Raises WorkbookError for a sheet that cannot be read, is empty or has
+        the wrong header, sheets in order.
+        """
+        assemblers = [_SheetAssembler(self.path, name) for name in self.sheets]
+        position = {name: index for index, name in enumerate(self.sheets)}
+        pending: deque = deque()
+        done_bytes = 0
+        finished = 0   # assemblers[:finished] have had all their parts
+
+        def settle() -> Iterator[Part]:
+            nonlocal done_bytes, finished
+            name, future, errors, size = pending.popleft()
+            while finished < position[name]:   # the sheets before this one are complete
+                assemblers[finished].finish()
+                finished += 1
+            yield from assemblers[position[name]].add(*self._result(name, future), errors)
+            done_bytes += size
+            if progress:
+                progress("reading", min(done_bytes, self.xml_bytes), self.xml_bytes)
+
+        with ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="calamine") as pool:
+            try:
+                for name in self.sheets:
+                    for xml, size in self._sheet_xml(name):
+                        pending.append((name, pool.submit(self._load, name, xml), _error_cells(xml), size))
+                        while len(pending) > LOADERS:
+                            yield from settle()
+                while pending:
+                    yield from settle()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        for assembler in assemblers[finished:]:
+            assembler.finish()
+        if progress:
+            progress("reading", self.xml_bytes, self.xml_bytes)
+
+    def _result(self, name: str, future) -> tuple[list[list], int, int]:
+        try:
+            return future.result()
+        except WorkbookError:
+            raise
+        except Exception as exc:  # calamine raises several types for corrupt input
+            raise WorkbookError(f"{self.path.name}, sheet {name!r}: cannot be read ({exc})") from exc
+
+    def _sheet_xml(self, name: str) -> Iterator[tuple[bytes | None, int]]:
+        """The sheet's XML cut at row boundaries into parts of about PART_BYTES, each a complete
+        worksheet document; (None, size) for a sheet to load whole from the original file."""
+        member = self._members.get(name)
+        if not member:
+            yield None, 0
+            return
+        size = self._archive.getinfo(member).file_size
+        with self._archive.open(member) as stream:
+            buffer = stream.read(PART_BYTES)
+            while (start := buffer.find(b"<sheetData>")) < 0 and (more := stream.read(PART_BYTES)):
+                buffer += more
+            if start < 0:  # an empty sheet, or a writer that prefixes its tags: calamine reads it whole
+                yield None, size
+                return
+            head, buffer = buffer[:start + len(b"<sheetData>")], buffer[start + len(b"<sheetData>"):]
+            # The whole sheet's size, which would make calamine reserve it for every part.
+            head = _DIMENSION.sub(b"", head, count=1)
+            while True:
+                while len(buffer) > PART_BYTES:
+                    cut = buffer.rfind(b"<row ", 1, PART_BYTES)
+                    if cut < 0:  # one enormous row: cut after it, once the next one has turned up
+                        cut = buffer.find(b"<row ", 1)
+                        if cut < 0:
+                            break
+                    yield head + buffer[:cut] + b"</sheetData></worksheet>", cut
+                    buffer = buffer[cut:]
+                more = stream.read(PART_BYTES)
+                if not more:
+                    break
+                buffer += more
+            yield head + buffer, len(buffer)
+
+    def _load(self, name: str, xml: bytes | None) -> tuple[list[list], int, int]:
+        """(rows, row index of rows[0], column index of rows[0][0]) of one part. Runs in a loader thread."""
+        if xml is None:
+            rows = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            return rows, 0, 0
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w", zipfile.ZIP_STORED) as out:
+            for member, data in self._support.items():
+                out.writestr(member, data)
+            out.writestr(self._members[name], xml)
+        package.seek(0)
+        sheet = python_calamine.CalamineWorkbook.from_object(package).get_sheet_by_name(name)
+        start = sheet.start
+        if start is None:
+            return [], 0, 0
+        return sheet.to_python(skip_empty_area=True), start[0], start[1]
+
+
+class _SheetAssembler:
+    """Turns one sheet's loaded parts into data-row Parts: checks the header, fills the blank rows
+    the XML leaves out between parts, pads short rows, and puts the error cells back."""
+
+    def __init__(self, path: Path, name: str):
+        self.path, self.name = path, name
+        self.next_row = 1        # the Excel row number the next row will have
+        self.width = 0
+
+    def add(self, rows: list[list], first_index: int, first_column: int, errors: dict) -> Iterator[Part]:
+        """The data rows of one loaded part: its rows from row index `first_index` (0 = row 1),
+        column index `first_column`, and its error cells."""
+        if not rows:
+            return
+        if first_column:  # every row of this part starts after column A
+            rows = [[""] * first_column + row for row in rows]
+        first_number = first_index + 1
+        if first_number < self.next_row:
+            raise WorkbookError(f"{self.path.name}, sheet {self.name!r}, row {first_number}: "
+                                f"rows are out of order in the sheet XML")
+        if self.next_row == 1:
+            if first_number > 1:  # blank rows above everything: no header in row 1
+                check_header(self.path, self.name, [])
+            check_header(self.path, self.name, rows[0])
+            self.width = max(len(rows[0]), len(COLUMNS))
+            rows, first_number = rows[1:], 2
+        else:
+            gap = first_number - self.next_row
+            if gap:
+                rows = [[""] * self.width for _ in range(gap)] + rows
+                first_number = self.next_row
+        if rows and len(rows[0]) < self.width:
+            rows = [row + [""] * (self.width - len(row)) for row in rows]
+        self.next_row = first_number + len(rows)
+        part = Part(self.name, first_number, rows)
+        for (row_number, column), text in sorted(errors.items()):
+            index = row_number - first_number
+            if 0 <= index < len(rows) and column < len(rows[index]):
+                rows[index][column] = text
+                part.errors.setdefault(index, (column, text))
+        yield part
+
+    def finish(self) -> None:
+        if self.next_row == 1:
+            raise WorkbookError(f"{self.path.name}, sheet {self.name!r}, row 1: the sheet is empty (no header row)")
+
+
+def _error_cells(xml: bytes | None) -> dict[tuple[int, int], str]:
+    """{(row number, column index): '#REF!'} for every error cell of a part's XML."""
+    if xml is None or b't="e"' not in xml:
+        return {}
+    return {(int(m.group(2)), _letters_to_index(m.group(1))): m.group(3).decode()
+            for m in _ERROR_CELL.finditer(xml)}
+
+
+def _package_map(archive: zipfile.ZipFile, sheet_names: list[str]) -> tuple[dict[str, str], dict[str, bytes]]:
+    """(sheet name → XML member, the members a one-sheet copy of the package needs)."""
+    book_xml = archive.read("xl/workbook.xml")
+    rels_xml = archive.read("xl/_rels/workbook.xml.rels")
+    book = ElementTree.fromstring(book_xml)
+    rels = ElementTree.fromstring(rels_xml)
+    targets, support = {}, {}
+    for rel in rels.findall("rel:Relationship", _NS):
+        target = rel.get("Target", "")
+        member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        targets[rel.get("Id")] = member
+        if rel.get("Type", "").rsplit("/", 1)[-1] in _SUPPORT_TYPES and member in archive.NameToInfo:
+            support[member] = archive.read(member)
+    for member in ("[Content_Types].xml", "_rels/.rels"):
+        if member in archive.NameToInfo:
+            support[member] = archive.read(member)
+    support["xl/workbook.xml"], support["xl/_rels/workbook.xml.rels"] = book_xml, rels_xml
+    members = {}
+    for sheet in book.findall("m:sheets/m:sheet", _NS):
+        name = sheet.get("name")
+        if name in sheet_names:
+            member = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
+            members[name] = member if member in archive.NameToInfo else ""
+    return members, support
+
+
+def read(path: str | Path) -> list[Sheet]:
+    """Every importable sheet of the workbook, whole, with its layout checked."""
+    with Workbook.open(path) as book:
+        sheets = {name: Sheet(name, []) for name in book.sheets}
+        for part in book.parts():
+            sheet = sheets[part.sheet]
+            offset = len(sheet.rows)
+            sheet.rows.extend(part.rows)
+            sheet.errors.update({offset + index: error for index, error in part.errors.items()})
+    return list(sheets.values())

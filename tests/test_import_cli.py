@@ -109,6 +109,6 @@ def test_on_a_terminal_it_previews_and_asks_before_writing(tmp_path):
     assert status == 1 and spots(database) == 0
     status, shown = run_on_terminal([tmp_path / "log.xlsx", "--db", database], "y")
     assert status == 0, shown
-    assert "checking rows" in shown and "100%" in shown          # the progress bar
+    assert "reading" in shown and "writing" in shown and "100%" in shown   # the progress bar
     assert "Import batch 1 completed: replaced Nov-26, Dec-26 with 15 spots" in shown
     assert spots(database) == 15

@@ -1,0 +1,96 @@
+"""The workbook reader cuts a big sheet's XML into parts that load in parallel: whatever the part
+size, the rows, their numbers and the error cells must be exactly those of calamine's own read
+of the whole sheet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+import python_calamine
+
+from ctvdb import importer, sample, workbook
+from xlsx_rows import Row, month_rows, write
+
+NOV = dt.date(2026, 11, 1)
+
+
+def whole_sheet(path, name) -> list[list]:
+    """calamine's read of the whole sheet, the way the reader worked before it cut sheets up."""
+    return python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name).to_python(
+        skip_empty_area=False)
+
+
+@pytest.fixture
+def gappy_workbook(tmp_path):
+    """Blank rows (no <row> element at all) in runs, a row that stops at column C, a #REF! cell,
+    shared strings and dates: 400 rows on Commercials, 30 on a second sheet."""
+    rows: list = []
+    for n, row in enumerate(month_rows(NOV, 400)):
+        rows.append(row)
+        if n % 37 == 5:
+            rows.extend([None] * (1 + n % 4))
+        if n == 200:
+            rows.append(["Totals", None, 12345.0])
+    rows[150] = list(Row(line=7).cells())
+    rows[150][15] = "#REF!"
+    return write(tmp_path / "gappy.xlsx", {"Commercials": rows, "Worldlink Lines": month_rows(NOV, 30)})
+
+
+@pytest.mark.parametrize("part_bytes", [700, 4096, 50_000, 1 << 30])
+def test_parts_hold_exactly_the_rows_of_a_whole_sheet_read(gappy_workbook, monkeypatch, part_bytes):
+    monkeypatch.setattr(workbook, "PART_BYTES", part_bytes)
+    with workbook.Workbook.open(gappy_workbook) as book:
+        parts = list(book.parts())
+    if part_bytes == 700:
+        assert len([p for p in parts if p.sheet == "Commercials"]) > 50
+    for name in ("Commercials", "Worldlink Lines"):
+        whole = whole_sheet(gappy_workbook, name)[1:]
+        mine = [p for p in parts if p.sheet == name]
+        assert mine[0].first_row_number == 2
+        for before, after in zip(mine, mine[1:]):   # consecutive, no row lost or repeated
+            assert after.first_row_number == before.first_row_number + len(before.rows)
+        rows = [row for part in mine for row in part.rows]
+        assert len(rows) == len(whole)
+        for number, (got, expected) in enumerate(zip(rows, whole), start=2):
+            expected = expected + [""] * (len(got) - len(expected))
+            if name == "Commercials" and number == 152:   # rows[150], below the header
+                assert got[15] == "#REF!" and expected[15] in ("", "#REF!")
+                got, expected = got[:15] + got[16:], expected[:15] + expected[16:]
+            assert got == expected, f"{name} row {number}"
+    errors = [(p.sheet, p.first_row_number + i, e) for p in parts for i, e in p.errors.items()]
+    assert errors == [("Commercials", 152, (15, "#REF!"))]
+
+
+def test_the_sheet_order_and_layout_errors_are_those_of_a_whole_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(workbook, "PART_BYTES", 2048)
+    bad = ["Bill Code", "Start Date"] + [f"x{i}" for i in range(27)]
+    write(tmp_path / "bad.xlsx", {"Commercials": month_rows(NOV, 80), "Pending": [Row()]}, header=bad)
+    with workbook.Workbook.open(tmp_path / "bad.xlsx") as opened, pytest.raises(workbook.WorkbookError) as caught:
+        list(opened.parts())
+    assert str(caught.value).startswith("bad.xlsx, sheet 'Commercials', row 1, column C: expected header 'End Date'")
+
+
+@pytest.mark.parametrize("part_bytes", [3000, 1 << 30])
+def test_a_messy_sample_imports_the_same_whatever_the_part_size(tmp_path, monkeypatch, part_bytes):
+    """Row numbers of rejected rows, every stored spot and every count: cut into ~300 parts
+    against read in one piece, and the sample's own record of what it wrote."""
+    info = sample.write_sample(tmp_path / "messy.xlsx", rows=3000, months="Oct-26..Nov-26", seed=4, messy=True)
+    results = {}
+    for label, size in (("one piece", 1 << 30), ("parts", part_bytes)):
+        monkeypatch.setattr(workbook, "PART_BYTES", size)
+        database = tmp_path / f"{label}-{size}.db"
+        result = importer.import_workbook(database, tmp_path / "messy.xlsx", mode="manual", auto_setup=True)
+        with sqlite3.connect(database) as conn:
+            spots = conn.execute("SELECT sheet, row_number, bill_code, air_date, gross_rate, station_net, "
+                                 "broadcast_month, ae, revenue_type, market_code FROM spots ORDER BY sheet, row_number").fetchall()
+        results[label] = (result.rows_read, result.rows_ignored, result.rows_trade,
+                          [(r.sheet, r.row_number, r.column, r.reason) for r in result.rejected], spots)
+    assert results["parts"] == results["one piece"]
+    rows_read, ignored, trade, rejected, spots = results["parts"]
+    assert rows_read == info.rows + info.blank_rows + info.totals_rows
+    assert ignored == info.blank_rows + info.totals_rows
+    assert trade == info.trade_rows and len(rejected) == info.rejected_rows_expected == 2
+    assert len(spots) == sum(n for _, n in info.spots_by_month)
+    assert any(reason.startswith("Excel error value") for *_, reason in rejected)
