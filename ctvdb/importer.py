@@ -164,6 +164,11 @@ class _Parsed:
     rows_read: int = 0
     rows_ignored: int = 0
     rows_trade: int = 0
+    # Gathered while the rows are checked (the next parts are loading meanwhile) rather than
+    # in passes over every spot afterwards: month -> [spots, gross]; the markets and bill codes.
+    months: dict[int, list] = field(default_factory=dict)
+    markets: set[str] = field(default_factory=set)
+    bill_codes: set[str] = field(default_factory=set)
 
 
 def _parse(book: workbook.Workbook, progress) -> _Parsed:
@@ -171,7 +176,8 @@ def _parse(book: workbook.Workbook, progress) -> _Parsed:
     reader = RowReader()
     parsed = _Parsed([], [])
     months_seen = {name: 0 for name in book.sheets}
-    rejected, spots = parsed.rejected, parsed.spots
+    rejected, spots, months = parsed.rejected, parsed.spots, parsed.months
+    markets, bill_codes = parsed.markets, parsed.bill_codes
     for part in book.parts(progress):
         sheet, errors, first = part.sheet, part.errors, part.first_row_number
         parsed.rows_read += len(part.rows)
@@ -193,6 +199,13 @@ def _parse(book: workbook.Workbook, progress) -> _Parsed:
                 parsed.rows_trade += 1
                 continue
             spots.append((sheet, first + offset, spot))
+            figures = months.get(spot.broadcast_month)
+            if figures is None:
+                figures = months[spot.broadcast_month] = [0, 0.0]
+            figures[0] += 1
+            figures[1] += spot.gross
+            markets.add(spot.market_code)
+            bill_codes.add(spot.bill_code)
         months_seen[sheet] += seen
     for sheet, seen in months_seen.items():
         month_rejections = [r for r in rejected if r.sheet == sheet and r.column == 18]
@@ -213,13 +226,8 @@ def _month_figures(conn, months) -> dict[int, tuple[int, float]]:
 
 
 def _plan(conn, parsed: _Parsed, mode: str, today: dt.date, include_previous: bool) -> list[MonthFigures]:
-    rows_per_month: dict[int, int] = {}
-    after: dict[int, list] = {}
-    for _, _, spot in parsed.spots:
-        rows_per_month[spot.broadcast_month] = rows_per_month.get(spot.broadcast_month, 0) + 1
-        figures = after.setdefault(spot.broadcast_month, [0, 0.0])
-        figures[0] += 1
-        figures[1] += spot.gross
+    after = parsed.months
+    rows_per_month = {month: figures[0] for month, figures in after.items()}
     closed = {row[0] for row in conn.execute("SELECT broadcast_month FROM month_closures")}
     before = _month_figures(conn, rows_per_month)
     previous = codes.previous_month(today.year * 100 + today.month)
@@ -242,13 +250,13 @@ def _plan(conn, parsed: _Parsed, mode: str, today: dt.date, include_previous: bo
     return plan
 
 
-def _customer_ids(conn, spots, auto_setup: bool) -> tuple[dict[str, tuple[int, int | None]], int]:
-    """identity key → (customer id, agency id), creating what is missing."""
+def _customer_ids(conn, bill_codes: set[str]) -> tuple[dict[str, tuple[int, int | None]], int]:
+    """bill code → (customer id, agency id), creating what is missing."""
     known = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT identity_key, id, agency_id FROM customers")}
     agencies = {row[0]: row[1] for row in conn.execute("SELECT name_key, id FROM agencies")}
     by_code: dict[str, tuple[int, int | None]] = {}
     created = 0
-    for code in sorted({spot.bill_code for _, _, spot in spots}):
+    for code in sorted(bill_codes):
         key = code.lower()
         if key in known:
             by_code[code] = known[key]
@@ -279,7 +287,8 @@ def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mod
     for code in result.new_markets:
         if code not in known_markets:
             conn.execute("INSERT INTO markets (code, name) VALUES (?, ?)", (code, codes.MARKETS.get(code, code)))
-    customers, result.new_customers = _customer_ids(conn, spots, auto_setup=True)
+    customers, result.new_customers = _customer_ids(
+        conn, {spot.bill_code for _, _, spot in spots} if len(replace) < len(parsed.months) else parsed.bill_codes)
 
     if replace:
         marks = ",".join("?" * len(replace))
@@ -295,16 +304,8 @@ def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mod
             if progress and spot_id % 5000 == 0:
                 progress("writing", spot_id - next_id, len(spots))
 
-    def language_rows():
-        for spot_id, (_, _, spot) in enumerate(spots, start=next_id):
-            category = codes.spot_category(spot.revenue_type, spot.spot_type)
-            language, status, review = codes.assign_language(category, spot.spot_type, spot.language_code)
-            yield (spot_id, category, language, status, review,
-                   review and spot.gross >= codes.HIGH_VALUE_GROSS)
-
     conn.executemany(_INSERT_SPOT, spot_rows())
-    conn.executemany("INSERT INTO spot_languages (spot_id, category, language_code, status, needs_review, "
-                     "high_value) VALUES (?, ?, ?, ?, ?, ?)", language_rows())
+    _assign_languages(conn, spots, next_id)
     result.rows_imported = len(spots)
     if progress:
         progress("writing", len(spots), len(spots))
@@ -317,6 +318,36 @@ def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mod
             "ON CONFLICT (broadcast_month) DO UPDATE SET closed_at = excluded.closed_at, "
             "closed_by = excluded.closed_by, batch_id = excluded.batch_id",
             [(month, now, closed_by, batch_id) for month in replace])
+
+
+def _assign_languages(conn, spots, first_id: int) -> None:
+    """The language step's outcome for every new spot (ids from first_id).
+
+    The outcome depends only on the spot's revenue type, spot type and language code, of which a
+    workbook holds a few dozen combinations: Python decides each combination once (codes.py), and
+    one INSERT ... SELECT joins them to the new spots, rather than 100,000 single-row inserts.
+    """
+    outcomes = {}
+    for _, _, spot in spots:
+        key = (spot.revenue_type, spot.spot_type, spot.language_code)
+        if key not in outcomes:
+            category = codes.spot_category(spot.revenue_type, spot.spot_type)
+            outcomes[key] = (category, *codes.assign_language(category, spot.spot_type, spot.language_code))
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS language_outcomes (revenue_type TEXT, spot_type TEXT, "
+                 "language_code TEXT, category TEXT, language TEXT, status TEXT, review INTEGER, "
+                 "PRIMARY KEY (revenue_type, spot_type, language_code))")
+    conn.execute("DELETE FROM temp.language_outcomes")
+    conn.executemany("INSERT INTO temp.language_outcomes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [key + outcome for key, outcome in outcomes.items()])
+    # Spot and language codes are stored NULL when blank; the outcomes are keyed by ''.
+    inserted = conn.execute(
+        "INSERT INTO spot_languages (spot_id, category, language_code, status, needs_review, high_value) "
+        "SELECT s.id, o.category, o.language, o.status, o.review, o.review AND s.gross_rate >= ? "
+        "FROM spots s JOIN temp.language_outcomes o ON o.revenue_type = s.revenue_type "
+        "AND o.spot_type = coalesce(s.spot_type, '') AND o.language_code = coalesce(s.language_code, '') "
+        "WHERE s.id >= ? ORDER BY s.id", (codes.HIGH_VALUE_GROSS, first_id)).rowcount
+    if inserted != len(spots):  # a spot the join missed would silently have no language outcome
+        raise ImportFailed(f"language step: {inserted} outcomes for {len(spots)} new spots")
 
 
 def _store_rejected(conn, batch_id: int, rejected: list[RejectedRow]) -> None:
@@ -450,7 +481,7 @@ def _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_
     for rejected in parsed.rejected[:20]:
         log.warning("rejected %s", rejected.describe(workbook_path.name))
 
-    markets = {spot.market_code for _, _, spot in parsed.spots if spot.market_code}
+    markets = {code for code in parsed.markets if code}
     known = {row[0] for row in conn.execute("SELECT code FROM markets")} if conn else set(codes.MARKETS)
     result.new_markets = sorted(markets - known)
     if result.new_markets and not auto_setup:
@@ -462,7 +493,7 @@ def _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_
     else:
         result.months = _plan(conn, parsed, mode, today, include_previous_month)
     protected = {m.month for m in result.months_protected}
-    result.rows_protected = sum(1 for _, _, s in parsed.spots if s.broadcast_month in protected)
+    result.rows_protected = sum(parsed.months[month][0] for month in protected)
 
     if dry_run:
         result.status = "PLANNED"
@@ -507,13 +538,8 @@ def _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_
 
 
 def _plan_empty(parsed: _Parsed) -> list[MonthFigures]:
-    months: dict[int, MonthFigures] = {}
-    for _, _, spot in parsed.spots:
-        figures = months.setdefault(spot.broadcast_month, MonthFigures(spot.broadcast_month, "replace"))
-        figures.rows_in_workbook += 1
-        figures.spots_after += 1
-        figures.gross_after += spot.gross
-    return [months[m] for m in sorted(months)]
+    return [MonthFigures(month, "replace", "", count, 0, 0.0, count, gross)
+            for month, (count, gross) in sorted(parsed.months.items())]
 
 
 def _summary(result: ImportResult, planned: bool) -> str:
