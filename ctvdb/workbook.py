@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ LOADERS = 2                    # threads loading parts (the machine has two core
 
 _HEADER_KEY = re.compile(r"[^a-z0-9]")
 _DIMENSION = re.compile(rb"<dimension [^>]*/>")
+_NUMBERED_ROW = re.compile(rb'\s*<row [^>]*?\br="\d+"')
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f>.*?</f>)?<v>([^<]*)</v>', re.S)
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -186,7 +188,7 @@ class Workbook:
         with ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="calamine") as pool:
             try:
                 for name in self.sheets:
-                    for xml, size in self._sheet_xml(name):
+                    for xml, size in self._checked(name, self._sheet_xml(name)):
                         pending.append((name, pool.submit(self._load, name, xml), _error_cells(xml), size))
                         while len(pending) > LOADERS:
                             yield from settle()
@@ -198,6 +200,13 @@ class Workbook:
             assembler.finish()
         if progress:
             progress("reading", self.xml_bytes, self.xml_bytes)
+
+    def _checked(self, name: str, parts: Iterator) -> Iterator:
+        """The sheet's XML parts, with a damaged zip member reported as a WorkbookError."""
+        try:
+            yield from parts
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise WorkbookError(f"{self.path.name}, sheet {name!r}: not a readable .xlsx workbook ({exc})") from exc
 
     def _result(self, name: str, future) -> tuple[list[list], int, int]:
         try:
@@ -216,13 +225,18 @@ class Workbook:
             return
         size = self._archive.getinfo(member).file_size
         with self._archive.open(member) as stream:
-            buffer = stream.read(PART_BYTES)
+            buffer = stream.read(max(PART_BYTES, 1 << 16))
             while (start := buffer.find(b"<sheetData>")) < 0 and (more := stream.read(PART_BYTES)):
                 buffer += more
             if start < 0:  # an empty sheet, or a writer that prefixes its tags: calamine reads it whole
                 yield None, size
                 return
+            if len(buffer) - start < 1 << 16:  # the first row's tag whole, to check it below
+                buffer += stream.read(1 << 16)
             head, buffer = buffer[:start + len(b"<sheetData>")], buffer[start + len(b"<sheetData>"):]
+            if not _NUMBERED_ROW.match(buffer):  # rows numbered by position only: a part would restart at 1
+                yield None, size
+                return
             # The whole sheet's size, which would make calamine reserve it for every part.
             head = _DIMENSION.sub(b"", head, count=1)
             while True:
@@ -232,6 +246,11 @@ class Workbook:
                         cut = buffer.find(b"<row ", 1)
                         if cut < 0:
                             break
+                    if buffer.find(b">", cut) < 0:
+                        break  # the row's tag is not all here yet
+                    if not _NUMBERED_ROW.match(buffer, cut):
+                        raise WorkbookError(f"{self.path.name}, sheet {name!r}: a row without its row "
+                                            f"number (r=) after numbered rows; cannot place the rows")
                     yield head + buffer[:cut] + b"</sheetData></worksheet>", cut
                     buffer = buffer[cut:]
                 more = stream.read(PART_BYTES)

@@ -5,7 +5,9 @@ of the whole sheet."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
+import zipfile
 
 import pytest
 import python_calamine
@@ -94,3 +96,58 @@ def test_a_messy_sample_imports_the_same_whatever_the_part_size(tmp_path, monkey
     assert trade == info.trade_rows and len(rejected) == info.rejected_rows_expected == 2
     assert len(spots) == sum(n for _, n in info.spots_by_month)
     assert any(reason.startswith("Excel error value") for *_, reason in rejected)
+
+
+def rewrite_sheet(source, target, edit) -> None:
+    """Copy an xlsx, passing the first worksheet's XML through `edit`."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            new.writestr(item, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+
+
+@pytest.mark.parametrize("kind", ["positional rows", "prefixed tags"])
+def test_sheets_that_cannot_be_cut_are_read_whole(tmp_path, monkeypatch, kind):
+    """Rows without their r= number are placed by position, which a part would restart at row
+    1; tags with a namespace prefix are not found by the cutter. Both are read whole."""
+    monkeypatch.setattr(workbook, "PART_BYTES", 2048)
+    write(tmp_path / "plain.xlsx", {"Commercials": month_rows(NOV, 60)})
+    if kind == "positional rows":
+        edit = lambda xml: re.sub(rb' r="[A-Z]*\d+"', b"", xml)
+    else:
+        edit = lambda xml: re.sub(rb"<(/?)(\w+)", rb"<\1x:\2", xml).replace(
+            b"<x:worksheet xmlns=", b"<x:worksheet xmlns:x=")
+    rewrite_sheet(tmp_path / "plain.xlsx", tmp_path / "odd.xlsx", edit)
+    with zipfile.ZipFile(tmp_path / "odd.xlsx") as check:
+        assert (b'<row r="' in check.read("xl/worksheets/sheet1.xml")) is False
+    with workbook.Workbook.open(tmp_path / "odd.xlsx") as book:
+        parts = list(book.parts())
+    assert len(parts) == 1
+    expected = whole_sheet(tmp_path / "odd.xlsx", "Commercials")[1:]
+    assert len(expected) == 60 and parts[0].rows == expected
+
+
+def test_a_damaged_sheet_in_an_intact_zip_is_one_clear_error_and_changes_nothing(tmp_path):
+    """The zip directory and workbook.xml are fine (calamine opens it), but the middle of the
+    Commercials sheet's compressed data is overwritten."""
+    info = sample.write_sample(tmp_path / "log.xlsx", rows=3000, months="Nov-26", seed=2)
+    data = bytearray(info.path.read_bytes())
+    with zipfile.ZipFile(info.path) as archive:
+        member = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra)
+    middle = start + member.compress_size // 2
+    data[middle:middle + 64] = bytes(range(64))
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(bytes(data))
+    database = tmp_path / "a.db"
+    importer.import_workbook(database, info.path, mode="manual", auto_setup=True)
+    with sqlite3.connect(database) as conn:
+        before = conn.execute("SELECT count(*), total(gross_rate) FROM spots").fetchone()
+    with pytest.raises(importer.ImportFailed) as caught:
+        importer.import_workbook(database, damaged, mode="manual")
+    message = str(caught.value)
+    assert message.startswith("damaged.xlsx, sheet 'Commercials': not a readable .xlsx workbook (")
+    assert "\n" not in message
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*), total(gross_rate) FROM spots").fetchone() == before
+        assert conn.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 1
