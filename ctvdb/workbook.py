@@ -33,6 +33,7 @@ LOADERS = 2                    # threads loading parts (the machine has two core
 
 _HEADER_KEY = re.compile(r"[^a-z0-9]")
 _DIMENSION = re.compile(rb"<dimension [^>]*/>")
+_SHARED_STRINGS = re.compile(r"sharedStrings[^/]*\.xml$", re.I)
 _NUMBERED_ROW = re.compile(rb'\s*<row [^>]*?\br="\d+"')
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f>.*?</f>)?<v>([^<]*)</v>', re.S)
 _NS = {
@@ -121,6 +122,10 @@ class Workbook:
         self._members = members      # sheet name → its XML member in the zip ('' when not found)
         self._support = support      # member → bytes: what a part's little workbook carries
         self.xml_bytes = sum(archive.getinfo(m).file_size for m in members.values() if m) if archive else 0
+        # Every part's workbook carries the shared strings, which calamine parses once per part:
+        # with a big table (free text in every row), fewer and bigger parts.
+        shared_strings = sum(len(data) for member, data in support.items() if _SHARED_STRINGS.search(member))
+        self.part_bytes = max(PART_BYTES, 2 * shared_strings)
 
     @classmethod
     def open(cls, path: str | Path) -> Workbook:
@@ -217,16 +222,16 @@ class Workbook:
             raise WorkbookError(f"{self.path.name}, sheet {name!r}: cannot be read ({exc})") from exc
 
     def _sheet_xml(self, name: str) -> Iterator[tuple[bytes | None, int]]:
-        """The sheet's XML cut at row boundaries into parts of about PART_BYTES, each a complete
+        """The sheet's XML cut at row boundaries into parts of about `part_bytes`, each a complete
         worksheet document; (None, size) for a sheet to load whole from the original file."""
         member = self._members.get(name)
         if not member:
             yield None, 0
             return
-        size = self._archive.getinfo(member).file_size
+        size, part_bytes = self._archive.getinfo(member).file_size, self.part_bytes
         with self._archive.open(member) as stream:
-            buffer = stream.read(max(PART_BYTES, 1 << 16))
-            while (start := buffer.find(b"<sheetData>")) < 0 and (more := stream.read(PART_BYTES)):
+            buffer = stream.read(max(part_bytes, 1 << 16))
+            while (start := buffer.find(b"<sheetData>")) < 0 and (more := stream.read(part_bytes)):
                 buffer += more
             if start < 0:  # an empty sheet, or a writer that prefixes its tags: calamine reads it whole
                 yield None, size
@@ -240,8 +245,8 @@ class Workbook:
             # The whole sheet's size, which would make calamine reserve it for every part.
             head = _DIMENSION.sub(b"", head, count=1)
             while True:
-                while len(buffer) > PART_BYTES:
-                    cut = buffer.rfind(b"<row ", 1, PART_BYTES)
+                while len(buffer) > part_bytes:
+                    cut = buffer.rfind(b"<row ", 1, part_bytes)
                     if cut < 0:  # one enormous row: cut after it, once the next one has turned up
                         cut = buffer.find(b"<row ", 1)
                         if cut < 0:
@@ -253,7 +258,7 @@ class Workbook:
                                             f"number (r=) after numbered rows; cannot place the rows")
                     yield head + buffer[:cut] + b"</sheetData></worksheet>", cut
                     buffer = buffer[cut:]
-                more = stream.read(PART_BYTES)
+                more = stream.read(part_bytes)
                 if not more:
                     break
                 buffer += more
