@@ -1,21 +1,27 @@
 """Import speed and memory, against python-calamine's raw read of the same file in the same run.
 
-    uv run python bench/import_bench.py [--rows 100000] [--repeat 3]
+    uv run python bench/import_bench.py [--rows 100000] [--repeat 3] [--free-text]
 
 Writes a Commercial Log with `ctvdb sample`, then times (a) python-calamine reading every row of
 every importable sheet and (b) the full `python -m ctvdb.import` into a new database, each in a
 fresh process, best of --repeat. Prints rows/s of each, their ratio (goal ≥ 0.6) and the import's
 peak memory (goal ≤ 400 MB). The machine is shared and noisy: the ratio is the figure to compare.
+
+--free-text rewrites the workbook so that columns H and I hold a different text on every row,
+all in the shared-strings table, as a log whose programme and comment cells are free text would
+(a 10 MB table instead of the sample's 60 KB): the case the parallel reader gains least on.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 RAW_READ = """
@@ -35,15 +41,48 @@ def raw_read(workbook: Path) -> tuple[float, int]:
     return time.perf_counter() - start, int(done.stdout)
 
 
+_TEXT_CELL = re.compile(rb'<c r="([HI])(\d+)"([^>]*?) t="s"([^>]*)><v>(\d+)</v></c>')
+
+
+def free_text(source: Path, target: Path) -> int:
+    """Copy the workbook with a unique shared string in every H and I cell; returns the table's size."""
+    with zipfile.ZipFile(source) as old:
+        table = old.read("xl/sharedStrings.xml")
+        strings = re.findall(rb"<si><t[^>]*>(.*?)</t></si>", table, re.S)
+
+        def unique(m: re.Match) -> bytes:
+            strings.append(strings[int(m.group(5))] + b" - note " + m.group(1) + m.group(2))
+            return b'<c r="%s%s"%s t="s"%s><v>%d</v></c>' % (m.group(1), m.group(2), m.group(3), m.group(4),
+                                                            len(strings) - 1)
+
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+            for item in old.infolist():
+                if item.filename == "xl/sharedStrings.xml":
+                    continue
+                data = old.read(item.filename)
+                new.writestr(item.filename, _TEXT_CELL.sub(unique, data) if "worksheets/" in item.filename else data)
+            body = b"".join(b"<si><t>%s</t></si>" % text for text in strings)
+            new.writestr("xl/sharedStrings.xml",
+                         b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+                         b'openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">%s</sst>'
+                         % (len(strings), len(strings), body))
+    return len(body)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--free-text", action="store_true", help="unique shared strings in columns H and I")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ctvdb-bench-") as folder:
         workbook = Path(folder) / "Commercial Log 261124.xlsx"
         subprocess.run([sys.executable, "-m", "ctvdb", "sample", str(workbook), "--rows", str(args.rows),
                         "--months", "Sep-26..Feb-27", "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
+        if args.free_text:
+            plain, workbook = workbook, Path(folder) / "Commercial Log 261124 free text.xlsx"
+            size = free_text(plain, workbook)
+            print(f"free text: {size / 1e6:.1f} MB of shared strings")
         raw_times, import_times, peaks = [], [], []
         for attempt in range(args.repeat):
             elapsed, rows = raw_read(workbook)

@@ -30,6 +30,7 @@ from ctvdb.codes import COLUMNS, IMPORTABLE_SHEETS, RECAP_SHEET, column_letter
 
 PART_BYTES = 8 << 20           # sheet XML per calamine load; a 100,000-row sheet makes about 10
 LOADERS = 2                    # threads loading parts (the machine has two cores)
+MAX_SHARED_STRINGS = 2 << 20   # above this, sheets are read whole (see Workbook.__init__)
 
 _HEADER_KEY = re.compile(r"[^a-z0-9]")
 _DIMENSION = re.compile(rb"<dimension [^>]*/>")
@@ -113,19 +114,19 @@ class Workbook:
             ...
     """
 
-    def __init__(self, path: Path, book, sheets: list[str], archive: zipfile.ZipFile | None,
+    def __init__(self, path: Path, sheets: list[str], archive: zipfile.ZipFile | None,
                  members: dict[str, str], support: dict[str, bytes]):
         self.path = path
         self.sheets = sheets
-        self._book = book
         self._archive = archive
         self._members = members      # sheet name → its XML member in the zip ('' when not found)
         self._support = support      # member → bytes: what a part's little workbook carries
         self.xml_bytes = sum(archive.getinfo(m).file_size for m in members.values() if m) if archive else 0
-        # Every part's workbook carries the shared strings, which calamine parses once per part:
-        # with a big table (free text in every row), fewer and bigger parts.
+        # Every part's workbook carries the shared strings, which calamine parses (and holds) once
+        # per part: with a big table (free text on every row) parts would cost more time and
+        # memory than they save, and each sheet is read whole.
         shared_strings = sum(len(data) for member, data in support.items() if _SHARED_STRINGS.search(member))
-        self.part_bytes = max(PART_BYTES, 2 * shared_strings)
+        self.part_bytes = PART_BYTES if shared_strings <= MAX_SHARED_STRINGS else 0
 
     @classmethod
     def open(cls, path: str | Path) -> Workbook:
@@ -152,7 +153,7 @@ class Workbook:
             members, support = _package_map(archive, sheets)
         except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError) as exc:
             raise WorkbookError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
-        return cls(path, book, sheets, archive, members, support)
+        return cls(path, sheets, archive, members, support)
 
     def close(self) -> None:
         if self._archive is not None:
@@ -229,6 +230,9 @@ class Workbook:
             yield None, 0
             return
         size, part_bytes = self._archive.getinfo(member).file_size, self.part_bytes
+        if not part_bytes:
+            yield None, size
+            return
         with self._archive.open(member) as stream:
             buffer = stream.read(max(part_bytes, 1 << 16))
             while (start := buffer.find(b"<sheetData>")) < 0 and (more := stream.read(part_bytes)):
@@ -266,9 +270,9 @@ class Workbook:
 
     def _load(self, name: str, xml: bytes | None) -> tuple[list[list], int, int]:
         """(rows, row index of rows[0], column index of rows[0][0]) of one part. Runs in a loader thread."""
-        if xml is None:
-            rows = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            return rows, 0, 0
+        if xml is None:  # a workbook object of its own: one cannot load two sheets at once
+            book = python_calamine.CalamineWorkbook.from_path(str(self.path))
+            return book.get_sheet_by_name(name).to_python(skip_empty_area=False), 0, 0
         package = io.BytesIO()
         with zipfile.ZipFile(package, "w", zipfile.ZIP_STORED) as out:
             for member, data in self._support.items():

@@ -98,12 +98,12 @@ def test_a_messy_sample_imports_the_same_whatever_the_part_size(tmp_path, monkey
     assert any(reason.startswith("Excel error value") for *_, reason in rejected)
 
 
-def rewrite_sheet(source, target, edit) -> None:
-    """Copy an xlsx, passing the first worksheet's XML through `edit`."""
+def rewrite_sheets(source, target, edit) -> None:
+    """Copy an xlsx, passing every worksheet's XML through `edit`."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
         for item in old.infolist():
             data = old.read(item.filename)
-            new.writestr(item, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+            new.writestr(item, edit(data) if item.filename.startswith("xl/worksheets/sheet") else data)
 
 
 @pytest.mark.parametrize("kind", ["positional rows", "prefixed tags"])
@@ -111,20 +111,44 @@ def test_sheets_that_cannot_be_cut_are_read_whole(tmp_path, monkeypatch, kind):
     """Rows without their r= number are placed by position, which a part would restart at row
     1; tags with a namespace prefix are not found by the cutter. Both are read whole."""
     monkeypatch.setattr(workbook, "PART_BYTES", 2048)
-    write(tmp_path / "plain.xlsx", {"Commercials": month_rows(NOV, 60)})
+    write(tmp_path / "plain.xlsx", {"Commercials": month_rows(NOV, 60), "Worldlink Lines": month_rows(NOV, 25)})
     if kind == "positional rows":
         edit = lambda xml: re.sub(rb' r="[A-Z]*\d+"', b"", xml)
     else:
         edit = lambda xml: re.sub(rb"<(/?)(\w+)", rb"<\1x:\2", xml).replace(
             b"<x:worksheet xmlns=", b"<x:worksheet xmlns:x=")
-    rewrite_sheet(tmp_path / "plain.xlsx", tmp_path / "odd.xlsx", edit)
+    rewrite_sheets(tmp_path / "plain.xlsx", tmp_path / "odd.xlsx", edit)
     with zipfile.ZipFile(tmp_path / "odd.xlsx") as check:
         assert (b'<row r="' in check.read("xl/worksheets/sheet1.xml")) is False
     with workbook.Workbook.open(tmp_path / "odd.xlsx") as book:
         parts = list(book.parts())
-    assert len(parts) == 1
-    expected = whole_sheet(tmp_path / "odd.xlsx", "Commercials")[1:]
-    assert len(expected) == 60 and parts[0].rows == expected
+    # Both sheets whole, loaded at the same time by the two loader threads.
+    assert [(p.sheet, len(p.rows)) for p in parts] == [("Commercials", 60), ("Worldlink Lines", 25)]
+    for part in parts:
+        assert part.rows == whole_sheet(tmp_path / "odd.xlsx", part.sheet)[1:]
+
+
+def test_a_big_shared_strings_table_means_whole_sheets(tmp_path, monkeypatch):
+    """Each part would parse and hold its own copy of the table: above MAX_SHARED_STRINGS the
+    sheets are read whole, with the same rows. (The sample writer uses a shared-strings table;
+    openpyxl writes its strings inline.)"""
+    path = sample.write_sample(tmp_path / "log.xlsx", rows=600, months="Nov-26", seed=5).path
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("xl/sharedStrings.xml").file_size > 1000
+    monkeypatch.setattr(workbook, "PART_BYTES", 2048)
+    monkeypatch.setattr(workbook, "MAX_SHARED_STRINGS", 1000)
+    with workbook.Workbook.open(path) as book:
+        assert book.part_bytes == 0
+        parts = list(book.parts())
+    assert [p.sheet for p in parts] == list(workbook.IMPORTABLE_SHEETS)   # one part per sheet
+    monkeypatch.setattr(workbook, "MAX_SHARED_STRINGS", 1 << 30)
+    with workbook.Workbook.open(path) as book:
+        assert book.part_bytes == 2048
+        cut = list(book.parts())
+    assert len(cut) > 20
+    for name in workbook.IMPORTABLE_SHEETS:
+        assert [r for p in parts if p.sheet == name for r in p.rows] == \
+            [r for p in cut if p.sheet == name for r in p.rows]
 
 
 def test_a_damaged_sheet_in_an_intact_zip_is_one_clear_error_and_changes_nothing(tmp_path):
