@@ -69,7 +69,9 @@ class ProgressBar:
             return
         self._last = (stage, percent)
         filled = percent // 4
-        sys.stderr.write(f"\r{stage:<14} [{'#' * filled}{'.' * (25 - filled)}] {percent:3d}% ({done:,}/{total:,})")
+        # Reading counts the sheets' XML bytes (the rows are not known until they are read).
+        amount = f"{done / 1e6:,.1f}/{total / 1e6:,.1f} MB" if stage == "reading" else f"{done:,}/{total:,} rows"
+        sys.stderr.write(f"\r{stage:<14} [{'#' * filled}{'.' * (25 - filled)}] {percent:3d}% ({amount})")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()

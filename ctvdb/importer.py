@@ -461,11 +461,11 @@ def _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_
         if result.stale_batches_cleaned:
             log.warning("marked interrupted batch(es) %s FAILED", ", ".join(map(str, result.stale_batches_cleaned)))
 
-    if progress:
-        progress("reading", 0, 1)
     try:
         with workbook.Workbook.open(workbook_path) as book:
-            parsed = _parse(book, progress)
+            if progress and book.xml_bytes:
+                progress("reading", 0, book.xml_bytes)
+            parsed = _parse(book, progress if book.xml_bytes else None)
     except workbook.WorkbookError as exc:
         raise ImportFailed(str(exc)) from exc
     log.info("read %s: %s rows from %s", workbook_path.name, f"{parsed.rows_read:,}", ", ".join(book.sheets))
