@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 5000
+IMPORT_CACHE_KIB = 131072   # the import's page cache: a big spots table's index pages stay hot
 
 
 class DatabaseError(Exception):

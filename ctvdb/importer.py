@@ -19,6 +19,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +29,7 @@ from ctvdb.rows import SPOT_COLUMNS, Rejected, RowReader, Spot
 log = logging.getLogger("ctvdb.import")
 
 MODES = ("daily", "historical", "manual")
+SUMMARIES_IN_BACKGROUND_FROM = 20_000   # spots; below this the summaries take well under 0.1 s
 STALE_AFTER = dt.timedelta(hours=1)
 _INSERT_SPOT = (
     f"INSERT INTO spots (id, batch_id, sheet, row_number, customer_id, agency_id, "
@@ -289,7 +291,37 @@ def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mod
             conn.execute("INSERT INTO markets (code, name) VALUES (?, ?)", (code, codes.MARKETS.get(code, code)))
     customers, result.new_customers = _customer_ids(
         conn, {spot.bill_code for _, _, spot in spots} if len(replace) < len(parsed.months) else parsed.bill_codes)
+    worker = _summaries_in_background(spots, customers, replace)
+    try:
+        _write_spots(conn, result, parsed, spots, customers, replace, batch_id, worker, progress)
+    finally:
+        if worker is not None:
+            worker.close()
+    if mode == "historical":
+        now = _utc_now()
+        conn.executemany(
+            "INSERT INTO month_closures (broadcast_month, closed_at, closed_by, batch_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (broadcast_month) DO UPDATE SET closed_at = excluded.closed_at, "
+            "closed_by = excluded.closed_by, batch_id = excluded.batch_id",
+            [(month, now, closed_by, batch_id) for month in replace])
 
+
+def _summaries_in_background(spots, customers, months) -> summaries.Background | None:
+    """Start building the big summaries of a large import in a process of its own (None for a
+    small one, where starting a process costs more than it saves)."""
+    if len(spots) < SUMMARIES_IN_BACKGROUND_FROM:
+        return None
+    month_at = SPOT_COLUMNS.index("broadcast_month")
+    rest = itemgetter(*(SPOT_COLUMNS.index(name) for name in summaries.SPOT_FIELDS[2:]))
+    rows = [(spot.values[month_at], customers[spot.bill_code][0]) + rest(spot.values) for _, _, spot in spots]
+    try:
+        return summaries.Background(rows, months)
+    except OSError as exc:
+        log.warning("cannot start the summaries process (%s); building them in the database instead", exc)
+        return None
+
+
+def _write_spots(conn, result, parsed, spots, customers, replace, batch_id, worker, progress) -> None:
     if replace:
         marks = ",".join("?" * len(replace))
         conn.execute(f"DELETE FROM spot_languages WHERE spot_id IN "
@@ -309,15 +341,8 @@ def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mod
     result.rows_imported = len(spots)
     if progress:
         progress("writing", len(spots), len(spots))
-    summaries.refresh_summaries(conn, replace)
+    summaries.refresh_summaries(conn, replace, worker.result() if worker is not None else None)
     _store_rejected(conn, batch_id, parsed.rejected)
-    if mode == "historical":
-        now = _utc_now()
-        conn.executemany(
-            "INSERT INTO month_closures (broadcast_month, closed_at, closed_by, batch_id) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (broadcast_month) DO UPDATE SET closed_at = excluded.closed_at, "
-            "closed_by = excluded.closed_by, batch_id = excluded.batch_id",
-            [(month, now, closed_by, batch_id) for month in replace])
 
 
 def _assign_languages(conn, spots, first_id: int) -> None:
@@ -378,7 +403,7 @@ def _open(db_path: Path, auto_setup: bool, dry_run: bool) -> sqlite3.Connection 
         db.init(db_path)
         log.info("created database %s", db_path)
     conn = db.connect(db_path)
-    conn.execute("PRAGMA cache_size = -131072")  # 128 MB: index pages of a big spots table stay hot
+    conn.execute(f"PRAGMA cache_size = -{db.IMPORT_CACHE_KIB}")
     if not dry_run:
         applied = db.ensure_current(conn)
         if applied:

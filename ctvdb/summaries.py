@@ -5,15 +5,30 @@
 for every month it replaced (or deleted), so a report never sees a summary that disagrees with
 the spots. Anything else that changes spots or their language outcome must call it too. Migration 0003 builds
 them once for a database that already holds spots.
+
+A large import starts `Background` first: another process runs the same SELECTs for the three
+big summaries over a copy of the new spots' few columns while the import writes the spots, and
+refresh_summaries then stores its rows (or, if it failed, builds them in SQL as usual).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import pickle
 import sqlite3
+import subprocess
+import sys
+import threading
 from collections.abc import Iterable
+from pathlib import Path
 
+from ctvdb import db
+
+log = logging.getLogger("ctvdb.import")
+
+# Each summary is one SELECT over a broadcast month; refresh_summaries inserts its rows.
 _CUSTOMER_MONTH = """
-INSERT INTO customer_month_summary
 SELECT broadcast_month, customer_id, ae, revenue_type, coalesce(market_code, ''),
        count(*), total(gross_rate), total(station_net),
        count(*) FILTER (WHERE gross_rate > 0), total(gross_rate) FILTER (WHERE gross_rate > 0),
@@ -24,7 +39,6 @@ GROUP BY 1, 2, 3, 4, 5
 """
 
 _LANGUAGE_MONTH = """
-INSERT INTO language_month_summary
 SELECT broadcast_month, ae, coalesce(market_code, ''), coalesce(language_code, ''),
        coalesce(spot_type, ''), revenue_type, count(*), total(gross_rate), total(station_net)
 FROM spots
@@ -33,7 +47,6 @@ GROUP BY 1, 2, 3, 4, 5, 6
 """
 
 _CUSTOMER_CODE = """
-INSERT INTO customer_code_summary
 SELECT broadcast_month, customer_id, bill_code, coalesce(language_code, ''),
        count(*), total(gross_rate), total(station_net)
 FROM spots
@@ -42,7 +55,6 @@ GROUP BY 1, 2, 3, 4
 """
 
 _REVIEW_MONTH = """
-INSERT INTO review_month_summary
 SELECT s.broadcast_month, sl.status, sl.category, count(*), total(sl.high_value)
 FROM spots s JOIN spot_languages sl ON sl.spot_id = s.id
 WHERE s.broadcast_month = ? AND sl.needs_review = 1
@@ -50,7 +62,6 @@ GROUP BY 1, 2, 3
 """
 
 _CUSTOMER_TOTAL = """
-INSERT INTO customer_total_summary
 SELECT broadcast_month, customer_id, ae, revenue_type, sum(spots), total(gross), total(net),
        sum(positive_spots), total(positive_gross), min(min_positive), max(max_positive)
 FROM customer_month_summary
@@ -59,20 +70,56 @@ GROUP BY 1, 2, 3, 4
 """
 
 # In refresh order: customer_total_summary is built from customer_month_summary.
-TABLES = {"customer_month_summary": _CUSTOMER_MONTH, "customer_total_summary": _CUSTOMER_TOTAL,
-          "language_month_summary": _LANGUAGE_MONTH,
-          "customer_code_summary": _CUSTOMER_CODE, "review_month_summary": _REVIEW_MONTH}
+SELECTS = {"customer_month_summary": _CUSTOMER_MONTH, "customer_total_summary": _CUSTOMER_TOTAL,
+           "language_month_summary": _LANGUAGE_MONTH,
+           "customer_code_summary": _CUSTOMER_CODE, "review_month_summary": _REVIEW_MONTH}
+TABLES = {table: f"INSERT INTO {table}{select}" for table, select in SELECTS.items()}
+
+# The summaries that read nothing but these columns of `spots`: `compute` can build them apart
+# from the database, from the same SELECTs (the others read other summaries or spot_languages).
+FROM_SPOTS = ("customer_month_summary", "language_month_summary", "customer_code_summary")
+SPOT_FIELDS = ("broadcast_month", "customer_id", "ae", "revenue_type", "market_code", "language_code",
+               "spot_type", "bill_code", "gross_rate", "station_net")
 
 
-def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int]) -> None:
+def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],
+                      computed: dict[str, dict[int, list[tuple]]] | None = None) -> None:
     """Rebuild the summaries of `months` (YYYYMM integers). Runs in the caller's transaction.
 
-    A month with no spots left simply ends up with no summary rows.
+    `computed` holds rows `compute` already built for some tables ({table: {month: rows}}),
+    which are stored as they are; every other table is built here. A month with no spots left
+    simply ends up with no summary rows.
     """
+    computed = computed or {}
     for month in sorted(set(int(m) for m in months)):
         for table, insert in TABLES.items():
             conn.execute(f"DELETE FROM {table} WHERE broadcast_month = ?", (month,))
-            conn.execute(insert, (month,))
+            if table in computed:
+                rows = computed[table].get(month, [])
+                if rows:
+                    marks = ", ".join("?" * len(rows[0]))
+                    conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+            else:
+                conn.execute(insert, (month,))
+
+
+def compute(rows: Iterable[tuple], months: Iterable[int]) -> dict[str, dict[int, list[tuple]]]:
+    """The FROM_SPOTS summaries of `months`, from spot rows holding SPOT_FIELDS, by the same
+    SELECTs run in a private in-memory database: {table: {month: rows}}.
+
+    With the spots in the order the database holds them and the same index to scan, each group
+    adds up its spots in the same order, so the sums equal refresh_summaries' to the last bit.
+    """
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"PRAGMA cache_size = -{db.IMPORT_CACHE_KIB}")  # the import's: sorts alike
+        conn.execute(f"CREATE TABLE spots ({', '.join(SPOT_FIELDS)})")
+        conn.execute("CREATE INDEX spots_month ON spots (broadcast_month, revenue_type)")
+        conn.executemany(f"INSERT INTO spots VALUES ({', '.join('?' * len(SPOT_FIELDS))})", rows)
+        return {table: {month: conn.execute(SELECTS[table], (month,)).fetchall() for month in months}
+                for table in FROM_SPOTS}
+    finally:
+        conn.close()
 
 
 def refresh_all(conn: sqlite3.Connection) -> list[int]:
@@ -83,3 +130,69 @@ def refresh_all(conn: sqlite3.Connection) -> list[int]:
     )]
     refresh_summaries(conn, months)
     return months
+
+
+class Background:
+    """`compute` in a process of its own, while the import goes on writing the spots.
+
+        worker = Background(rows, months)      # starts at once
+        ...
+        computed = worker.result()             # None if it failed: build them in SQL instead
+
+    The import's transaction spends a third of its time on these summaries with one of the two
+    cores idle; a thread would not help (the GIL), a process does. Anything that goes wrong in it
+    costs only the time: the caller falls back to refresh_summaries' SQL.
+    """
+
+    COMMAND = ("-m", "ctvdb.summaries")   # after sys.executable; runs _serve()
+
+    def __init__(self, rows: list[tuple], months: list[int], timeout: float = 300.0):
+        self.timeout = timeout
+        self._outcome: tuple[bytes, bytes, int] | None = None
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [package_root] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
+        self._process = subprocess.Popen(
+            [sys.executable, *self.COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=env)
+        data = pickle.dumps((months, rows), protocol=pickle.HIGHEST_PROTOCOL)
+        self._talker = threading.Thread(target=self._talk, args=(data,), name="summaries", daemon=True)
+        self._talker.start()
+
+    def _talk(self, data: bytes) -> None:
+        try:
+            out, err = self._process.communicate(data, timeout=self.timeout)
+            self._outcome = (out, err, self._process.returncode)
+        except Exception as exc:  # noqa: BLE001 - reported by result() as a failure
+            self._outcome = (b"", str(exc).encode(), -1)
+
+    def result(self) -> dict[str, dict[int, list[tuple]]] | None:
+        self._talker.join(self.timeout)
+        self.close()
+        out, err, status = self._outcome or (b"", b"no answer in time", -1)
+        if status == 0:
+            try:
+                return pickle.loads(out)
+            except Exception as exc:  # noqa: BLE001
+                err = str(exc).encode()
+        last = (err.decode(errors="replace").strip().splitlines() or ["?"])[-1]
+        log.warning("summaries process failed (%s); building them in the database instead", last)
+        return None
+
+    def close(self) -> None:
+        """Stop the process if it still runs (the import failed, or gave up waiting)."""
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+
+def _serve() -> int:
+    """The Background process: (months, rows) pickled on stdin, `compute`'s answer on stdout."""
+    months, rows = pickle.load(sys.stdin.buffer)
+    pickle.dump(compute(rows, months), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_serve())
