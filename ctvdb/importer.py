@@ -210,8 +210,7 @@ def _parse(book: workbook.Workbook, progress) -> _Parsed:
             bill_codes.add(spot.bill_code)
         months_seen[sheet] += seen
     for sheet, seen in months_seen.items():
-        month_rejections = [r for r in rejected if r.sheet == sheet and r.column == 18]
-        if month_rejections and not seen:
+        if not seen and any(r.sheet == sheet and r.column == 18 for r in rejected):
             raise ImportFailed(
                 f"{book.path.name}, sheet {sheet!r}, column S Month: no row has a broadcast month "
                 f"(first at row {next(r.row_number for r in rejected if r.sheet == sheet)})")
@@ -289,8 +288,9 @@ def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mod
     for code in result.new_markets:
         if code not in known_markets:
             conn.execute("INSERT INTO markets (code, name) VALUES (?, ?)", (code, codes.MARKETS.get(code, code)))
-    customers, result.new_customers = _customer_ids(
-        conn, {spot.bill_code for _, _, spot in spots} if len(replace) < len(parsed.months) else parsed.bill_codes)
+    # When every month is replaced, the bill codes gathered while checking are the ones needed.
+    bill_codes = parsed.bill_codes if len(replace) == len(parsed.months) else {s.bill_code for _, _, s in spots}
+    customers, result.new_customers = _customer_ids(conn, bill_codes)
     worker = _summaries_in_background(spots, customers, replace)
     try:
         _write_spots(conn, result, parsed, spots, customers, replace, batch_id, worker, progress)

@@ -9,6 +9,8 @@ python-calamine reads the cells (about ten times openpyxl's speed). Two things a
   parts of about PART_BYTES, each part is wrapped in a small in-memory workbook with the original
   shared strings and styles, and two threads load the parts while the caller checks the rows of
   the parts already loaded. Row numbers come from the XML, so a part's rows keep their places.
+  A sheet a cut would misplace (rows without r= numbers, tags with a namespace prefix), and every
+  sheet of a workbook whose shared-strings table is big, is loaded whole, still by a loader thread.
 """
 
 from __future__ import annotations
@@ -57,15 +59,6 @@ class Part:
     first_row_number: int      # the Excel row number of rows[0]
     rows: list[list]
     errors: dict[int, tuple[int, str]] = field(default_factory=dict)  # index in rows → (column, '#REF!')
-
-
-@dataclass
-class Sheet:
-    """A whole sheet's data rows (row 2 onwards): `read()`'s answer, for callers that want it all."""
-    name: str
-    rows: list[list]
-    errors: dict[int, tuple[int, str]] = field(default_factory=dict)
-    first_row_number: int = 2
 
 
 def _header_key(text) -> str:
@@ -366,14 +359,3 @@ def _package_map(archive: zipfile.ZipFile, sheet_names: list[str]) -> tuple[dict
             members[name] = member if member in archive.NameToInfo else ""
     return members, support
 
-
-def read(path: str | Path) -> list[Sheet]:
-    """Every importable sheet of the workbook, whole, with its layout checked."""
-    with Workbook.open(path) as book:
-        sheets = {name: Sheet(name, []) for name in book.sheets}
-        for part in book.parts():
-            sheet = sheets[part.sheet]
-            offset = len(sheet.rows)
-            sheet.rows.extend(part.rows)
-            sheet.errors.update({offset + index: error for index, error in part.errors.items()})
-    return list(sheets.values())
