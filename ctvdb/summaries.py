@@ -160,9 +160,18 @@ class Background:
         self._talker.start()
 
     def _talk(self, data: bytes) -> None:
+        # Plain blocking reads and writes: each is one call that gives up the GIL, where
+        # communicate() would take it back for every 4 KB while the import inserts spots.
+        process = self._process
         try:
-            out, err = self._process.communicate(data, timeout=self.timeout)
-            self._outcome = (out, err, self._process.returncode)
+            try:
+                process.stdin.write(data)
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # the process ended before reading it all: its stderr says why
+            out = process.stdout.read()
+            err = process.stderr.read()
+            self._outcome = (out, err, process.wait())
         except Exception as exc:  # noqa: BLE001 - reported by result() as a failure
             self._outcome = (b"", str(exc).encode(), -1)
 
