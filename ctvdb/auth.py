@@ -279,16 +279,25 @@ def revoke_user_sessions(conn: sqlite3.Connection, user_id: int, now: datetime |
 
 
 def signin_blocked(conn: sqlite3.Connection, email: str, client_addr: str, now: datetime | None = None) -> bool:
-    since = iso((now or utcnow()) - FAILURE_WINDOW)
-    per_account = conn.execute(
-        "SELECT count(*) FROM signin_attempts WHERE email = ? AND attempted_at > ? AND succeeded = 0",
-        (email, since),
-    ).fetchone()[0]
-    per_address = conn.execute(
-        "SELECT count(*) FROM signin_attempts WHERE client_addr = ? AND attempted_at > ? AND succeeded = 0",
-        (client_addr, since),
-    ).fetchone()[0]
-    return per_account >= MAX_FAILURES_PER_ACCOUNT or per_address >= MAX_FAILURES_PER_ADDRESS
+    """Too many recent failures: from this address (any account), for this account from this
+    address, or for this account from anywhere. The last does not apply at an address the
+    account signed in from within KEEP_ATTEMPTS, so guessing from elsewhere cannot lock a user
+    out at their usual desk; a guesser at that address still meets the first two limits."""
+    now = now or utcnow()
+    since = iso(now - FAILURE_WINDOW)
+
+    def failures(where: str, *args) -> int:
+        return conn.execute(f"SELECT count(*) FROM signin_attempts WHERE {where} AND attempted_at > ?"
+                            " AND succeeded = 0", (*args, since)).fetchone()[0]
+
+    if failures("client_addr = ?", client_addr) >= MAX_FAILURES_PER_ADDRESS:
+        return True
+    if failures("email = ? AND client_addr = ?", email, client_addr) >= MAX_FAILURES_PER_ACCOUNT:
+        return True
+    known_address = conn.execute(
+        "SELECT 1 FROM signin_attempts WHERE email = ? AND client_addr = ? AND succeeded = 1"
+        " AND attempted_at > ? LIMIT 1", (email, client_addr, iso(now - KEEP_ATTEMPTS))).fetchone()
+    return not known_address and failures("email = ?", email) >= MAX_FAILURES_PER_ACCOUNT
 
 
 def record_attempt(conn: sqlite3.Connection, email: str, client_addr: str, succeeded: bool,

@@ -184,6 +184,28 @@ def test_failures_per_account_block_even_the_right_password(conn, alice, monkeyp
         auth.authenticate(conn, "ghost@example.com", PASSWORD, "10.9.9.8")
 
 
+def test_guessing_from_elsewhere_does_not_lock_a_user_out_at_their_usual_address(conn, alice, monkeypatch):
+    now = auth.utcnow()
+    assert auth.authenticate(conn, alice.email, PASSWORD, "192.0.2.10", now - timedelta(days=2)) == alice
+    for i in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        assert auth.authenticate(conn, alice.email, "wrong password", f"198.51.100.{i}", now) is None
+    with pytest.raises(auth.RateLimited):      # a new address meets the account's limit
+        auth.authenticate(conn, alice.email, PASSWORD, "203.0.113.99", now)
+    assert auth.authenticate(conn, alice.email, PASSWORD, "192.0.2.10", now) == alice
+    # A guesser at the known address still meets the limit for this account at this address.
+    for _ in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        assert auth.authenticate(conn, alice.email, "wrong password", "192.0.2.10", now) is None
+    monkeypatch.setattr(auth, "check_password_hash", lambda *a: pytest.fail("checked while blocked"))
+    with pytest.raises(auth.RateLimited):
+        auth.authenticate(conn, alice.email, PASSWORD, "192.0.2.10", now)
+    # An address known a week and more ago is no longer known.
+    later = now + auth.KEEP_ATTEMPTS
+    for i in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        auth.record_attempt(conn, alice.email, f"198.51.100.{i}", False, later)
+    with pytest.raises(auth.RateLimited):
+        auth.authenticate(conn, alice.email, PASSWORD, "192.0.2.10", later)
+
+
 def test_failures_per_address_block_every_account_from_it(conn, alice):
     now = auth.utcnow()
     for i in range(auth.MAX_FAILURES_PER_ADDRESS):
