@@ -175,11 +175,11 @@ class Workbook:
 
         def settle() -> Iterator[Part]:
             nonlocal done_bytes, finished
-            name, future, errors, size = pending.popleft()
+            name, future, size = pending.popleft()
             while finished < position[name]:   # the sheets before this one are complete
                 assemblers[finished].finish()
                 finished += 1
-            yield from assemblers[position[name]].add(*self._result(name, future), errors)
+            yield from assemblers[position[name]].add(*self._result(name, future))
             done_bytes += size
             if progress:
                 progress("reading", min(done_bytes, self.xml_bytes), self.xml_bytes)
@@ -188,7 +188,7 @@ class Workbook:
             try:
                 for name in self.sheets:
                     for xml, size in self._checked(name, self._sheet_xml(name)):
-                        pending.append((name, pool.submit(self._load, name, xml), _error_cells(xml), size))
+                        pending.append((name, pool.submit(self._load, name, xml), size))
                         while len(pending) > LOADERS:
                             yield from settle()
                 while pending:
@@ -207,7 +207,7 @@ class Workbook:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise WorkbookError(f"{self.path.name}, sheet {name!r}: not a readable .xlsx workbook ({exc})") from exc
 
-    def _result(self, name: str, future) -> tuple[list[list], int, int]:
+    def _result(self, name: str, future) -> tuple[list[list], int, int, dict]:
         try:
             return future.result()
         except WorkbookError:
@@ -261,11 +261,16 @@ class Workbook:
                 buffer += more
             yield head + buffer, len(buffer)
 
-    def _load(self, name: str, xml: bytes | None) -> tuple[list[list], int, int]:
-        """(rows, row index of rows[0], column index of rows[0][0]) of one part. Runs in a loader thread."""
+    def _load(self, name: str, xml: bytes | None) -> tuple[list[list], int, int, dict]:
+        """(rows, row index of rows[0], column index of rows[0][0], error cells) of one part, or
+        of the whole sheet when `xml` is None. Runs in a loader thread."""
         if xml is None:  # a workbook object of its own: one cannot load two sheets at once
             book = python_calamine.CalamineWorkbook.from_path(str(self.path))
-            return book.get_sheet_by_name(name).to_python(skip_empty_area=False), 0, 0
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            member = self._members.get(name)
+            if not member:
+                return rows, 0, 0, {}
+            return rows, 0, 0, _member_error_cells(self.path, member)
         package = io.BytesIO()
         with zipfile.ZipFile(package, "w", zipfile.ZIP_STORED) as out:
             for member, data in self._support.items():
@@ -275,8 +280,8 @@ class Workbook:
         sheet = python_calamine.CalamineWorkbook.from_object(package).get_sheet_by_name(name)
         start = sheet.start
         if start is None:
-            return [], 0, 0
-        return sheet.to_python(skip_empty_area=True), start[0], start[1]
+            return [], 0, 0, {}
+        return sheet.to_python(skip_empty_area=True), start[0], start[1], _error_cells(xml)
 
 
 class _SheetAssembler:
@@ -326,12 +331,28 @@ class _SheetAssembler:
             raise WorkbookError(f"{self.path.name}, sheet {self.name!r}, row 1: the sheet is empty (no header row)")
 
 
-def _error_cells(xml: bytes | None) -> dict[tuple[int, int], str]:
-    """{(row number, column index): '#REF!'} for every error cell of a part's XML."""
-    if xml is None or b't="e"' not in xml:
+def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
+    """{(row number, column index): '#REF!'} for every error cell of a part's (or sheet's) XML."""
+    if b't="e"' not in xml:
         return {}
     return {(int(m.group(2)), _letters_to_index(m.group(1))): m.group(3).decode()
             for m in _ERROR_CELL.finditer(xml)}
+
+
+def _member_error_cells(path: Path, member: str) -> dict[tuple[int, int], str]:
+    """`_error_cells` of a sheet read whole: its XML is streamed through once, and held in
+    memory only when it has an error cell (the main thread reads the Workbook's own ZipFile)."""
+    marker = b't="e"'
+    with zipfile.ZipFile(path) as archive:
+        with archive.open(member) as stream:
+            tail = b""
+            while chunk := stream.read(PART_BYTES):
+                if marker in tail + chunk[:len(marker)] or marker in chunk:
+                    break
+                tail = chunk[-len(marker):]
+            else:
+                return {}
+        return _error_cells(archive.read(member))
 
 
 def _package_map(archive: zipfile.ZipFile, sheet_names: list[str]) -> tuple[dict[str, str], dict[str, bytes]]:

@@ -175,3 +175,17 @@ def test_a_damaged_sheet_in_an_intact_zip_is_one_clear_error_and_changes_nothing
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT count(*), total(gross_rate) FROM spots").fetchone() == before
         assert conn.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 1
+
+
+def test_a_sheet_read_whole_still_has_its_error_cells(tmp_path, monkeypatch):
+    """calamine reads #REF! as ''; a sheet loaded whole (here: a big shared-strings table) is
+    scanned for error cells like a part, so the #REF! row is still rejected."""
+    info = sample.write_sample(tmp_path / "messy.xlsx", rows=2000, months="Nov-26", seed=6, messy=True)
+    results = {}
+    for label, limit in (("parts", 1 << 30), ("whole", 0)):
+        monkeypatch.setattr(workbook, "MAX_SHARED_STRINGS", limit)
+        result = importer.import_workbook(tmp_path / f"{label}.db", info.path, mode="manual", auto_setup=True)
+        results[label] = [(r.sheet, r.row_number, r.column, r.reason) for r in result.rejected]
+    assert results["whole"] == results["parts"]
+    assert len(results["whole"]) == info.rejected_rows_expected == 2
+    assert any(reason == "Excel error value #REF!" for *_, reason in results["whole"])
