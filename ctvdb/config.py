@@ -19,6 +19,8 @@ class Config:
     data_path: Path = DEFAULT_DATA
     # The import fails when more than this fraction of the data rows is rejected.
     max_rejected_ratio: float = 0.01
+    # What a workbook may unpack to, in MB (issue 10): past it the import refuses the file unread.
+    max_xml_mb: int = 1024
     # "Now" for the previous-month freeze, as an ISO date or datetime; None means the real clock.
     import_clock: str | None = None
     # Web side
@@ -44,6 +46,7 @@ def load(environ: dict[str, str] | None = None) -> Config:
         database_path=Path(env.get("DATABASE_PATH") or DEFAULT_DATABASE),
         data_path=Path(env.get("DATA_PATH") or DEFAULT_DATA),
         max_rejected_ratio=float(env.get("CTVDB_MAX_REJECTED_RATIO") or 0.01),
+        max_xml_mb=int(env.get("CTVDB_MAX_XML_MB") or 1024),
         import_clock=env.get("CTVDB_IMPORT_CLOCK") or None,
         report_cache_seconds=float(env.get("CTVDB_REPORT_CACHE_SECONDS") or 300),
         trusted_proxies=proxies,

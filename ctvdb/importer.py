@@ -95,6 +95,7 @@ class ImportResult:
     new_markets: list[str] = field(default_factory=list)
     new_customers: int = 0
     stale_batches_cleaned: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # said in the summary; not failures
     message: str = ""
 
     @property
@@ -122,6 +123,7 @@ class ImportResult:
                 {"sheet": r.sheet, "row": r.row_number, "column": r.column_name,
                  "value": str(r.value), "reason": r.reason} for r in self.rejected[:50]
             ],
+            "warnings": self.warnings,
             "message": self.message,
         }
 
@@ -130,33 +132,94 @@ def _utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def lock_path(db_path: Path) -> Path:
+    """The import lock of a database, named after the file itself (symlinks resolved), so a
+    second path to the same database (a symlink, a relative path) meets the same lock."""
+    real = Path(os.path.realpath(db_path))
+    return real.with_name(real.name + ".import-lock")
+
+
 @contextmanager
 def import_lock(db_path: Path):
     """One import at a time per database: an advisory lock the kernel drops when the process dies."""
-    lock_path = db_path.with_name(db_path.name + ".import-lock")
+    path = lock_path(db_path)
     try:
-        handle = open(lock_path, "a+")
+        handle = open(path, "a+")
     except OSError as exc:
-        raise ImportFailed(f"cannot create the import lock {lock_path}: {exc.strerror}") from exc
+        raise ImportFailed(f"cannot create the import lock {path}: {exc.strerror}") from exc
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ImportFailed(f"another import is running on {db_path} (lock {lock_path} is held)") from None
+            raise ImportFailed(f"another import is running on {db_path} (lock {path} is held)") from None
         yield
     finally:
         handle.close()
 
 
+def import_running(db_path: Path) -> bool:
+    """Whether an import holds the lock of this database right now (for the edits of people,
+    which wait for it or are refused with a sentence)."""
+    try:
+        with open(lock_path(db_path), "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _import_alive(pid: int | None) -> bool:
+    """Whether `pid` is a live ctvdb import (its command line names ctvdb), not a reused pid."""
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return b"ctvdb" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+
+
 def _clean_stale_batches(conn: sqlite3.Connection, now: dt.datetime) -> list[int]:
-    """Holding the import lock proves no import is alive, so every RUNNING batch was interrupted."""
-    stale = [row[0] for row in conn.execute("SELECT id, started_at FROM import_batches WHERE status = 'RUNNING'")]
+    """Holding the import lock proves no import is alive, so a RUNNING batch was interrupted;
+    one whose process is still alive (a database reached another way: a bind mount in another
+    namespace) is left alone all the same."""
+    stale = [batch for batch, pid in conn.execute("SELECT id, pid FROM import_batches WHERE status = 'RUNNING'")
+             if not _import_alive(pid)]
     if stale:
-        conn.execute(
+        conn.executemany(
             "UPDATE import_batches SET status = 'FAILED', finished_at = ?, error_summary = "
             "'interrupted: the import process ended before it finished; no data was changed' "
-            "WHERE status = 'RUNNING'", (_utc_now(),))
+            "WHERE id = ? AND status = 'RUNNING'", [(_utc_now(), batch) for batch in stale])
     return stale
+
+
+def mark_interrupted(db_path: Path, pid: int, reason: str) -> list[int]:
+    """Mark FAILED the RUNNING batches of an import process that has ended (the supervisor's
+    report of a child killed mid-run); [] when there is none or the database cannot be reached."""
+    if not Path(db_path).is_file():
+        return []
+    try:
+        with import_lock(Path(db_path)):
+            conn = db.connect(db_path)
+            try:
+                ids = [row[0] for row in conn.execute(
+                    "SELECT id FROM import_batches WHERE status = 'RUNNING' AND pid = ?", (pid,))]
+                conn.executemany("UPDATE import_batches SET status = 'FAILED', finished_at = ?, "
+                                 "error_summary = ? WHERE id = ? AND status = 'RUNNING'",
+                                 [(_utc_now(), reason[:1000], batch) for batch in ids])
+                return ids
+            finally:
+                conn.close()
+    except (ImportFailed, db.DatabaseError, sqlite3.Error) as exc:
+        log.warning("could not mark the interrupted batch FAILED (%s); the next import will", exc)
+        return []
 
 
 @dataclass
@@ -187,8 +250,7 @@ def _parse(book: workbook.Workbook, progress) -> _Parsed:
         for offset, row in enumerate(part.rows):
             try:
                 if offset in errors:
-                    column, text = errors[offset]
-                    raise Rejected(column, text, f"Excel error value {text}")
+                    raise Rejected(*errors[offset])
                 spot = reader.read(row)
             except Rejected as exc:
                 rejected.append(RejectedRow(sheet, first + offset, exc.column, exc.value, exc.reason))
@@ -284,6 +346,8 @@ def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mod
     replace = [m.month for m in plan if m.action == "replace"]
     replacing = set(replace)
     spots = [item for item in parsed.spots if item[2].broadcast_month in replacing]
+    if progress:
+        progress("writing", 0, len(spots))
     known_markets = {row[0] for row in conn.execute("SELECT code FROM markets")}
     for code in result.new_markets:
         if code not in known_markets:
@@ -422,6 +486,21 @@ def _database_error(db_path: Path, exc: sqlite3.Error) -> ImportFailed:
     return ImportFailed(f"database {db_path}: {text}; nothing was changed")
 
 
+@dataclass(frozen=True)
+class _Options:
+    """What `import_workbook` was asked to do, handed down as one value."""
+    mode: str
+    closed_by: str | None
+    auto_setup: bool
+    dry_run: bool
+    include_previous_month: bool
+    today: dt.date
+    max_rejected_ratio: float
+    max_xml_bytes: int
+    confirm: Callable[[ImportResult], bool] | None
+    progress: Callable[[str, int, int], None] | None
+
+
 def import_workbook(
     db_path: str | os.PathLike,
     workbook_path: str | os.PathLike,
@@ -433,6 +512,7 @@ def import_workbook(
     include_previous_month: bool = False,
     today: dt.date | None = None,
     max_rejected_ratio: float = 0.01,
+    max_xml_bytes: int = workbook.MAX_XML_BYTES,
     confirm: Callable[[ImportResult], bool] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ImportResult:
@@ -442,7 +522,8 @@ def import_workbook(
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     if mode == "historical" and not (closed_by or "").strip():
         raise ImportFailed("historical mode closes months: say who closes them (--closed-by NAME)")
-    today = today or dt.date.today()
+    options = _Options(mode, closed_by, auto_setup, dry_run, include_previous_month, today or dt.date.today(),
+                       max_rejected_ratio, max_xml_bytes, confirm, progress)
     result = ImportResult(str(workbook_path), str(db_path), mode)
 
     if not db_path.parent.is_dir():
@@ -452,8 +533,7 @@ def import_workbook(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _locked_import(db_path, workbook_path, result, mode, closed_by, auto_setup, dry_run,
-                              include_previous_month, today, max_rejected_ratio, confirm, progress)
+        return _locked_import(db_path, workbook_path, result, options)
     except OSError as exc:
         raise ImportFailed(f"{exc.filename or db_path}: {exc.strerror or exc}; nothing was changed") from exc
     finally:
@@ -461,24 +541,21 @@ def import_workbook(
             gc.enable()
 
 
-def _locked_import(db_path, workbook_path, result, mode, closed_by, auto_setup, dry_run,
-                   include_previous_month, today, max_rejected_ratio, confirm, progress):
+def _locked_import(db_path, workbook_path, result, options: _Options):
     with import_lock(db_path):
         try:
-            conn = _open(db_path, auto_setup, dry_run)
+            conn = _open(db_path, options.auto_setup, options.dry_run)
         except sqlite3.Error as exc:
             raise _database_error(db_path, exc) from exc
         try:
-            return _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_run,
-                        include_previous_month, today, max_rejected_ratio, confirm, progress)
+            return _run(conn, result, db_path, workbook_path, options)
         finally:
             if conn is not None:
                 conn.close()
 
 
-def _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_run,
-         include_previous_month, today, max_rejected_ratio, confirm, progress) -> ImportResult:
-    if conn is not None and not dry_run:
+def _run(conn, result, db_path, workbook_path, options: _Options) -> ImportResult:
+    if conn is not None and not options.dry_run:
         try:
             result.stale_batches_cleaned = _clean_stale_batches(conn, dt.datetime.now(dt.timezone.utc))
         except sqlite3.Error as exc:
@@ -487,46 +564,49 @@ def _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_
             log.warning("marked interrupted batch(es) %s FAILED", ", ".join(map(str, result.stale_batches_cleaned)))
 
     try:
-        with workbook.Workbook.open(workbook_path) as book:
-            if progress and book.xml_bytes:
-                progress("reading", 0, book.xml_bytes)
-            parsed = _parse(book, progress if book.xml_bytes else None)
+        with workbook.Workbook.open(workbook_path, options.max_xml_bytes) as book:
+            if options.progress and book.xml_bytes:
+                options.progress("reading", 0, book.xml_bytes)
+            parsed = _parse(book, options.progress if book.xml_bytes else None)
     except workbook.WorkbookError as exc:
         raise ImportFailed(str(exc)) from exc
     log.info("read %s: %s rows from %s", workbook_path.name, f"{parsed.rows_read:,}", ", ".join(book.sheets))
+    for warning in book.warnings:
+        log.warning("%s", warning)
+    result.warnings = list(book.warnings)
     result.rows_read, result.rows_ignored, result.rows_trade = parsed.rows_read, parsed.rows_ignored, parsed.rows_trade
     result.rows_rejected, result.rejected = len(parsed.rejected), parsed.rejected
 
     data_rows = parsed.rows_read - parsed.rows_ignored
-    if parsed.rejected and len(parsed.rejected) > max_rejected_ratio * data_rows:
+    if parsed.rejected and len(parsed.rejected) > options.max_rejected_ratio * data_rows:
         first = parsed.rejected[0].describe(workbook_path.name)
         raise ImportFailed(
             f"{len(parsed.rejected)} of {data_rows} rows rejected ({len(parsed.rejected) / max(data_rows, 1):.1%}, "
-            f"more than the {max_rejected_ratio:.0%} allowed): is this the right file? First: {first}")
+            f"more than the {options.max_rejected_ratio:.0%} allowed): is this the right file? First: {first}")
     for rejected in parsed.rejected[:20]:
         log.warning("rejected %s", rejected.describe(workbook_path.name))
 
     markets = {code for code in parsed.markets if code}
     known = {row[0] for row in conn.execute("SELECT code FROM markets")} if conn else set(codes.MARKETS)
     result.new_markets = sorted(markets - known)
-    if result.new_markets and not auto_setup:
+    if result.new_markets and not options.auto_setup:
         raise ImportFailed(f"{workbook_path.name}, column AC Market: unknown market code(s) "
                            f"{', '.join(result.new_markets)} (pass --auto-setup to create them)")
 
     if conn is None:   # dry run against a database that does not exist yet
         result.months = _plan_empty(parsed)
     else:
-        result.months = _plan(conn, parsed, mode, today, include_previous_month)
+        result.months = _plan(conn, parsed, options.mode, options.today, options.include_previous_month)
     protected = {m.month for m in result.months_protected}
     result.rows_protected = sum(parsed.months[month][0] for month in protected)
 
-    if dry_run:
+    if options.dry_run:
         result.status = "PLANNED"
         result.rows_imported = sum(m.spots_after for m in result.months if m.action == "replace")
         result.rows_deleted = sum(m.spots_before for m in result.months if m.action == "replace")
         result.message = "Dry run: " + _summary(result, planned=True) + "; nothing was written."
         return result
-    if confirm is not None and not confirm(result):
+    if options.confirm is not None and not options.confirm(result):
         result.status = "CANCELLED"
         result.message = "Import cancelled; nothing was changed."
         return result
@@ -535,13 +615,13 @@ def _run(conn, result, db_path, workbook_path, mode, closed_by, auto_setup, dry_
         batch_id = conn.execute(
             "INSERT INTO import_batches (mode, source_file, status, started_at, pid, closed_by) "
             "VALUES (?, ?, 'RUNNING', ?, ?, ?)",
-            (mode, str(workbook_path), _utc_now(), os.getpid(), closed_by)).lastrowid
+            (options.mode, str(workbook_path), _utc_now(), os.getpid(), options.closed_by)).lastrowid
     except sqlite3.Error as exc:
         raise _database_error(db_path, exc) from exc
     result.batch_id = batch_id
     try:
         conn.execute("BEGIN IMMEDIATE")
-        _write(conn, result, parsed, result.months, batch_id, mode, closed_by, progress)
+        _write(conn, result, parsed, result.months, batch_id, options.mode, options.closed_by, options.progress)
         result.status = "COMPLETED"
         _finish_batch(conn, batch_id, result, "COMPLETED", None)
         conn.execute("COMMIT")
@@ -581,6 +661,8 @@ def _summary(result: ImportResult, planned: bool) -> str:
         extras.append(f"{result.rows_ignored:,} blank/total rows ignored")
     if extras:
         text += "; " + ", ".join(extras)
+    if result.warnings:
+        text += "; warning: " + "; ".join(result.warnings)
     if planned:
         return text
     return f"Import batch {result.batch_id} completed: {text}."

@@ -11,10 +11,18 @@ python-calamine reads the cells (about ten times openpyxl's speed). Two things a
   the parts already loaded. Row numbers come from the XML, so a part's rows keep their places.
   A sheet a cut would misplace (rows without r= numbers, tags with a namespace prefix), and every
   sheet of a workbook whose shared-strings table is big, is loaded whole, still by a loader thread.
+
+Before calamine sees anything, `Workbook.open` looks at what the file claims (issue 10): what
+each zip member unpacks to, and each chosen sheet's <dimension>. calamine reserves memory for
+the whole claimed range, so a 38 KB file with one value in XFD1048576 once asked for 512 GiB and
+aborted the process. A claim no Commercial Log can make is refused with one line; whatever still
+gets through is bounded by the daily update unit's MemoryMax= and reported by the import's
+supervisor (import_cli).
 """
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -33,12 +41,34 @@ from ctvdb.codes import COLUMNS, IMPORTABLE_SHEETS, RECAP_SHEET, column_letter
 PART_BYTES = 8 << 20           # sheet XML per calamine load; a 100,000-row sheet makes about 10
 LOADERS = 2                    # threads loading parts (the machine has two cores)
 MAX_SHARED_STRINGS = 2 << 20   # above this, sheets are read whole (see Workbook.__init__)
+# What a workbook may claim (issue 10). The bound on the XML is configurable (CTVDB_MAX_XML_MB):
+# 1 GiB is about a million rows, three years of the production log in one file.
+MAX_XML_BYTES = 1 << 30
+# Excel, LibreOffice, openpyxl and ctvdb's sample writer compress sheet XML 4-15 times; a member
+# that unpacks to over 100 times its packed size (Apache POI's zip-bomb rule) is not a spreadsheet.
+MAX_INFLATE_RATIO = 100
+INFLATE_RATIO_FROM = 1 << 20   # members smaller than this may compress as they like
+MAX_COLUMNS = len(COLUMNS) + 1  # A-AD: the 29 columns and an optional sheet_source
+# A cell takes at least 11 bytes of XML (<c r="A1"/>): a dimension claiming more cells than
+# that would fill is a stray value far below or right of the data.
+MIN_CELL_BYTES = 8
+MAX_BLANK_ROWS = 50_000        # between two rows of one sheet; more is a stray value far below
 
 _HEADER_KEY = re.compile(r"[^a-z0-9]")
 _DIMENSION = re.compile(rb"<dimension [^>]*/>")
+_DIMENSION_REF = re.compile(rb'<dimension ref="([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?"')
 _SHARED_STRINGS = re.compile(r"sharedStrings[^/]*\.xml$", re.I)
 _NUMBERED_ROW = re.compile(rb'\s*<row [^>]*?\br="\d+"')
+_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
+_WIDE_CELL = re.compile(rb'<c r="((?:[A-Z]{3}|A[E-Z]|[B-Z][A-Z])\d+)"')
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f>.*?</f>)?<v>([^<]*)</v>', re.S)
+# A formula cell and its saved value. openpyxl and other writers that do not calculate write
+# `<c r="P5"><f>SUM(P2:P4)</f><v /></c>` or no <v> at all; calamine reads that as an empty cell,
+# which would import as 0.00 (issue 10). `<f\b` leaves out <formula> of conditional formats.
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"([^>]*)>(<f\b[^>]*/>|<f\b[^>]*>([^<]*)</f>)'
+                           rb'(?:<v\s*/>|<v>([^<]*)</v>)?')
+_TEXT_TYPE = re.compile(rb'\bt="(?:str|s|inlineStr)"')
+UNSAVED_FORMULA = "formula with no saved value: open the workbook in Excel and save it"
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -58,7 +88,8 @@ class Part:
     sheet: str
     first_row_number: int      # the Excel row number of rows[0]
     rows: list[list]
-    errors: dict[int, tuple[int, str]] = field(default_factory=dict)  # index in rows → (column, '#REF!')
+    # index in rows → (column, value, reason) of a cell calamine reads wrongly (bad_cells)
+    errors: dict[int, tuple[int, str, str]] = field(default_factory=dict)
 
 
 def _header_key(text) -> str:
@@ -75,13 +106,22 @@ def _letters_to_index(letters: bytes) -> int:
     return index - 1
 
 
-def choose_sheets(names: list[str]) -> list[str]:
+def choose_sheets(file_name: str, names: list[str]) -> tuple[list[str], str | None]:
+    """(the sheets to import, a warning or None), by DOMAIN.md §2: the importable sheets, else
+    the recap's `Data`, else the only sheet with a warning. A workbook with several sheets and
+    none of the names is refused: importing its first sheet would replace whole months with
+    whatever that sheet happens to hold."""
     chosen = [name for name in IMPORTABLE_SHEETS if name in names]
     if chosen:
-        return chosen
+        return chosen, None
     if RECAP_SHEET in names:
-        return [RECAP_SHEET]
-    return names[:1]
+        return [RECAP_SHEET], None
+    looked_for = ", ".join(repr(name) for name in IMPORTABLE_SHEETS + (RECAP_SHEET,))
+    if len(names) == 1:
+        return names, (f"{file_name}: no sheet has a known name ({looked_for}); imported its only "
+                       f"sheet, {names[0]!r}")
+    raise WorkbookError(f"{file_name}: none of its sheets ({', '.join(repr(n) for n in names)}) has a name "
+                        f"the import looks for ({looked_for}): rename the sheet to import, or remove the others")
 
 
 def check_header(path: Path, sheet: str, header: list) -> None:
@@ -108,9 +148,11 @@ class Workbook:
     """
 
     def __init__(self, path: Path, sheets: list[str], archive: zipfile.ZipFile | None,
-                 members: dict[str, str], support: dict[str, bytes]):
+                 members: dict[str, str], support: dict[str, bytes], warnings: list[str] | None = None):
         self.path = path
         self.sheets = sheets
+        self.warnings = warnings or []   # for the import's summary (an unnamed sheet imported)
+        self._claims: dict[str, int | None] = {}   # sheet name → the last row its <dimension> claims
         self._archive = archive
         self._members = members      # sheet name → its XML member in the zip ('' when not found)
         self._support = support      # member → bytes: what a part's little workbook carries
@@ -122,31 +164,36 @@ class Workbook:
         self.part_bytes = PART_BYTES if shared_strings <= MAX_SHARED_STRINGS else 0
 
     @classmethod
-    def open(cls, path: str | Path) -> Workbook:
+    def open(cls, path: str | Path, max_xml_bytes: int = MAX_XML_BYTES) -> Workbook:
+        """Open a Commercial Log and check what it claims before anything is loaded: raises
+        WorkbookError naming the file (and sheet) for anything that cannot be imported."""
         path = Path(path)
         try:
             if not path.exists():
                 raise WorkbookError(f"{path}: file not found")
             if not path.is_file():
                 raise WorkbookError(f"{path}: not a file")
-            with open(path, "rb"):
-                pass
+            archive = zipfile.ZipFile(path)
         except OSError as exc:
             raise WorkbookError(f"{path}: cannot be read ({exc.strerror})") from exc
+        except (zipfile.BadZipFile, ValueError) as exc:
+            raise WorkbookError(f"{path.name}: not a readable .xlsx workbook (it is not a zip package: {exc})") from exc
         try:
-            book = python_calamine.CalamineWorkbook.from_path(str(path))
-            names = list(book.sheet_names)
-        except Exception as exc:  # calamine raises several types for corrupt input
+            names, members, support = _read_package(path, archive, max_xml_bytes)
+            if not names:
+                raise WorkbookError(f"{path.name}: the workbook has no sheets")
+            sheets, warning = choose_sheets(path.name, names)
+            claims = {name: _check_dimension(path, archive, name, members[name]) for name in sheets}
+        except WorkbookError:
+            archive.close()
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ElementTree.ParseError, OSError) as exc:
+            archive.close()
             raise WorkbookError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
-        if not names:
-            raise WorkbookError(f"{path.name}: the workbook has no sheets")
-        sheets = choose_sheets(names)
-        try:
-            archive = zipfile.ZipFile(path)
-            members, support = _package_map(archive, sheets)
-        except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError) as exc:
-            raise WorkbookError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
-        return cls(path, sheets, archive, members, support)
+        book = cls(path, sheets, archive, {name: members[name] for name in sheets}, support,
+                   [warning] if warning else [])
+        book._claims = claims
+        return book
 
     def close(self) -> None:
         if self._archive is not None:
@@ -213,15 +260,14 @@ class Workbook:
         except WorkbookError:
             raise
         except Exception as exc:  # calamine raises several types for corrupt input
-            raise WorkbookError(f"{self.path.name}, sheet {name!r}: cannot be read ({exc})") from exc
+            raise WorkbookError(f"{self.path.name}, sheet {name!r}: the sheet's XML is damaged or not as Excel "
+                                f"writes it, so its cells cannot be read ({exc}): open it in Excel and save it "
+                                f"again") from exc
 
     def _sheet_xml(self, name: str) -> Iterator[tuple[bytes | None, int]]:
         """The sheet's XML cut at row boundaries into parts of about `part_bytes`, each a complete
         worksheet document; (None, size) for a sheet to load whole from the original file."""
-        member = self._members.get(name)
-        if not member:
-            yield None, 0
-            return
+        member = self._members[name]
         size, part_bytes = self._archive.getinfo(member).file_size, self.part_bytes
         if not part_bytes:
             yield None, size
@@ -253,24 +299,38 @@ class Workbook:
                     if not _NUMBERED_ROW.match(buffer, cut):
                         raise WorkbookError(f"{self.path.name}, sheet {name!r}: a row without its row "
                                             f"number (r=) after numbered rows; cannot place the rows")
+                    self._check_claim(name, buffer[:cut])
                     yield head + buffer[:cut] + b"</sheetData></worksheet>", cut
                     buffer = buffer[cut:]
                 more = stream.read(part_bytes)
                 if not more:
                     break
                 buffer += more
+            self._check_claim(name, buffer)
             yield head + buffer, len(buffer)
+
+    def _check_claim(self, name: str, rows_xml: bytes) -> None:
+        """calamine sizes a part's range from its cells: rows past what the sheet's dimension
+        claimed (and was checked for) mean the claim lies."""
+        claim = self._claims.get(name)
+        if claim is not None and (last := _last_row_number(rows_xml)) > claim:
+            raise WorkbookError(f"{self.path.name}, sheet {name!r}, row {last:,}: the sheet has rows past the "
+                                f"{claim:,} its dimension says it holds; it was not saved by Excel: open it in "
+                                f"Excel and save it again")
 
     def _load(self, name: str, xml: bytes | None) -> tuple[list[list], int, int, dict]:
         """(rows, row index of rows[0], column index of rows[0][0], error cells) of one part, or
         of the whole sheet when `xml` is None. Runs in a loader thread."""
+        where = f"{self.path.name}, sheet {name!r}"
         if xml is None:  # a workbook object of its own: one cannot load two sheets at once
+            if self._claims.get(name) is None:
+                with zipfile.ZipFile(self.path) as archive:
+                    _check_cells(where, archive.read(self._members[name]))
             book = python_calamine.CalamineWorkbook.from_path(str(self.path))
             rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            member = self._members.get(name)
-            if not member:
-                return rows, 0, 0, {}
-            return rows, 0, 0, _member_error_cells(self.path, member)
+            return rows, 0, 0, _member_bad_cells(self.path, self._members[name])
+        if self._claims.get(name) is None:
+            _check_cells(where, xml)
         package = io.BytesIO()
         with zipfile.ZipFile(package, "w", zipfile.ZIP_STORED) as out:
             for member, data in self._support.items():
@@ -281,7 +341,7 @@ class Workbook:
         start = sheet.start
         if start is None:
             return [], 0, 0, {}
-        return sheet.to_python(skip_empty_area=True), start[0], start[1], _error_cells(xml)
+        return sheet.to_python(skip_empty_area=True), start[0], start[1], bad_cells(xml)
 
 
 class _SheetAssembler:
@@ -312,6 +372,10 @@ class _SheetAssembler:
             rows, first_number = rows[1:], 2
         else:
             gap = first_number - self.next_row
+            if gap > MAX_BLANK_ROWS:
+                raise WorkbookError(f"{self.path.name}, sheet {self.name!r}, row {first_number:,}: a cell {gap:,} "
+                                    f"blank rows below the row before it: a stray value far below the data? "
+                                    f"Delete it in Excel and save")
             if gap:
                 rows = [[""] * self.width for _ in range(gap)] + rows
                 first_number = self.next_row
@@ -319,11 +383,11 @@ class _SheetAssembler:
             rows = [row + [""] * (self.width - len(row)) for row in rows]
         self.next_row = first_number + len(rows)
         part = Part(self.name, first_number, rows)
-        for (row_number, column), text in sorted(errors.items()):
+        for (row_number, column), (value, reason) in sorted(errors.items()):
             index = row_number - first_number
             if 0 <= index < len(rows) and column < len(rows[index]):
-                rows[index][column] = text
-                part.errors.setdefault(index, (column, text))
+                rows[index][column] = value
+                part.errors.setdefault(index, (column, value, reason))
         yield part
 
     def finish(self) -> None:
@@ -331,52 +395,155 @@ class _SheetAssembler:
             raise WorkbookError(f"{self.path.name}, sheet {self.name!r}, row 1: the sheet is empty (no header row)")
 
 
-def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
-    """{(row number, column index): '#REF!'} for every error cell of a part's (or sheet's) XML."""
-    if b't="e"' not in xml:
-        return {}
-    return {(int(m.group(2)), _letters_to_index(m.group(1))): m.group(3).decode()
-            for m in _ERROR_CELL.finditer(xml)}
+def bad_cells(xml: bytes) -> dict[tuple[int, int], tuple[str, str]]:
+    """{(row number, column index): (value, reason)} for the cells of a part's (or sheet's) XML
+    that calamine reads wrongly: an Excel error value such as #REF! (read as '') and a formula
+    with no saved value (read as an empty cell). Each kind is looked for only where a plain
+    search finds its mark, so a sheet with neither costs two scans at memory speed."""
+    found = {}
+    if b't="e"' in xml:
+        for m in _ERROR_CELL.finditer(xml):
+            text = m.group(3).decode()
+            found[(int(m.group(2)), _letters_to_index(m.group(1)))] = (text, f"Excel error value {text}")
+    at = xml.find(b"<f")
+    while at >= 0:
+        m = _FORMULA_CELL.match(xml, xml.rfind(b"<c ", 0, at))
+        if m and m.start(4) == at and _unsaved(m):
+            formula = "=" + html.unescape(m.group(5).decode()) if m.group(5) else "(shared formula)"
+            found[(int(m.group(2)), _letters_to_index(m.group(1)))] = (formula, UNSAVED_FORMULA)
+        at = xml.find(b"<f", at + 2)
+    return found
 
 
-def _member_error_cells(path: Path, member: str) -> dict[tuple[int, int], str]:
-    """`_error_cells` of a sheet read whole: its XML is streamed through once, and held in
-    memory only when it has an error cell (the main thread reads the Workbook's own ZipFile)."""
-    marker = b't="e"'
+def _unsaved(cell: re.Match) -> bool:
+    """No <v>, or an empty one where only a text result may be empty."""
+    value = cell.group(6)
+    return value is None or (value == b"" and not _TEXT_TYPE.search(cell.group(3)))
+
+
+def _member_bad_cells(path: Path, member: str) -> dict[tuple[int, int], tuple[str, str]]:
+    """`bad_cells` of a sheet read whole: its XML is streamed through once, and held in memory
+    only when it has the mark of a bad cell (the main thread reads the Workbook's own ZipFile)."""
+    marks = (b't="e"', b"<f")
+    overlap = max(len(mark) for mark in marks) - 1
     with zipfile.ZipFile(path) as archive:
         with archive.open(member) as stream:
             tail = b""
             while chunk := stream.read(PART_BYTES):
-                if marker in tail + chunk[:len(marker)] or marker in chunk:
+                window = tail + chunk
+                if any(mark in window for mark in marks):
                     break
-                tail = chunk[-len(marker):]
+                tail = chunk[-overlap:]
             else:
                 return {}
-        return _error_cells(archive.read(member))
+        return bad_cells(archive.read(member))
 
 
-def _package_map(archive: zipfile.ZipFile, sheet_names: list[str]) -> tuple[dict[str, str], dict[str, bytes]]:
-    """(sheet name → XML member, the members a one-sheet copy of the package needs)."""
+def _read_package(path: Path, archive: zipfile.ZipFile,
+                  max_xml_bytes: int) -> tuple[list[str], dict[str, str], dict[str, bytes]]:
+    """(sheet names in workbook order, sheet name → its XML member, the members a one-sheet
+    copy of the package needs), once every member's size has been checked."""
+    for small in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        if small not in archive.NameToInfo:
+            raise WorkbookError(f"{path.name}: not a readable .xlsx workbook ({small} is missing)")
+        _check_member(path, archive.getinfo(small), small, max_xml_bytes)
     book_xml = archive.read("xl/workbook.xml")
     rels_xml = archive.read("xl/_rels/workbook.xml.rels")
     book = ElementTree.fromstring(book_xml)
     rels = ElementTree.fromstring(rels_xml)
-    targets, support = {}, {}
+    targets, support_members = {}, []
     for rel in rels.findall("rel:Relationship", _NS):
         target = rel.get("Target", "")
         member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
         targets[rel.get("Id")] = member
         if rel.get("Type", "").rsplit("/", 1)[-1] in _SUPPORT_TYPES and member in archive.NameToInfo:
-            support[member] = archive.read(member)
+            support_members.append(member)
+    names, members = [], {}
+    for sheet in book.findall("m:sheets/m:sheet", _NS):
+        name = sheet.get("name") or ""
+        names.append(name)
+        members[name] = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
+    labels = {member: f"sheet {name!r} ({member})" for name, member in members.items()}
+    total = 0
+    for info in archive.infolist():
+        _check_member(path, info, labels.get(info.filename) or _label(info.filename), max_xml_bytes)
+        total += info.file_size
+    if total > max_xml_bytes:
+        raise WorkbookError(f"{path.name}: unpacks to {total / 2**20:,.0f} MB, more than the "
+                            f"{max_xml_bytes / 2**20:,.0f} MB a workbook may (CTVDB_MAX_XML_MB)")
+    support = {member: archive.read(member) for member in support_members}
     for member in ("[Content_Types].xml", "_rels/.rels"):
         if member in archive.NameToInfo:
             support[member] = archive.read(member)
     support["xl/workbook.xml"], support["xl/_rels/workbook.xml.rels"] = book_xml, rels_xml
-    members = {}
-    for sheet in book.findall("m:sheets/m:sheet", _NS):
-        name = sheet.get("name")
-        if name in sheet_names:
-            member = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
-            members[name] = member if member in archive.NameToInfo else ""
-    return members, support
+    return names, members, support
 
+
+def _label(member: str) -> str:
+    return "the shared-strings table" if _SHARED_STRINGS.search(member) else member
+
+
+def _check_member(path: Path, info: zipfile.ZipInfo, label: str, max_xml_bytes: int) -> None:
+    """A member that unpacks past the bound, or far more than XML compresses, is refused before
+    anything reads it."""
+    if info.file_size > max_xml_bytes:
+        raise WorkbookError(f"{path.name}: {label} unpacks to {info.file_size / 2**20:,.0f} MB, more than "
+                            f"the {max_xml_bytes / 2**20:,.0f} MB a workbook may (CTVDB_MAX_XML_MB)")
+    if info.file_size > INFLATE_RATIO_FROM and info.file_size > MAX_INFLATE_RATIO * max(info.compress_size, 1):
+        raise WorkbookError(
+            f"{path.name}: {label} unpacks from {info.compress_size / 1024:,.0f} KB to "
+            f"{info.file_size / 2**20:,.0f} MB, {info.file_size / max(info.compress_size, 1):,.0f} times its "
+            f"packed size: no spreadsheet compresses like that (a zip bomb?); not imported")
+
+
+def _check_dimension(path: Path, archive: zipfile.ZipFile, name: str, member: str) -> int | None:
+    """The sheet's XML exists, and its <dimension> (the range it says it holds, which calamine
+    reserves memory for) fits a Commercial Log: no column beyond AD, and no more cells than its
+    XML could hold. Returns the last row it claims, or None for a sheet that does not say."""
+    where = f"{path.name}, sheet {name!r}"
+    if not member or member not in archive.NameToInfo:
+        raise WorkbookError(f"{where}: the sheet's data ({member or 'its XML part'}) is missing from the file; "
+                            f"the workbook is damaged: open it in Excel and save it again")
+    with archive.open(member) as stream:
+        head = stream.read(1 << 16)
+    found = _DIMENSION_REF.search(head)
+    if not found or not found.group(3):
+        return None
+    first_col, first_row, last_col, last_row = found.groups()
+    last = _letters_to_index(last_col)
+    if last >= MAX_COLUMNS:
+        raise WorkbookError(
+            f"{where}: the sheet holds cells up to {last_col.decode()}{last_row.decode()}, beyond column "
+            f"{column_letter(MAX_COLUMNS - 1)}; a Commercial Log has {MAX_COLUMNS} columns at most "
+            f"(A–{column_letter(MAX_COLUMNS - 1)}): delete the columns to the right of them in Excel and save")
+    rows = int(last_row) - int(first_row or b"1") + 1
+    cells = rows * (last - _letters_to_index(first_col or b"A") + 1)
+    size = archive.getinfo(member).file_size
+    if cells * MIN_CELL_BYTES > size + (1 << 20) and rows > MAX_BLANK_ROWS:
+        raise WorkbookError(
+            f"{where}: the sheet says it holds rows down to {int(last_row):,} ({found.group(0)[16:-1].decode()}) "
+            f"but its {size / 1024:,.0f} KB of cells cannot fill them: a stray value far below the data? "
+            f"Delete the rows below the data in Excel and save")
+    return int(last_row)
+
+
+def _check_cells(where: str, xml: bytes) -> None:
+    """What a sheet that does not state its size (no <dimension>) holds, before calamine sizes
+    its range from the cells: none beyond column AD, no long run of blank rows. Excel always
+    writes the dimension, so only other writers' files pay for this scan."""
+    wide = _WIDE_CELL.search(xml)
+    if wide:
+        raise WorkbookError(f"{where}, cell {wide.group(1).decode()}: a cell beyond column "
+                            f"{column_letter(MAX_COLUMNS - 1)}; a Commercial Log has {MAX_COLUMNS} columns "
+                            f"at most: delete the columns to the right of them in Excel and save")
+    previous = 0
+    for number in map(int, _ROW_NUMBER.findall(xml)):
+        if number - previous > MAX_BLANK_ROWS + 1:
+            raise WorkbookError(f"{where}, row {number:,}: a cell {number - previous - 1:,} blank rows below the "
+                                f"row before it: a stray value far below the data? Delete it in Excel and save")
+        previous = number
+
+
+def _last_row_number(xml: bytes) -> int:
+    found = _ROW_NUMBER.search(xml, max(xml.rfind(b"<row "), 0))
+    return int(found.group(1)) if found else 0

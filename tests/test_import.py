@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -13,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import pytest
 
 from ctvdb import db, importer
 from ctvdb.sample import write_sample
-from xlsx_rows import HEADER, Row, month_rows, write
+from xlsx_rows import HEADER, Row, month_rows, rewrite, set_dimension, write
 
 NOV, DEC, OCT = dt.date(2026, 11, 1), dt.date(2026, 12, 1), dt.date(2026, 10, 1)
 MID_NOV = dt.date(2026, 11, 15)   # today: previous month is Oct-26
@@ -554,3 +557,183 @@ def test_a_full_disk_fails_cleanly_and_loses_nothing(tmp_path):
         assert content_digest(database) == before
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+# Hostile and broken workbooks (issue 10) -------------------------------------------------------------
+
+def cli_with_peak(*args, env=None) -> tuple[int, str, float]:
+    """(exit status, stdout, peak resident MB of the command and its children) of the import command."""
+    with subprocess.Popen([sys.executable, "-m", "ctvdb.import", *map(str, args), "--unattended"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env) as proc:
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, out, usage.ru_maxrss / 1024
+
+
+def with_cell(path, coordinate: str):
+    """A 20-row Commercial Log written by openpyxl with one more value at `coordinate`."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Commercials"
+    sheet.append(HEADER)
+    for row in month_rows(NOV, 20):
+        sheet.append(row.cells())
+    sheet[coordinate] = "x"
+    book.save(path)
+    return path
+
+
+def hostile_cases(tmp_path):
+    """(file, what the one line must say): each a few KB, each once too much for the reader."""
+    xfd = with_cell(tmp_path / "xfd.xlsx", "XFD1048576")            # once: SIGABRT, exit 134
+    far = with_cell(tmp_path / "far.xlsx", "A1048576")              # once: 1.26 GB
+    sheet = "xl/worksheets/sheet1.xml"
+    rewrite(xfd, tmp_path / "xfd_undeclared.xlsx", {sheet: set_dimension(None)})
+    rewrite(far, tmp_path / "far_undeclared.xlsx", {sheet: set_dimension(None)})
+    rewrite(far, tmp_path / "far_understated.xlsx", {sheet: set_dimension("A1:AC21")})
+    sample = write_sample(tmp_path / "sample.xlsx", rows=20, months="Nov-26", seed=1).path
+    filler = b"<si><t>" + b"A" * 4000 + b"</t></si>"
+    rewrite(sample, tmp_path / "strings.xlsx",                      # 16 MB from 20 KB (once: 1.57 GB from 841 KB)
+            {"xl/sharedStrings.xml": lambda xml: xml.replace(b"</sst>", filler * 4_000 + b"</sst>")})
+    return [
+        ("xfd.xlsx", "xfd.xlsx, sheet 'Commercials': the sheet holds cells up to XFD1048576, beyond column AD"),
+        ("far.xlsx", "far.xlsx, sheet 'Commercials': the sheet says it holds rows down to 1,048,576 (A1:AC1048576)"),
+        ("xfd_undeclared.xlsx", "xfd_undeclared.xlsx, sheet 'Commercials', cell XFD1048576: a cell beyond column AD"),
+        ("far_undeclared.xlsx", "far_undeclared.xlsx, sheet 'Commercials', row 1,048,576: a cell 1,048,554 blank rows"),
+        ("far_understated.xlsx", "far_understated.xlsx, sheet 'Commercials', row 1,048,576: the sheet has rows past "
+                                 "the 21 its dimension says it holds"),
+        ("strings.xlsx", "strings.xlsx: the shared-strings table unpacks from"),
+    ]
+
+
+def test_workbooks_that_claim_too_much_are_refused_unread_and_change_nothing(tmp_path, loaded):
+    # A process started from pytest inherits pytest's own peak (Linux keeps it across exec): the
+    # reference is the same command refusing a plainly wrong file.
+    cases = hostile_cases(tmp_path)
+    (tmp_path / "notes.xlsx").write_text("not a workbook\n")
+    _, _, reference_mb = cli_with_peak(tmp_path / "notes.xlsx", "--db", loaded)
+    before = content_digest(loaded)
+    for name, message in cases:
+        assert (tmp_path / name).stat().st_size < 40_000, name
+        summary = tmp_path / f"{name}.json"
+        code, out, peak_mb = cli_with_peak(tmp_path / name, "--db", loaded, "--summary-json", summary)
+        last = out.strip().splitlines()[-1]
+        assert code == 1, (name, out)
+        assert last.startswith(f"Import failed: {message}"), (name, last)
+        assert json.loads(summary.read_text()) == {"status": "FAILED", "message": last}
+        assert peak_mb < reference_mb + 60, (name, peak_mb, reference_mb)   # refused before anything loads
+        assert content_digest(loaded) == before, name
+
+
+def test_an_xml_bound_set_lower_refuses_a_bigger_workbook(tmp_path, loaded):
+    write_sample(tmp_path / "log.xlsx", rows=3000, months="Nov-26", seed=3)   # about 2.6 MB of XML
+    env = dict(os.environ, CTVDB_MAX_XML_MB="1")
+    done = cli(tmp_path / "log.xlsx", "--db", loaded, env=env)
+    assert done.returncode == 1
+    assert re.search(r"Import failed: log\.xlsx: (sheet 'Commercials' \(xl/worksheets/sheet1\.xml\) )?unpacks to "
+                     r"\d MB, more than the 1 MB a workbook may \(CTVDB_MAX_XML_MB\)", done.stdout), done.stdout
+
+
+def test_a_formula_with_no_saved_value_is_a_rejected_cell_not_a_zero(tmp_path, database):
+    """openpyxl writes formulas without their values; calamine reads them as empty cells, which
+    imported as gross 0.00 with nothing rejected."""
+    rows = month_rows(NOV, 1000)
+    formula_rows = list(range(40, 1000, 125))                    # 8 rows: under the 1 % allowed
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Commercials"
+    sheet.append(HEADER)
+    for index, row in enumerate(rows):
+        cells = row.cells()
+        if index in formula_rows:
+            cells[15] = f"={row.gross}*1"
+        sheet.append(cells)
+    book.save(tmp_path / "formulas.xlsx")
+    result = run(database, tmp_path / "formulas.xlsx", mode="manual")
+    kept = [row for index, row in enumerate(rows) if index not in formula_rows]
+    assert len(formula_rows) == 8 and result.rows_rejected == 8
+    assert [(r.row_number, r.column_name, r.value, r.reason) for r in result.rejected] == [
+        (index + 2, "P Unit rate Gross", f"={rows[index].gross}*1",
+         "formula with no saved value: open the workbook in Excel and save it") for index in formula_rows]
+    lost = sum(rows[index].gross for index in formula_rows)
+    assert lost > 0
+    assert query(database, "SELECT count(*), round(sum(gross_rate), 2) FROM spots") == \
+        [(len(kept), round(sum(row.gross for row in kept), 2))]
+
+
+def test_a_formula_whose_value_was_saved_imports_that_value(tmp_path, database):
+    source = write(tmp_path / "plain.xlsx", {"Commercials": month_rows(NOV, 5)})
+    # As Excel saves a formula: the formula and its cached value, here for P2 (gross 50.0).
+    rewrite(source, tmp_path / "saved.xlsx", {"xl/worksheets/sheet1.xml": lambda xml: re.sub(
+        rb'<c r="P2"([^>]*)><v>50</v></c>', rb'<c r="P2"\1><f>25*2</f><v>50</v></c>', xml)})
+    assert b"<f>25*2</f>" in zipfile.ZipFile(tmp_path / "saved.xlsx").read("xl/worksheets/sheet1.xml")
+    result = run(database, tmp_path / "saved.xlsx", mode="manual")
+    assert (result.rows_imported, result.rows_rejected) == (5, 0)
+    assert query(database, "SELECT round(sum(gross_rate), 2) FROM spots") == \
+        [(round(sum(r.gross for r in month_rows(NOV, 5)), 2),)]
+
+
+def test_one_renamed_sheet_imports_with_a_warning_several_are_refused(tmp_path, loaded):
+    write(tmp_path / "one.xlsx", {"Export 1": month_rows(DEC, 6)})
+    done = cli(tmp_path / "one.xlsx", "--db", loaded, "--summary-json", tmp_path / "one.json",
+               env=dict(os.environ, CTVDB_IMPORT_CLOCK="2026-12-02"))
+    assert done.returncode == 0, done.stdout
+    warning = ("one.xlsx: no sheet has a known name ('Commercials', 'Worldlink Lines', 'Add to booked business', "
+               "'Pending', 'Data'); imported its only sheet, 'Export 1'")
+    summary = json.loads((tmp_path / "one.json").read_text())
+    assert summary["status"] == "COMPLETED" and summary["warnings"] == [warning]
+    assert warning in done.stdout.strip().splitlines()[-1]
+    assert spots_and_gross(loaded, 202612) == (6, round(sum(r.gross for r in month_rows(DEC, 6)), 2))
+
+    before = content_digest(loaded)
+    write(tmp_path / "several.xlsx", {"Export 1": month_rows(NOV, 3), "Export 2": month_rows(NOV, 3)})
+    done = cli(tmp_path / "several.xlsx", "--db", loaded)
+    assert done.returncode == 1
+    assert done.stdout.strip().splitlines()[-1] == (
+        "Import failed: several.xlsx: none of its sheets ('Export 1', 'Export 2') has a name the import looks for "
+        "('Commercials', 'Worldlink Lines', 'Add to booked business', 'Pending', 'Data'): rename the sheet to "
+        "import, or remove the others")
+    assert content_digest(loaded) == before
+
+
+def test_a_missing_sheet_part_is_said_in_words(tmp_path, loaded):
+    source = write(tmp_path / "log.xlsx", {"Commercials": month_rows(NOV, 5)})
+    rewrite(source, tmp_path / "hollow.xlsx", {"xl/worksheets/sheet1.xml": None})
+    done = cli(tmp_path / "hollow.xlsx", "--db", loaded)
+    assert done.returncode == 1
+    assert done.stdout.strip().splitlines()[-1] == (
+        "Import failed: hollow.xlsx, sheet 'Commercials': the sheet's data (xl/worksheets/sheet1.xml) is missing "
+        "from the file; the workbook is damaged: open it in Excel and save it again")
+
+
+def test_a_symlink_to_the_database_meets_the_same_import_lock(tmp_path, loaded):
+    write(tmp_path / "a.xlsx", {"Commercials": month_rows(NOV, 5)})
+    (tmp_path / "other").mkdir()
+    link = tmp_path / "other" / "same.db"
+    link.symlink_to(loaded)
+    before = content_digest(loaded)
+    with importer.import_lock(loaded):
+        done = cli(tmp_path / "a.xlsx", "--db", link)
+    assert done.returncode == 1 and "another import is running" in done.stdout
+    assert content_digest(loaded) == before
+
+
+def test_a_running_batch_of_a_live_import_is_never_marked_interrupted(tmp_path, loaded):
+    """Even when the lock is free (the same file reached from another mount namespace), a RUNNING
+    batch whose import process is alive is left alone; one whose process is gone is cleaned."""
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "ctvdb.import"])
+    try:
+        conn = sqlite3.connect(loaded)
+        conn.executemany("INSERT INTO import_batches (mode, source_file, status, started_at, pid) "
+                         "VALUES ('daily', 'x.xlsx', 'RUNNING', '2026-11-15T04:30:00Z', ?)", [(alive.pid,), (1 << 22,)])
+        conn.commit()
+        conn.close()
+        write(tmp_path / "a.xlsx", {"Commercials": month_rows(NOV, 5)})
+        result = run(loaded, tmp_path / "a.xlsx")
+        statuses = query(loaded, "SELECT pid, status FROM import_batches WHERE source_file = 'x.xlsx' ORDER BY id")
+        assert statuses == [(alive.pid, "RUNNING"), (1 << 22, "FAILED")]
+        assert len(result.stale_batches_cleaned) == 1
+    finally:
+        alive.kill()
+        alive.wait()

@@ -62,7 +62,7 @@ def test_parts_hold_exactly_the_rows_of_a_whole_sheet_read(gappy_workbook, monke
                 got, expected = got[:15] + got[16:], expected[:15] + expected[16:]
             assert got == expected, f"{name} row {number}"
     errors = [(p.sheet, p.first_row_number + i, e) for p in parts for i, e in p.errors.items()]
-    assert errors == [("Commercials", 152, (15, "#REF!"))]
+    assert errors == [("Commercials", 152, (15, "#REF!", "Excel error value #REF!"))]
 
 
 def test_the_sheet_order_and_layout_errors_are_those_of_a_whole_read(tmp_path, monkeypatch):
