@@ -7,10 +7,14 @@ Exit status: 0 success (including nothing to do), 1 any failure, 2 usage error.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import datetime as dt
 import json
 import logging
+import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ctvdb import config as config_module, importer
@@ -118,26 +122,34 @@ def run(args, config: config_module.Config) -> int:
     _setup_logging(args.log_file, args.verbose, interactive)
     log.info("database %s", config.database_path)
     today = _today(args, config)
-    result = None
+    return supervise(lambda stages: _import(args, config, interactive, today, stages),
+                     Path(config.database_path), args.summary_json)
+
+
+def _import(args, config, interactive: bool, today: dt.date, stages: Callable[[str], None]) -> int:
+    """The import itself, in the supervised process: it ends with one line, the summary JSON and
+    the exit status whatever happens in Python."""
+    bar = ProgressBar() if interactive else None
+
+    def progress(stage: str, done: int, total: int) -> None:
+        stages(stage)
+        if bar is not None:
+            bar(stage, done, total)
+
     try:
         result = importer.import_workbook(
             config.database_path, args.workbook, mode=args.mode, closed_by=args.closed_by,
             auto_setup=args.auto_setup, dry_run=args.dry_run,
             include_previous_month=args.include_previous_month, today=today,
-            max_rejected_ratio=config.max_rejected_ratio,
+            max_rejected_ratio=config.max_rejected_ratio, max_xml_bytes=config.max_xml_mb << 20,
             confirm=_ask if interactive and not args.yes and not args.dry_run else None,
-            progress=ProgressBar() if interactive else None,
+            progress=progress,
         )
     except importer.ImportFailed as exc:
-        log.error("%s", exc)
-        _write_summary(args.summary_json, {"status": "FAILED", "message": f"Import failed: {exc}"})
-        print(f"Import failed: {exc}")
-        return 1
+        return _failed(args.summary_json, str(exc))
     except Exception as exc:  # a bug or an unexpected condition: still one line, the log has the trace
         log.exception("import failed unexpectedly")
-        _write_summary(args.summary_json, {"status": "FAILED", "message": f"Import failed: {exc}"})
-        print(f"Import failed: {exc.__class__.__name__}: {exc}")
-        return 1
+        return _failed(args.summary_json, f"{exc.__class__.__name__}: {exc}")
     if args.dry_run or not interactive:
         for line in preview(result).splitlines():
             log.info("%s", line)
@@ -145,6 +157,110 @@ def run(args, config: config_module.Config) -> int:
     _write_summary(args.summary_json, result.as_dict())
     print(result.message)
     return 0 if result.status in ("COMPLETED", "PLANNED") else 1
+
+
+def _failed(summary_json: str | None, reason: str) -> int:
+    log.error("%s", reason)
+    _write_summary(summary_json, {"status": "FAILED", "message": f"Import failed: {reason}"})
+    print(f"Import failed: {reason}", flush=True)
+    return 1
+
+
+# The supervisor ------------------------------------------------------------------------------
+
+def supervise(work: Callable[[Callable[[str], None]], int], database: Path, summary_json: str | None) -> int:
+    """Run `work` in a child process and say how it ended when the child could not say it itself.
+
+    A crash in the reader (calamine aborts when an allocation fails), a kill by the kernel's OOM
+    killer under the daily update's MemoryMax=, or a SIGKILL leaves no Python behind to print
+    "Import failed" or write the summary: this parent does it, marks the child's RUNNING batch
+    FAILED, and exits 1. `work(stages)` reports each stage it enters ("reading", "writing") so
+    the message can say where it stopped. The child dies with this process (PR_SET_PDEATHSIG),
+    and a SIGTERM sent here is passed on to it.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    reader, writer = os.pipe()
+    parent = os.getpid()
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            os.close(reader)
+            _die_with(parent)
+            last: list[str] = []
+
+            def stages(stage: str) -> None:
+                if last[-1:] != [stage]:
+                    last.append(stage)
+                    os.write(writer, stage.encode() + b"\n")
+
+            code = work(stages)
+        except KeyboardInterrupt:
+            print("Import interrupted; nothing was changed by the unfinished step.", flush=True)
+            code = 130
+        except BaseException:  # noqa: BLE001 - whatever it is, the child ends here with its status
+            log.exception("import failed unexpectedly")
+        finally:
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    os.close(writer)
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the child itself
+    previous_term = signal.signal(signal.SIGTERM, lambda *_: _pass_on(child, signal.SIGTERM))
+    try:
+        stage = ""
+        with os.fdopen(reader, "rb") as stream:
+            for line in stream:
+                stage = line.decode().strip()
+        while True:
+            try:
+                _, status = os.waitpid(child, 0)
+                break
+            except InterruptedError:
+                continue
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    return _report_death(child, os.WTERMSIG(status), stage, database, summary_json)
+
+
+_STAGES = {"": "before it read the workbook", "reading": "while reading the workbook",
+           "writing": "while writing to the database"}
+
+
+def _report_death(child: int, number: int, stage: str, database: Path, summary_json: str | None) -> int:
+    name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
+    cause = {"SIGKILL": " (out of memory? the daily update's MemoryMax=, or the kernel's OOM killer)",
+             "SIGABRT": " (the workbook reader crashed: is the workbook far bigger than it looks?)",
+             "SIGSEGV": " (the workbook reader crashed)"}.get(name, "")
+    reason = f"the import process was killed by {name} {_STAGES.get(stage, stage)}{cause}"
+    batches = importer.mark_interrupted(database, child, f"interrupted: {reason}")
+    if batches:
+        reason += f"; batch {', '.join(map(str, batches))} marked FAILED"
+    return _failed(summary_json, reason + "; nothing was changed")
+
+
+def _pass_on(child: int, number: int) -> None:
+    try:
+        os.kill(child, number)
+    except ProcessLookupError:
+        pass
+
+
+def _die_with(parent: int) -> None:
+    """Ask the kernel to SIGKILL this child when its parent ends (Linux), so a supervisor killed
+    by a timeout never leaves an import running on its own."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:          # the parent ended before prctl took effect
+        os._exit(1)
 
 
 def _write_summary(path: str | None, data: dict) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import select
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -112,3 +113,87 @@ def test_on_a_terminal_it_previews_and_asks_before_writing(tmp_path):
     assert "reading" in shown and "writing" in shown and "100%" in shown   # the progress bar
     assert "Import batch 1 completed: replaced Nov-26, Dec-26 with 15 spots" in shown
     assert spots(database) == 15
+
+
+# How an import ends when Python cannot say it (issue 10) ---------------------------------------------
+
+def content(database) -> list:
+    conn = sqlite3.connect(database)
+    try:
+        return conn.execute("SELECT count(*), total(gross_rate) FROM spots").fetchall() + \
+            conn.execute("SELECT id, status, error_summary FROM import_batches ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_crash_of_the_reader_still_ends_with_import_failed_and_the_summary(tmp_path):
+    """A sheet whose <dimension> understates it (A1:AC50000) with a cell at XFD50000 gets past
+    every claim checked before loading, and calamine aborts the process (SIGABRT) when it cannot
+    allocate the 50,000 x 16,384 range. The address space is capped so the allocation fails on
+    any machine, however much memory it has."""
+    import openpyxl
+    import resource
+
+    from xlsx_rows import HEADER, rewrite, set_dimension
+
+    database = tmp_path / "a.db"
+    write(tmp_path / "good.xlsx", {"Commercials": month_rows(NOV, 10)})
+    assert import_cmd(tmp_path / "good.xlsx", "--db", database, "--auto-setup", "--unattended").returncode == 0
+    before = content(database)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Commercials"
+    sheet.append(HEADER)
+    for row in month_rows(NOV, 20):
+        sheet.append(row.cells())
+    sheet["XFD50000"] = "x"
+    book.save(tmp_path / "wide.xlsx")
+    rewrite(tmp_path / "wide.xlsx", tmp_path / "liar.xlsx", {"xl/worksheets/sheet1.xml": set_dimension("A1:AC50000")})
+
+    def cap_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    done = import_cmd(tmp_path / "liar.xlsx", "--db", database, "--unattended", "--summary-json",
+                      tmp_path / "summary.json", preexec_fn=cap_memory)
+    last = done.stdout.strip().splitlines()[-1]
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr[-2000:])
+    assert last == ("Import failed: the import process was killed by SIGABRT while reading the workbook (the "
+                    "workbook reader crashed: is the workbook far bigger than it looks?); nothing was changed")
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"status": "FAILED", "message": last}
+    assert content(database) == before
+
+
+def test_an_import_killed_while_writing_ends_with_import_failed_and_its_batch_failed(tmp_path):
+    """SIGKILL (what the kernel's OOM killer sends under MemoryMax=) of the process doing the
+    import, once its data transaction is under way: the command still prints one line, writes
+    the summary, exits 1, and its batch is FAILED at once, not RUNNING until the next import."""
+    from ctvdb.sample import write_sample
+
+    database = tmp_path / "a.db"
+    write(tmp_path / "good.xlsx", {"Commercials": month_rows(NOV, 10)})
+    assert import_cmd(tmp_path / "good.xlsx", "--db", database, "--auto-setup", "--unattended").returncode == 0
+    before = content(database)
+    write_sample(tmp_path / "big.xlsx", rows=30000, months=["Nov-26", "Dec-26"], seed=5)
+    env = dict(os.environ, CTVDB_IMPORT_CLOCK="2026-11-15")
+    proc = subprocess.Popen([sys.executable, "-m", "ctvdb.import", str(tmp_path / "big.xlsx"), "--db", str(database),
+                             "--unattended", "--auto-setup", "--summary-json", str(tmp_path / "summary.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline, worker = time.monotonic() + 60, None
+    while time.monotonic() < deadline and worker is None:
+        rows = sqlite3.connect(database).execute("SELECT id, pid FROM import_batches WHERE status = 'RUNNING'").fetchall()
+        worker = rows[0] if rows else None
+        time.sleep(0.005)
+    assert worker is not None, "the import never started its batch"
+    batch, pid = worker
+    assert pid != proc.pid               # the batch belongs to the supervised child
+    os.kill(pid, signal.SIGKILL)
+    out, _ = proc.communicate(timeout=60)
+    last = out.strip().splitlines()[-1]
+    assert proc.returncode == 1
+    assert last == (f"Import failed: the import process was killed by SIGKILL while writing to the database (out "
+                    f"of memory? the daily update's MemoryMax=, or the kernel's OOM killer); batch {batch} marked "
+                    f"FAILED; nothing was changed")
+    assert json.loads((tmp_path / "summary.json").read_text())["message"] == last
+    after = content(database)
+    assert after[:2] == before[:2]                       # the spots and the earlier batch
+    assert after[2][:2] == (batch, "FAILED") and after[2][2].startswith("interrupted: the import process was killed")
