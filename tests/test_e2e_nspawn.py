@@ -248,6 +248,16 @@ def test_the_daily_update_imports_the_workbook_and_ntfy_hears_of_it(installed):
     assert container.run("python3", "-c", query, f"{DATA}/production.db").stdout.strip() == "('COMPLETED', 500)"
 
 
+def test_systemd_bounds_the_daily_update_s_memory(installed):
+    """What systemd makes of the unit's memory settings. The kernel's side (the import killed,
+    the supervisor's line, the notification) is tested on the host in a memory cgroup of its own
+    (test_scripts_daily_update.py): this container's cgroups have no memory controller."""
+    container, _, _ = installed
+    assert container.show("ctv-daily-update.service", "MemoryMax") == str(1 << 30)
+    assert container.show("ctv-daily-update.service", "MemorySwapMax") == "0"
+    assert container.show("ctv-daily-update.service", "OOMPolicy") == "continue"
+
+
 def test_the_backup_service_makes_a_checked_copy(installed):
     container, _, _ = installed
     result = container.run("systemctl", "start", "ctv-db-backup.service", check=False, timeout=120)

@@ -1,6 +1,7 @@
 """scripts/daily_update.py run as systemd runs it, against stand-in ntfy/Slack servers and a
 stand-in import (plus one run of the real `python -m ctvdb.import`)."""
 
+import contextlib
 import datetime as dt
 import fcntl
 import json
@@ -39,10 +40,10 @@ class Site:
         lines = [f'{name}="{value}"' for name, value in self.settings.items() if value is not None]
         self.env_file.write_text("# written by the test\n" + "\n".join(lines) + "\n", encoding="utf-8")
 
-    def run(self, *args, timeout=60) -> subprocess.CompletedProcess:
+    def run(self, *args, timeout=60, preexec_fn=None) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NTFY_", "SLACK_", "DAILY_UPDATE_"))}
         return subprocess.run([DAILY_UPDATE, "--env-file", self.env_file, *args], capture_output=True,
-                              text=True, timeout=timeout, env=env)
+                              text=True, timeout=timeout, env=env, preexec_fn=preexec_fn)
 
     def ntfy_messages(self) -> list[tuple[str, str, str, str]]:
         """(Priority, Tags, Title, body) of each message ntfy accepted."""
@@ -312,3 +313,60 @@ def test_the_real_import_runs_under_the_daily_update(site):
     assert priority in ("3", "4") and f"{month}: spots 0 →" in body
     with sqlite3.connect(site.database) as conn:
         assert conn.execute("SELECT status FROM import_batches ORDER BY rowid DESC LIMIT 1").fetchone()[0] == "COMPLETED"
+
+
+@contextlib.contextmanager
+def memory_cgroup(limit: int):
+    """A real memory cgroup of the kernel's (what systemd makes of MemoryMax=), v2 or v1, with
+    swap included in the limit where the kernel counts it; yields the file to write a pid to."""
+    v2, v1 = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/memory")
+    name = f"ctvdb-test-{os.getpid()}"
+    if (v2 / "cgroup.controllers").exists() and "memory" in (v2 / "cgroup.subtree_control").read_text():
+        group = v2 / name
+        group.mkdir()
+        (group / "memory.max").write_text(str(limit))
+        if (group / "memory.swap.max").exists():
+            (group / "memory.swap.max").write_text("0")
+    elif (v1 / "memory.limit_in_bytes").exists():
+        group = v1 / name
+        group.mkdir()
+        (group / "memory.limit_in_bytes").write_text(str(limit))
+        if (group / "memory.memsw.limit_in_bytes").exists():
+            (group / "memory.memsw.limit_in_bytes").write_text(str(limit))
+    else:
+        pytest.fail("no writable memory cgroup (v2 with the memory controller, or v1) on this machine")
+    try:
+        yield group / "cgroup.procs"
+    finally:
+        for _ in range(50):   # the killed processes leave the group a moment after they end
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a cgroup needs root")
+def test_an_import_past_its_memory_bound_is_killed_by_the_kernel_and_reported(site):
+    """The daily update under a kernel memory limit (the unit's MemoryMax=, here 120 MB) that a
+    20,000-row import is past: the kernel kills the import, the supervisor prints its one line,
+    and the daily update notifies the failure (Priority 5) with that line in the body."""
+    from ctvdb import codes, sample
+
+    today = dt.date.today()
+    month = codes.month_label(today.year * 100 + today.month)
+    site.database.unlink()
+    subprocess.run([sys.executable, "-m", "ctvdb", "--db", site.database, "init"], check=True, capture_output=True)
+    site.workbook.unlink()
+    sample.write_sample(site.workbook, rows=20000, months=[month], seed=1)
+    site.write_env(PYTHON_VENV=sys.executable)
+    with memory_cgroup(120 << 20) as procs:
+        result = site.run(timeout=300, preexec_fn=lambda: procs.write_text(str(os.getpid())))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Import failed: the import process was killed by SIGKILL while " in result.stdout, result.stdout
+    priority, tags, title, body = site.ntfy_messages()[-1]
+    assert (priority, title) == ("5", "CTV daily update FAILED")
+    assert "failed with exit code 1" in body and "killed by SIGKILL" in body, body
+    with sqlite3.connect(site.database) as conn:
+        assert conn.execute("SELECT count(*) FROM spots").fetchone()[0] == 0
+        assert conn.execute("SELECT status FROM import_batches").fetchall() in ([], [("FAILED",)])

@@ -89,6 +89,11 @@ def test_the_daily_update_waits_for_the_backup_and_has_a_start_timeout():
     assert "ctv-db-backup.service" in unit["Unit"]["After"]
 
 
+def test_the_daily_update_s_memory_is_bounded_and_a_kill_is_reported_not_fatal():
+    service = read_unit(UNITS / "ctv-daily-update.service")["Service"]
+    assert (service["MemoryMax"], service["MemorySwapMax"], service["OOMPolicy"]) == ("1G", "0", "continue")
+
+
 def test_the_web_service_shuts_down_gracefully_before_systemd_kills_it():
     service = read_unit(UNITS / "ctv-bookedbiz-db.service")["Service"]
     graceful = int(re.search(r"--timeout-graceful-shutdown (\d+)", service["ExecStart"]).group(1))
