@@ -550,3 +550,49 @@ def test_a_new_import_shows_at_once(sample, private_copy, tmp_path, workbook_row
     expected = [s for s in (spot(r) for r in workbook_rows(workbook)) if s.revenue_type == IAS and s.gross > 0]
     assert dec["Total gross"] == money(sum(s.gross for s in expected))
 
+
+
+# Hostile requests (issue 10) ----------------------------------------------------------------------
+
+def test_a_customer_id_past_sqlite_s_integers_is_no_page_not_an_error(client, sample):
+    import sqlite3
+    biggest = sqlite3.connect(sample.database).execute("SELECT max(id) FROM customers").fetchone()[0]
+    assert client.get(f"/reports/customer/{biggest}?year={YEAR}").status_code == 200
+    for customer_id in (2**63 - 1, 2**63, 10**30, 0):
+        response = client.get(f"/reports/customer/{customer_id}")
+        assert response.status_code == 404, customer_id
+
+
+def test_a_control_character_in_a_filter_is_refused_not_a_search_for_everything(client):
+    everyone = client.get(f"/reports/revenue-dashboard-customer?year={YEAR}&format=json").json
+    nobody = client.get(f"/reports/revenue-dashboard-customer?year={YEAR}&q=zzzz-no-such&format=json").json
+    assert len(nobody["tables"]["customers"]["rows"]) == 0 < len(everyone["tables"]["customers"]["rows"])
+    for value in ("%00", "zz%00", "%1b[2J"):
+        response = client.get(f"/reports/revenue-dashboard-customer?year={YEAR}&q={value}")
+        assert response.status_code == 400
+        assert "The q filter holds a control character" in response.get_data(as_text=True)
+
+
+def test_health_tells_strangers_status_and_staleness_but_no_paths(sample, client):
+    stranger = Client(create_app(Config(database_path=sample.database), now=lambda: NOW)).get("/health")
+    body = stranger.json
+    assert body["status"] == "ok" and body["last_import"]["id"] == sample.result.batch_id
+    assert "stale" in body and body["last_import"]["finished_at"]
+    assert str(sample.database.parent) not in stranger.get_data(as_text=True)
+    assert "source_file" not in body["last_import"]
+    assert client.get("/health").json["last_import"]["source_file"] == str(sample.workbook)
+
+
+def test_health_of_a_missing_database_names_no_path(sample, private_copy, session_token, tmp_path):
+    path = private_copy(sample.database)
+    app = create_app(Config(database_path=path), now=lambda: NOW)
+    path.unlink()
+    response = Client(app).get("/health")
+    assert response.status_code == 503 and response.json["database"] == "unreachable"
+    assert str(tmp_path) not in response.get_data(as_text=True)
+
+
+def test_a_redirect_never_carries_the_host_header_a_client_sent(client):
+    for path, location in (("/reports", "/reports/"), ("/reports?year=2026", "/reports/?year=2026")):
+        response = client.get(path, headers={"Host": "evil.example"})
+        assert response.status_code in (301, 308) and response.headers["Location"] == location

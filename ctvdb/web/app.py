@@ -12,13 +12,13 @@ import logging
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, ServiceUnavailable
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import IntegerConverter, Map, RequestRedirect, Rule
 from werkzeug.urls import iri_to_uri
 from werkzeug.utils import redirect, send_from_directory
 from werkzeug.wrappers import Request, Response
@@ -56,6 +56,14 @@ SECURITY_HEADERS = {
 }
 
 
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a row id in a URL, 1 to SQLite's largest integer. A bigger one is no page
+    (404), where a plain int would reach sqlite3 and fail to bind (OverflowError, a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, min=1, max=2**63 - 1)
+
+
 class StartupError(Exception):
     """The app cannot serve at all (no database, old schema, broken template): one line."""
 
@@ -75,14 +83,14 @@ class App:
             Rule("/reports/ae-dashboard", endpoint="ae_dashboard"),
             Rule("/reports/market-analysis", endpoint="market_analysis"),
             Rule("/reports/sector-analysis", endpoint="sector_analysis"),
-            Rule("/reports/customer/<int:customer_id>", endpoint="customer_detail"),
+            Rule("/reports/customer/<id:customer_id>", endpoint="customer_detail"),
             Rule("/reports/management-performance", endpoint="management_performance"),
             Rule("/reports/imports", endpoint="imports"),
             Rule("/reports/language-review", endpoint="language_review"),
             Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
             Rule("/signout", endpoint="signout", methods=["POST"]),
             Rule("/admin/users", endpoint="admin_users", methods=["GET", "POST"]),
-        ])
+        ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(
             loader=jinja2.PackageLoader("ctvdb.web", "templates"),
@@ -165,8 +173,9 @@ class App:
         elif not isinstance(exc, HTTPException):
             log.exception("error serving %s", request.url)
             exc = InternalServerError("Something went wrong building this page; it has been logged.")
-        if exc.code in (301, 302, 303, 307, 308):  # routing redirects (a missing trailing slash)
-            return exc.get_response(request.environ)
+        if isinstance(exc, RequestRedirect):  # a missing trailing slash: a relative Location, never
+            parts = urlsplit(exc.new_url)     # one built from the Host header a client sent
+            return redirect(parts.path + (f"?{parts.query}" if parts.query else ""), exc.code)
         if request.path == "/health" or request.args.get("format") == "json":
             body = {"status": "error", "error": exc.description}
             if exc.code == 503:
@@ -284,19 +293,24 @@ class App:
         return send_from_directory(STATIC, filename, request.environ, max_age=3600)
 
     def on_health(self, request):
+        """Status, the last import and staleness, for anyone (a monitor signs in as nobody); the
+        server's paths (database, workbook) only for a signed-in user, and never an error text."""
         try:
             conn = self.connection(request)
             last = queries.last_completed_import(conn)
         except (db.DatabaseError, sqlite3.Error) as exc:
-            body = {"status": "error", "database": "unreachable", "error": str(exc)}
+            log.error("health: database unreachable: %s", exc)
+            body = {"status": "error", "database": "unreachable",
+                    "error": "The report database cannot be read just now."}
             return Response(json.dumps(body), status=503, mimetype="application/json")
         stale = True
         if last:
             finished = datetime.fromisoformat(last["finished_at"].replace("Z", "+00:00"))
             stale = self.now() - finished > timedelta(hours=self.config.stale_after_hours)
-        body = {"status": "ok", "database": "reachable",
-                "last_import": last and {**last, "finished_at_pacific": self.pacific(last["finished_at"])},
-                "stale": stale}
+            last = {**last, "finished_at_pacific": self.pacific(last["finished_at"])}
+            if request.principal is None:
+                del last["source_file"]
+        body = {"status": "ok", "database": "reachable", "last_import": last, "stale": stale}
         return Response(json.dumps(body), mimetype="application/json")
 
     def on_index(self, request):

@@ -66,10 +66,16 @@ def _int(args: MultiDict, name: str, low: int, high: int, what: str) -> int | No
     return int(text)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _text(args: MultiDict, name: str, max_length: int = 100) -> str | None:
     text = " ".join((args.get(name) or "").split())
     if len(text) > max_length:
         raise BadRequest(f"The {name} filter is longer than {max_length} characters.")
+    # SQLite ends a string at NUL: `q=%00` searched for '' and matched every customer.
+    if _CONTROL.search(text):
+        raise BadRequest(f"The {name} filter holds a control character; type it again.")
     return text or None
 
 
