@@ -7,13 +7,15 @@ digests of session tokens reach the database; neither a password nor a token is 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import logging
+import os
 import re
 import secrets
 import sqlite3
-import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,11 +29,16 @@ MIN_PASSWORD_LENGTH = 10
 PASSWORD_METHOD = "scrypt"  # werkzeug's scrypt: n=2**15, r=8, p=1 (tests use a cheaper n)
 DEMO_ADMIN_EMAIL = "demo.admin@example.com"
 
-# One scrypt check holds 32 MiB for ~50 ms; two at a time keep a burst of sign-ins from eating
-# the memory of a small server. A check that cannot start within the wait gives "busy".
+# One scrypt check holds 32 MiB for ~50 ms; two at a time on the whole server (every uvicorn
+# worker and command counts: the slots are lock files beside the sign-in database) keep a
+# burst of sign-ins from eating the memory of a small server. A check that cannot start
+# within the wait gives "busy".
 MAX_CONCURRENT_CHECKS = 2
 CHECK_WAIT_SECONDS = 10.0
-_checks = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
+# A session unused this long ends (config.session_idle_minutes overrides it); its last use is
+# written at most once a minute, so a page view is not a write every time.
+SESSION_IDLE = timedelta(hours=2)
+TOUCH_EVERY = timedelta(minutes=1)
 
 # Failed sign-ins counted over a sliding window, per typed email and per client address.
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -90,35 +97,56 @@ def transaction(conn: sqlite3.Connection):
 
 
 @contextmanager
-def _scrypt_slot():
-    if not _checks.acquire(timeout=CHECK_WAIT_SECONDS):
-        raise Busy("The server is busy checking other sign-ins; try again in a moment.")
-    try:
-        yield
-    finally:
-        _checks.release()
+def _scrypt_slot(conn: sqlite3.Connection):
+    """One of MAX_CONCURRENT_CHECKS slots: an exclusive lock on a file beside the sign-in
+    database. flock conflicts between open files, not processes, so the slots hold across
+    threads and uvicorn workers alike; the kernel frees a slot whose holder dies."""
+    base = _database_file(conn)
+    deadline = time.monotonic() + CHECK_WAIT_SECONDS
+    while True:
+        for number in range(MAX_CONCURRENT_CHECKS):
+            # Read-only and world-readable: a slot file made by `sudo ctvdb users add` (root)
+            # still opens for the service's user. It holds nothing; only its lock counts.
+            handle = os.open(f"{base}.check-{number}", os.O_RDONLY | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(handle)
+                continue
+            try:
+                yield
+            finally:
+                os.close(handle)
+            return
+        if time.monotonic() > deadline:
+            raise Busy("The server is busy checking other sign-ins; try again in a moment.")
+        time.sleep(0.01)
 
 
-def hash_password(password: str) -> str:
+def _database_file(conn: sqlite3.Connection) -> str:
+    return next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
+
+
+def hash_password(conn: sqlite3.Connection, password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
-    with _scrypt_slot():
+    with _scrypt_slot(conn):
         return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
-def check_password(password_hash: str, password: str) -> bool:
-    with _scrypt_slot():
+def check_password(conn: sqlite3.Connection, password_hash: str, password: str) -> bool:
+    with _scrypt_slot(conn):
         return check_password_hash(password_hash, password)
 
 
 _dummy_hash: str | None = None
 
 
-def _dummy_password_hash() -> str:
+def _dummy_password_hash(conn: sqlite3.Connection) -> str:
     """A hash to check against when the account does not exist, so that takes as long."""
     global _dummy_hash
     if _dummy_hash is None:
-        _dummy_hash = hash_password(secrets.token_urlsafe(16))
+        _dummy_hash = hash_password(conn, secrets.token_urlsafe(16))
     return _dummy_hash
 
 
@@ -184,7 +212,7 @@ def add_user(conn: sqlite3.Connection, email: str, password: str, role: str, *,
         raise AuthError("Only a user with role ae is linked to a sales person.")
     if get_user(conn, email) is not None:
         raise AuthError(f"A user {email!r} already exists.")
-    password_hash = hash_password(password)
+    password_hash = hash_password(conn, password)
     conn.execute(
         "INSERT INTO users (email, name, role, ae, password_hash) VALUES (?, ?, ?, ?, ?)",
         (email, " ".join(name.split()), role, ae_key, password_hash),
@@ -196,7 +224,7 @@ def add_user(conn: sqlite3.Connection, email: str, password: str, role: str, *,
 def set_password(conn: sqlite3.Connection, email: str, password: str, now: datetime | None = None) -> User:
     """A new password; every session of the user ends (whoever held the old one is out)."""
     user = require_user(conn, email)
-    password_hash = hash_password(password)
+    password_hash = hash_password(conn, password)
     with transaction(conn):
         conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user.id))
         revoke_user_sessions(conn, user.id, now)
@@ -240,9 +268,9 @@ def start_session(conn: sqlite3.Connection, user: User, lifetime: timedelta, cli
     token = secrets.token_urlsafe(32)
     with transaction(conn):
         conn.execute(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, client_addr)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (token_digest(token), user.id, iso(now), iso(now + lifetime), client_addr),
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client_addr)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (token_digest(token), user.id, iso(now), iso(now + lifetime), iso(now), client_addr),
         )
         conn.execute("UPDATE users SET last_signin_at = ? WHERE id = ?", (iso(now), user.id))
         # Sessions that ended more than a day ago are of no further use.
@@ -251,16 +279,28 @@ def start_session(conn: sqlite3.Connection, user: User, lifetime: timedelta, cli
     return token
 
 
-def session_user(conn: sqlite3.Connection, token: str | None, now: datetime | None = None) -> User | None:
-    """The active user a session token belongs to, or None if forged, expired or revoked."""
+def session_user(conn: sqlite3.Connection, token: str | None, now: datetime | None = None,
+                 idle: timedelta = SESSION_IDLE) -> User | None:
+    """The active user a session token belongs to, or None if forged, expired, revoked or unused
+    for longer than `idle`. A session in use has its last use brought up to date (at most once
+    a minute; a write to the sign-in database, which no import ever holds)."""
     if not token or not _TOKEN_RE.fullmatch(token):
         return None
+    now = now or utcnow()
     row = conn.execute(
-        f"SELECT {', '.join('u.' + c for c in _USER_COLUMNS.split(', '))}"
+        f"SELECT {', '.join('u.' + c for c in _USER_COLUMNS.split(', '))}, s.last_seen_at"
         " FROM sessions s JOIN users u ON u.id = s.user_id"
-        " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.active = 1",
-        (token_digest(token), iso(now or utcnow())),
+        " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at > ?"
+        " AND u.active = 1",
+        (token_digest(token), iso(now), iso(now - idle)),
     ).fetchone()
+    if row is None:
+        return None
+    if row["last_seen_at"] < iso(now - TOUCH_EVERY):
+        try:
+            conn.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", (iso(now), token_digest(token)))
+        except sqlite3.OperationalError as exc:  # a busy sign-in database costs the touch, not the page
+            log.warning("could not record a session's use: %s", exc)
     return _user(row)
 
 
@@ -282,7 +322,8 @@ def signin_blocked(conn: sqlite3.Connection, email: str, client_addr: str, now: 
     """Too many recent failures: from this address (any account), for this account from this
     address, or for this account from anywhere. The last does not apply at an address the
     account signed in from within KEEP_ATTEMPTS, so guessing from elsewhere cannot lock a user
-    out at their usual desk; a guesser at that address still meets the first two limits."""
+    out at their usual desk; a guesser at that address still meets the first two limits.
+    An attempt whose password is still being checked counts as a failure."""
     now = now or utcnow()
     since = iso(now - FAILURE_WINDOW)
 
@@ -300,15 +341,23 @@ def signin_blocked(conn: sqlite3.Connection, email: str, client_addr: str, now: 
     return not known_address and failures("email = ?", email) >= MAX_FAILURES_PER_ACCOUNT
 
 
-def record_attempt(conn: sqlite3.Connection, email: str, client_addr: str, succeeded: bool,
-                   now: datetime | None = None) -> None:
+def count_attempt(conn: sqlite3.Connection, email: str, client_addr: str, now: datetime | None = None) -> int | None:
+    """Check the limits and count this attempt, as one step: in one write transaction, so of
+    60 guesses sent at once only as many as the limit allows get a password check. Returns the
+    attempt's id (a failure until `attempt_succeeded`), or None when the limits refuse it."""
     now = now or utcnow()
     with transaction(conn):
-        conn.execute(
-            "INSERT INTO signin_attempts (email, client_addr, attempted_at, succeeded) VALUES (?, ?, ?, ?)",
-            (email, client_addr, iso(now), int(succeeded)),
-        )
+        if signin_blocked(conn, email, client_addr, now):
+            return None
+        attempt = conn.execute(
+            "INSERT INTO signin_attempts (email, client_addr, attempted_at, succeeded) VALUES (?, ?, ?, 0)",
+            (email, client_addr, iso(now))).lastrowid
         conn.execute("DELETE FROM signin_attempts WHERE attempted_at < ?", (iso(now - KEEP_ATTEMPTS),))
+    return attempt
+
+
+def attempt_succeeded(conn: sqlite3.Connection, attempt: int) -> None:
+    conn.execute("UPDATE signin_attempts SET succeeded = 1 WHERE id = ?", (attempt,))
 
 
 def attempt_key(email: str | None) -> str:
@@ -325,24 +374,26 @@ def authenticate(conn: sqlite3.Connection, email: str, password: str, client_add
     """The user if the email and password are right and the account is active, else None.
 
     Raises RateLimited (before any password check) after too many recent failures for the typed
-    email or the address, and Busy when no password check could start. An unknown email costs a
-    check too, so the time taken does not tell whether the account exists.
+    email or the address, and Busy when no password check could start. The attempt is counted
+    before its password is checked. An unknown email costs a check too, so the time taken does
+    not tell whether the account exists.
     """
     typed = attempt_key(email)
-    if signin_blocked(conn, typed, client_addr, now):
+    attempt = count_attempt(conn, typed, client_addr, now)
+    if attempt is None:
         log.warning("sign-in refused for %r from %s: too many failures", typed, client_addr)
         raise RateLimited("Too many failed sign-ins; wait 15 minutes and try again.")
     user = get_user(conn, typed)
     if user is not None:
         stored = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user.id,)).fetchone()[0]
-        ok = check_password(stored, password or "") and user.active
+        ok = check_password(conn, stored, password or "") and user.active
     else:
-        check_password(_dummy_password_hash(), password or "")
+        check_password(conn, _dummy_password_hash(conn), password or "")
         ok = False
-    record_attempt(conn, typed, client_addr, ok, now)
     if not ok:
         log.warning("sign-in failed for %r from %s", typed, client_addr)
         return None
+    attempt_succeeded(conn, attempt)
     log.info("user %s signed in from %s", user.email, client_addr)
     return user
 

@@ -136,6 +136,7 @@ def wants_data(request: Request) -> bool:
 
 
 def current_principal(conn: sqlite3.Connection, config: Config, request: Request) -> Principal | None:
+    """Who is asking; `conn` is the sign-in database (db.connect_auth)."""
     if config.sso_header and request.headers.get(config.sso_header):
         if is_trusted_proxy(config, request.remote_addr):
             user = auth.get_user(conn, request.headers[config.sso_header])
@@ -146,7 +147,7 @@ def current_principal(conn: sqlite3.Connection, config: Config, request: Request
         else:
             log.warning("ignored %s header from untrusted address %s", config.sso_header, request.remote_addr)
     token = request.cookies.get(SESSION_COOKIE)
-    user = auth.session_user(conn, token)
+    user = auth.session_user(conn, token, idle=timedelta(minutes=config.session_idle_minutes))
     if user is None:
         return None
     return Principal(user, auth.session_csrf_token(token), "session", token)
@@ -184,7 +185,8 @@ def may_open(principal: Principal | None, endpoint: str, **args) -> bool:
 
 def authorize(conn: sqlite3.Connection, config: Config, request: Request,
               endpoint: str) -> Principal | Response | None:
-    """May this request open `endpoint`? Called by the web app before every view.
+    """May this request open `endpoint`? Called by the web app before every view, with a
+    connection to the sign-in database (which an import's write never holds).
 
     Returns the Principal (None on a public endpoint nobody is signed in to) when the view may
     run, or the Response to send instead: 302 to the sign-in page for a page, 401 for a
@@ -246,7 +248,7 @@ def _no_store(response: Response) -> Response:
 
 def signin(config: Config, request: Request, render: Render) -> Response:
     """GET shows the form; POST checks it and starts a session. Failures say nothing more than that."""
-    conn = db.connect(config.database_path)
+    conn = db.connect_auth(config.database_path)
     try:
         secret = auth.csrf_secret(conn)
         nonce = request.cookies.get(FORM_COOKIE, "")
@@ -299,7 +301,7 @@ def signout(config: Config, request: Request, principal: Principal) -> Response:
         raise MethodNotAllowed(["POST"])
     check_form(config, request, principal)
     if principal.session_token:
-        conn = db.connect(config.database_path)
+        conn = db.connect_auth(config.database_path)
         try:
             auth.end_session(conn, principal.session_token)
         finally:
@@ -315,7 +317,7 @@ def admin_users(config: Config, request: Request, principal: Principal, render: 
     """The users page: list, add (with a generated password shown once), disable, enable, reset."""
     if not principal.is_admin:
         raise Forbidden("Only an administrator can open this page.")
-    conn = db.connect(config.database_path)
+    conn = db.connect_auth(config.database_path)
     try:
         status, message, error, password_for = 200, None, None, None
         if request.method == "POST":

@@ -31,8 +31,9 @@ class Config:
     # Sign-in (issue 5): header set by a trusted proxy, and the addresses it is trusted from.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     sso_header: str | None = None
-    # How long a sign-in lasts before the password is asked again.
+    # How long a sign-in lasts before the password is asked again, and how long it may go unused.
     session_hours: float = 12.0
+    session_idle_minutes: float = 120.0
 
     def with_database(self, path: str | os.PathLike | None) -> "Config":
         """A copy pointing at another database (a command's --db option)."""
@@ -52,4 +53,5 @@ def load(environ: dict[str, str] | None = None) -> Config:
         trusted_proxies=proxies,
         sso_header=env.get("CTVDB_SSO_HEADER") or None,
         session_hours=float(env.get("CTVDB_SESSION_HOURS") or 12),
+        session_idle_minutes=float(env.get("CTVDB_SESSION_IDLE_MINUTES") or 120),
     )

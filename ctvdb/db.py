@@ -6,17 +6,33 @@ NNNN-1 to NNNN. `PRAGMA user_version` records the version a database is at.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import sqlite3
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 5000
 IMPORT_CACHE_KIB = 131072   # the import's page cache: a big spots table's index pages stay hot
+# How long a person's change waits for the write lock (an import holds it for a few seconds a
+# day, 16 s for 200,000 rows) before it is refused with a sentence.
+EDIT_WAIT_SECONDS = 20.0
+AUTH_SCHEMA_VERSION = 1
+_AUTH_MIGRATION = 7         # the migration that moved the sign-in tables out (0007_auth_database)
 
 
 class DatabaseError(Exception):
     """A database that cannot be used as asked; the message is one line for a person."""
+
+
+class ImportRunning(DatabaseError):
+    """A person's change met an import's write transaction and was not saved."""
+
+
+class WriteBusy(DatabaseError):
+    """A person's change met another writer (not an import) and was not saved."""
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -77,6 +93,85 @@ def require_existing(path: Path) -> None:
         raise DatabaseError(f"database {path} is not a file")
 
 
+def auth_path(path: str | Path) -> Path:
+    """The sign-in database beside a main database: production.db -> production.auth.db."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.auth{path.suffix or '.db'}")
+
+
+def connect_auth(path: str | Path) -> sqlite3.Connection:
+    """A read-write connection to the sign-in database of the main database at `path`."""
+    target = auth_path(path)
+    if not target.exists():
+        raise DatabaseError(f"sign-in database {target} does not exist (run `ctvdb migrate` on {path})")
+    return connect(target)
+
+
+def init_auth(path: str | Path) -> Path:
+    """Create the sign-in database of the main database at `path` if it has none."""
+    target = auth_path(path)
+    conn = connect(target, create=True)
+    try:
+        if not conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]:
+            script = resources.files("ctvdb").joinpath("auth_schema.sql").read_text(encoding="utf-8")
+            conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {AUTH_SCHEMA_VERSION};\nCOMMIT;")
+    finally:
+        conn.close()
+    return target
+
+
+def lock_path(path: str | Path) -> Path:
+    """The import lock of a database, named after the file itself (symlinks resolved), so a
+    second path to the same database (a symlink, a relative path) meets the same lock."""
+    real = Path(os.path.realpath(path))
+    return real.with_name(real.name + ".import-lock")
+
+
+def import_running(path: str | Path) -> bool:
+    """Whether an import holds the lock of this database right now."""
+    try:
+        with open(lock_path(path), "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def main_file(conn: sqlite3.Connection) -> Path:
+    return Path(next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"))
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection, wait: float | None = None):
+    """One person's change: one transaction, committed at the end or rolled back on any error.
+
+    It waits up to EDIT_WAIT_SECONDS for the write lock. An import's write transaction that
+    outlasts that is ImportRunning, another writer WriteBusy: a sentence saying nothing was
+    saved, never a 503 about a database that cannot be read.
+    """
+    wait = EDIT_WAIT_SECONDS if wait is None else wait
+    conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        if import_running(main_file(conn)):
+            raise ImportRunning("An import is writing to the database just now; nothing was saved. "
+                                "Try again in a minute.") from exc
+        raise WriteBusy("Someone else is saving a change just now; nothing was saved. Try again.") from exc
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def current_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
@@ -93,6 +188,7 @@ def init(path: str | Path) -> int:
             conn.executescript(
                 f"BEGIN;\n{script}\nPRAGMA user_version = {schema_version()};\nCOMMIT;"
             )
+        init_auth(path)
         return current_version(conn)
     finally:
         conn.close()
@@ -111,9 +207,40 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     for number, name, script in _migrations():
         if number <= version:
             continue
+        if number == _AUTH_MIGRATION:
+            _move_auth_tables(conn)
         conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
         applied.append(f"{number:04d}_{name}")
     return applied
+
+
+def _move_auth_tables(conn: sqlite3.Connection) -> None:
+    """Copy users, sessions, sign-in attempts and the CSRF secret into the sign-in database
+    (migration 0007 then drops them here). Run again after a crash it copies nothing twice."""
+    target = init_auth(main_file(conn))
+    present = {row[0] for row in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+    copies = {
+        "users": "INSERT OR IGNORE INTO moving.users SELECT * FROM main.users",
+        # Sessions count as seen now, so the idle timeout does not end them all at the upgrade.
+        "sessions": "INSERT OR IGNORE INTO moving.sessions (token_hash, user_id, created_at, expires_at, "
+                    "last_seen_at, revoked_at, client_addr) SELECT token_hash, user_id, created_at, expires_at, "
+                    "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), revoked_at, client_addr FROM main.sessions",
+        "signin_attempts": "INSERT OR IGNORE INTO moving.signin_attempts SELECT * FROM main.signin_attempts",
+        "auth_secrets": "INSERT OR REPLACE INTO moving.auth_secrets SELECT * FROM main.auth_secrets",
+    }
+    conn.execute("ATTACH DATABASE ? AS moving", (str(target),))
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for table, sql in copies.items():
+            if table in present:
+                conn.execute(sql)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("DETACH DATABASE moving")
 
 
 def ensure_current(conn: sqlite3.Connection) -> list[str]:

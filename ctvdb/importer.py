@@ -132,17 +132,10 @@ def _utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def lock_path(db_path: Path) -> Path:
-    """The import lock of a database, named after the file itself (symlinks resolved), so a
-    second path to the same database (a symlink, a relative path) meets the same lock."""
-    real = Path(os.path.realpath(db_path))
-    return real.with_name(real.name + ".import-lock")
-
-
 @contextmanager
 def import_lock(db_path: Path):
     """One import at a time per database: an advisory lock the kernel drops when the process dies."""
-    path = lock_path(db_path)
+    path = db.lock_path(db_path)
     try:
         handle = open(path, "a+")
     except OSError as exc:
@@ -155,19 +148,6 @@ def import_lock(db_path: Path):
         yield
     finally:
         handle.close()
-
-
-def import_running(db_path: Path) -> bool:
-    """Whether an import holds the lock of this database right now (for the edits of people,
-    which wait for it or are refused with a sentence)."""
-    try:
-        with open(lock_path(db_path), "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    return False
 
 
 def _import_alive(pid: int | None) -> bool:

@@ -255,48 +255,8 @@ CREATE TABLE reference_loads (
 
 
 
--- Users, sessions and sign-in attempts (migration 0004, issue 5) --------------------------------
--- Only scrypt hashes of passwords and SHA-256 digests of session tokens are stored; sign-in
--- attempts live here so every uvicorn worker counts the same failures.
-
-CREATE TABLE users (
-    id             INTEGER PRIMARY KEY,
-    email          TEXT NOT NULL UNIQUE,       -- trimmed, lower-cased
-    name           TEXT NOT NULL DEFAULT '',
-    role           TEXT NOT NULL CHECK (role IN ('admin', 'management', 'ae', 'viewer')),
-    ae             TEXT,                       -- role ae only: the spots.ae key it may see
-    password_hash  TEXT NOT NULL,              -- werkzeug scrypt; never the password
-    active         INTEGER NOT NULL DEFAULT 1,
-    created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-    last_signin_at TEXT,
-    CHECK ((role = 'ae') = (ae IS NOT NULL AND ae <> ''))
-);
-
-CREATE TABLE sessions (
-    token_hash  TEXT PRIMARY KEY,              -- hex SHA-256 of the cookie's token
-    user_id     INTEGER NOT NULL REFERENCES users(id),
-    created_at  TEXT NOT NULL,                 -- ISO UTC
-    expires_at  TEXT NOT NULL,
-    revoked_at  TEXT,                          -- set on sign-out, disable, password change
-    client_addr TEXT
-);
-CREATE INDEX sessions_user ON sessions (user_id);
-
-CREATE TABLE signin_attempts (
-    id           INTEGER PRIMARY KEY,
-    email        TEXT NOT NULL,                -- as typed (lower-cased), whether or not it exists
-    client_addr  TEXT NOT NULL,
-    attempted_at TEXT NOT NULL,                -- ISO UTC
-    succeeded    INTEGER NOT NULL
-);
-CREATE INDEX signin_attempts_email ON signin_attempts (email, attempted_at);
-CREATE INDEX signin_attempts_addr ON signin_attempts (client_addr, attempted_at);
-
-CREATE TABLE auth_secrets (
-    name  TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-INSERT INTO auth_secrets (name, value) VALUES ('csrf', lower(hex(randomblob(32))));
+-- Users, sessions and sign-in attempts live in a database file of their own beside this one
+-- (auth_schema.sql, migration 0007), so that signing in never waits on an import's write.
 -- v5: what keeps the customer page and the language review queue fast at 1.5 M spots.
 --
 -- customer_code_summary serves the customer page's language breakdown and bill codes without

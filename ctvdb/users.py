@@ -50,8 +50,9 @@ def read_password(from_stdin: bool) -> str:
 
 
 def _connect(config):
+    """The sign-in database of the configured one (users live there, beside it)."""
     say_database(config)
-    return db.connect(config.database_path)
+    return db.connect_auth(config.database_path)
 
 
 def cmd_add(args, config) -> int:
@@ -65,10 +66,15 @@ def cmd_add(args, config) -> int:
         except auth.AuthError as exc:
             raise CommandError(str(exc)) from None
         print(f"Added {user.email} ({user.role}{' ' + user.ae if user.ae else ''}).")
-        if user.ae and not conn.execute("SELECT 1 FROM spots WHERE ae = ? LIMIT 1", (user.ae,)).fetchone():
-            print(f"Note: no spots have sales person {user.ae!r} yet; check the spelling.", file=sys.stderr)
     finally:
         conn.close()
+    if user.ae:
+        spots = db.connect_readonly(config.database_path)
+        try:
+            if not spots.execute("SELECT 1 FROM spots WHERE ae = ? LIMIT 1", (user.ae,)).fetchone():
+                print(f"Note: no spots have sales person {user.ae!r} yet; check the spelling.", file=sys.stderr)
+        finally:
+            spots.close()
     return 0
 
 

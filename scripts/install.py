@@ -221,9 +221,13 @@ def install_data(host: Host, venv: Path | None) -> None:
                  f"migrate {database} (ctvdb init; creates it if absent)", stdout=subprocess.DEVNULL)
     elif not database.exists():
         print(f"skip creating {database}: no venv to run `ctvdb init` with")
-    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-        if path.exists() or (host.dry_run and path == database and python is not None):
-            host.own(path, APP_USER, APP_USER, 0o640)
+    # The sign-in database beside it (users, sessions) is the web service's to write; its name
+    # follows ctvdb.db.auth_path: production.db -> production.auth.db.
+    auth = database.with_name(f"{database.stem}.auth{database.suffix}")
+    for base in (database, auth):
+        for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
+            if path.exists() or (host.dry_run and path == base and python is not None):
+                host.own(path, APP_USER, APP_USER, 0o640)
 
 
 def install_env_files(host: Host, source: Path) -> None:

@@ -67,15 +67,19 @@ def imported_sample(tmp_path_factory):
 
 @pytest.fixture
 def private_copy(tmp_path):
-    """private_copy(database) -> a consistent copy in tmp_path that a test may change."""
+    """private_copy(database) -> a consistent copy in tmp_path (with its sign-in database) that a
+    test may change."""
     def copy(source: Path) -> Path:
         target = tmp_path / f"copy-{source.name}"
-        src, dst = sqlite3.connect(source), sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        for src_path, dst_path in ((source, target), (db.auth_path(source), db.auth_path(target))):
+            if not src_path.exists():
+                continue
+            src, dst = sqlite3.connect(src_path), sqlite3.connect(dst_path)
+            try:
+                src.backup(dst)
+            finally:
+                src.close()
+                dst.close()
         return target
     return copy
 
@@ -117,7 +121,7 @@ def session_token():
     from ctvdb import auth
 
     def make(database: Path, role: str = "admin", ae: str | None = None) -> str:
-        conn = db.connect(database)
+        conn = db.connect_auth(database)
         try:
             email = f"{role}-{(ae or 'all').lower().replace(' ', '.')}@example.com"
             user = auth.get_user(conn, email) or auth.add_user(conn, email, "not used in tests 1", role, ae=ae)

@@ -2,6 +2,8 @@
 
 import logging
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -24,9 +26,14 @@ PRODUCTION_METHOD = auth.PASSWORD_METHOD
 
 @pytest.fixture
 def conn(db_path):
-    conn = db.connect(db_path)
+    conn = db.connect_auth(db_path)
     yield conn
     conn.close()
+
+
+def add_attempt(conn, email, client_addr, now, succeeded=False):
+    conn.execute("INSERT INTO signin_attempts (email, client_addr, attempted_at, succeeded) VALUES (?, ?, ?, ?)",
+                 (email, client_addr, auth.iso(now), int(succeeded)))
 
 
 @pytest.fixture
@@ -39,11 +46,11 @@ def database_bytes(path: Path) -> bytes:
     return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
 
 
-def test_production_passwords_use_werkzeugs_scrypt_at_full_cost(monkeypatch):
+def test_production_passwords_use_werkzeugs_scrypt_at_full_cost(monkeypatch, conn):
     monkeypatch.setattr(auth, "PASSWORD_METHOD", PRODUCTION_METHOD)
-    password_hash = auth.hash_password(PASSWORD)
+    password_hash = auth.hash_password(conn, PASSWORD)
     assert password_hash.startswith("scrypt:32768:8:1$")
-    assert auth.check_password(password_hash, PASSWORD)
+    assert auth.check_password(conn, password_hash, PASSWORD)
 
 
 def test_a_user_is_stored_with_an_scrypt_hash_only(conn, alice):
@@ -143,8 +150,29 @@ def test_forged_tokens_find_no_session(conn, alice):
 def test_an_expired_session_finds_no_user(conn, alice):
     start = auth.utcnow() - timedelta(hours=13)
     token = auth.start_session(conn, alice, DAY, now=start)
-    assert auth.session_user(conn, token, now=start + timedelta(hours=11)) is not None
+    for hour in range(1, 12):    # in use every hour: the idle timeout never ends it
+        assert auth.session_user(conn, token, now=start + timedelta(hours=hour)) is not None
     assert auth.session_user(conn, token) is None
+
+
+def test_a_session_unused_for_the_idle_timeout_ends_however_long_it_had_left(conn, alice):
+    start = auth.utcnow() - timedelta(hours=5)
+    token = auth.start_session(conn, alice, DAY, now=start)
+    idle = timedelta(hours=2)
+    assert auth.session_user(conn, token, now=start + timedelta(minutes=119), idle=idle) is not None
+    # used at 1:59, so it lives until 3:59 without another request, and no longer
+    assert auth.session_user(conn, token, now=start + timedelta(minutes=238), idle=idle) is not None
+    assert auth.session_user(conn, token, now=start + timedelta(minutes=238 + 121), idle=idle) is None
+
+
+def test_a_session_s_use_is_written_at_most_once_a_minute(conn, alice):
+    start = auth.utcnow() - timedelta(hours=1)
+    token = auth.start_session(conn, alice, DAY, now=start)
+    seen = lambda: conn.execute("SELECT last_seen_at FROM sessions").fetchone()[0]  # noqa: E731
+    auth.session_user(conn, token, now=start + timedelta(seconds=59))
+    assert seen() == auth.iso(start)
+    auth.session_user(conn, token, now=start + timedelta(seconds=61))
+    assert seen() == auth.iso(start + timedelta(seconds=61))
 
 
 def test_sign_out_disable_and_new_password_revoke_sessions(conn, alice):
@@ -201,7 +229,7 @@ def test_guessing_from_elsewhere_does_not_lock_a_user_out_at_their_usual_address
     # An address known a week and more ago is no longer known.
     later = now + auth.KEEP_ATTEMPTS
     for i in range(auth.MAX_FAILURES_PER_ACCOUNT):
-        auth.record_attempt(conn, alice.email, f"198.51.100.{i}", False, later)
+        add_attempt(conn, alice.email, f"198.51.100.{i}", later)
     with pytest.raises(auth.RateLimited):
         auth.authenticate(conn, alice.email, PASSWORD, "192.0.2.10", later)
 
@@ -209,7 +237,7 @@ def test_guessing_from_elsewhere_does_not_lock_a_user_out_at_their_usual_address
 def test_failures_per_address_block_every_account_from_it(conn, alice):
     now = auth.utcnow()
     for i in range(auth.MAX_FAILURES_PER_ADDRESS):
-        auth.record_attempt(conn, f"guess{i}@example.com", "203.0.113.7", False, now)
+        add_attempt(conn, f"guess{i}@example.com", "203.0.113.7", now)
     with pytest.raises(auth.RateLimited):
         auth.authenticate(conn, alice.email, PASSWORD, "203.0.113.7", now)
     assert auth.authenticate(conn, alice.email, PASSWORD, "203.0.113.8", now) == alice
@@ -219,9 +247,9 @@ def test_failures_per_address_block_every_account_from_it(conn, alice):
 
 def test_old_attempts_are_purged(conn):
     now = auth.utcnow()
-    auth.record_attempt(conn, "a@example.com", "10.0.0.1", False, now - timedelta(days=30))
-    auth.record_attempt(conn, "a@example.com", "10.0.0.1", False, now)
-    assert conn.execute("SELECT count(*) FROM signin_attempts").fetchone()[0] == 1
+    add_attempt(conn, "a@example.com", "10.0.0.1", now - timedelta(days=30))
+    assert auth.count_attempt(conn, "a@example.com", "10.0.0.1", now) is not None
+    assert [tuple(row) for row in conn.execute("SELECT attempted_at FROM signin_attempts")] == [(auth.iso(now),)]
 
 
 def test_at_most_two_password_checks_run_at_once(db_path, conn, alice, monkeypatch):
@@ -241,7 +269,7 @@ def test_at_most_two_password_checks_run_at_once(db_path, conn, alice, monkeypat
     results = []
 
     def sign_in(i):
-        c = db.connect(db_path)
+        c = db.connect_auth(db_path)
         try:
             results.append(auth.authenticate(c, f"user{i}@example.com", "wrong password", f"10.1.0.{i}"))
         finally:
@@ -256,15 +284,26 @@ def test_at_most_two_password_checks_run_at_once(db_path, conn, alice, monkeypat
     assert peak == auth.MAX_CONCURRENT_CHECKS == 2
 
 
-def test_a_check_that_cannot_start_in_time_says_busy(monkeypatch, alice):
-    monkeypatch.setattr(auth, "CHECK_WAIT_SECONDS", 0.01)
-    held = [auth._checks.acquire() for _ in range(auth.MAX_CONCURRENT_CHECKS)]
+def test_a_check_that_cannot_start_in_time_says_busy(monkeypatch, db_path, conn, alice):
+    """Every slot held, here by another process as a second uvicorn worker would."""
+    import fcntl
+
+    monkeypatch.setattr(auth, "CHECK_WAIT_SECONDS", 0.05)
+    slots = [f"{db.auth_path(db_path)}.check-{n}" for n in range(auth.MAX_CONCURRENT_CHECKS)]
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time\n"
+                               "held = [open(p, 'a+') for p in sys.argv[1:]]\n"
+                               "[fcntl.flock(h, fcntl.LOCK_EX) for h in held]\n"
+                               "print('held', flush=True); time.sleep(30)", *slots],
+                              stdout=subprocess.PIPE, text=True)
     try:
+        assert holder.stdout.readline().strip() == "held"
         with pytest.raises(auth.Busy):
-            auth.check_password("scrypt:whatever", PASSWORD)
+            auth.check_password(conn, "scrypt:whatever", PASSWORD)
     finally:
-        for _ in held:
-            auth._checks.release()
+        holder.kill()
+        holder.wait()
+    with open(slots[0], "a+") as slot:   # the kernel freed the dead holder's slots
+        fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def test_the_demo_admin_gets_a_fresh_password_each_time(conn):
@@ -290,22 +329,106 @@ def test_each_database_gets_its_own_signing_secret(tmp_path):
     secrets = []
     for name in ("one.db", "two.db"):
         db.init(tmp_path / name)
-        conn = db.connect(tmp_path / name)
+        conn = db.connect_auth(tmp_path / name)
         secrets.append(auth.csrf_secret(conn))
         conn.close()
     assert secrets[0] != secrets[1]
 
 
-def test_the_migration_builds_the_same_tables_as_the_schema(tmp_path, conn):
+def test_the_migration_builds_the_same_sign_in_database_as_a_new_one(tmp_path, conn):
     old = tmp_path / "old.db"
     raw = sqlite3.connect(old)
     raw.executescript((Path(__file__).parent / "fixtures" / "schema_v1.sql").read_text() + "\nPRAGMA user_version = 1;")
     raw.close()
     db.init(old)
-    migrated = db.connect(old)
-    query = ("SELECT name, sql FROM sqlite_master WHERE tbl_name IN"
-             " ('users', 'sessions', 'signin_attempts', 'auth_secrets') ORDER BY name")
+    migrated = db.connect_auth(old)
+    query = "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"
     normal = lambda rows: [(n, " ".join((s or "").split())) for n, s in rows]  # noqa: E731
     assert normal(migrated.execute(query).fetchall()) == normal(conn.execute(query).fetchall())
     assert len(auth.csrf_secret(migrated)) == 32
     migrated.close()
+    main = sqlite3.connect(old)
+    assert main.execute("SELECT count(*) FROM sqlite_master WHERE name IN ('users', 'sessions')").fetchone() == (0,)
+    main.close()
+
+
+def test_parallel_guesses_get_no_more_password_checks_than_the_limit(db_path, alice, monkeypatch):
+    """60 guesses for one account sent at once (from 60 addresses): each is counted before its
+    password is checked, in one step with the check of the limit, so only the first 5 are checked."""
+    checks, lock = [], threading.Lock()
+
+    def slow_check(password_hash, password):
+        with lock:
+            checks.append(password)
+        time.sleep(0.02)
+        return False
+
+    monkeypatch.setattr(auth, "check_password_hash", slow_check)
+    start, outcomes = threading.Barrier(60), []
+
+    def guess(i):
+        c = db.connect_auth(db_path)
+        try:
+            start.wait()
+            try:
+                outcomes.append(auth.authenticate(c, alice.email, f"guess {i}", f"198.51.100.{i}"))
+            except auth.RateLimited:
+                outcomes.append("limited")
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(checks) == auth.MAX_FAILURES_PER_ACCOUNT == 5
+    assert outcomes.count(None) == 5 and outcomes.count("limited") == 55
+    conn = db.connect_auth(db_path)
+    assert tuple(conn.execute("SELECT count(*), sum(succeeded) FROM signin_attempts").fetchone()) == (5, 0)
+    conn.close()
+
+
+def test_at_most_two_password_checks_run_at_once_across_processes(db_path, alice, tmp_path, monkeypatch):
+    """Three processes (as uvicorn workers are) of four threads each: the slots are the same
+    lock files for all, so no more than two checks ever overlap."""
+    import multiprocessing
+
+    record = tmp_path / "checks.log"
+
+    def slow_check(password_hash, password):
+        began = time.monotonic()
+        time.sleep(0.03)
+        with open(record, "a") as log:
+            log.write(f"{began} {time.monotonic()}\n")
+        return False
+
+    monkeypatch.setattr(auth, "check_password_hash", slow_check)
+
+    def worker():
+        def check():
+            c = db.connect_auth(db_path)
+            try:
+                auth.check_password(c, "scrypt:whatever", PASSWORD)
+            finally:
+                c.close()
+        threads = [threading.Thread(target=check) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    context = multiprocessing.get_context("fork")   # the children keep the slow check
+    processes = [context.Process(target=worker) for _ in range(3)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(30)
+        assert p.exitcode == 0
+    spans = [tuple(map(float, line.split())) for line in record.read_text().splitlines()]
+    events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    assert len(spans) == 12 and peak == auth.MAX_CONCURRENT_CHECKS == 2

@@ -6,6 +6,8 @@ values that must come back escaped and change no data."""
 import hashlib
 import json
 import re
+import sqlite3
+import time
 from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -54,6 +56,8 @@ def build_database(path):
     conn.execute("INSERT INTO budgets (ae, broadcast_month, amount) VALUES (?, 202601, 5000), (?, 202601, 9000)",
                  (JANE, JOHN))
     summaries.refresh_all(conn)
+    conn.close()
+    conn = db.connect_auth(path)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(auth, "PASSWORD_METHOD", "scrypt:1024:8:1")
         for role in ("admin", "management", "viewer"):
@@ -77,7 +81,7 @@ def app(config):
 
 def signed_in(app, config, email, addr="192.0.2.10") -> Client:
     """A client holding a fresh session of `email` (made directly: no password check)."""
-    conn = db.connect(config.database_path)
+    conn = db.connect_auth(config.database_path)
     try:
         token = auth.start_session(conn, auth.get_user(conn, email), timedelta(hours=1), addr)
     finally:
@@ -88,16 +92,18 @@ def signed_in(app, config, email, addr="192.0.2.10") -> Client:
 
 
 def data_checksum(config) -> str:
-    """Every table but the sign-in bookkeeping, which requests are allowed to change."""
-    conn = db.connect(config.database_path)
-    try:
-        digest = hashlib.sha256()
-        for line in conn.iterdump():
-            if not re.match(r'INSERT INTO "(sessions|signin_attempts|users)"', line):
-                digest.update(line.encode())
-        return digest.hexdigest()
-    finally:
-        conn.close()
+    """Every table of both databases but the sign-in bookkeeping, which requests may change."""
+    digest = hashlib.sha256()
+    for connect in (db.connect, db.connect_auth):
+        conn = connect(config.database_path)
+        try:
+            for line in conn.iterdump():
+                if not re.match(r'INSERT INTO "(sessions|signin_attempts)"', line):
+                    digest.update(re.sub(r"'\d{4}-\d\d-\d\dT[\d:]+Z'", "", line).encode()
+                                  if line.startswith('INSERT INTO "users"') else line.encode())
+        finally:
+            conn.close()
+    return digest.hexdigest()
 
 
 # Every route ---------------------------------------------------------------------------------
@@ -355,7 +361,7 @@ def test_the_ae_filter_offers_an_ae_only_their_own(app, config, endpoint):
 def test_may_open_says_what_the_app_answers(app, config, email):
     """The rule the pages ask is the rule the app enforces: may_open is False exactly on a 403."""
     c = signed_in(app, config, email)
-    conn = db.connect(config.database_path)
+    conn = db.connect_auth(config.database_path)
     principal = auth_web.Principal(auth.get_user(conn, email), "", "session")
     conn.close()
     for endpoint in sorted(set(URLS) - {"signout"}):  # signout is a POST form, not a link
@@ -411,7 +417,7 @@ def test_a_users_page_change_without_csrf_is_403_and_changes_nothing(app, config
     c = signed_in(app, config, "admin@example.com")
     r = c.post("/admin/users", data={"action": "add", "email": "x@example.com", "role": "admin"}, headers=ORIGIN)
     assert r.status_code == 403
-    conn = db.connect(config.database_path)
+    conn = db.connect_auth(config.database_path)
     assert auth.get_user(conn, "x@example.com") is None
     conn.close()
 
@@ -433,7 +439,7 @@ def test_forged_cookies_are_no_session(app, cookie):
 
 def test_expired_and_revoked_cookies_are_no_session(app, config):
     expired, revoked = signed_in(app, config, "viewer@example.com"), signed_in(app, config, "viewer@example.com")
-    conn = db.connect(config.database_path)
+    conn = db.connect_auth(config.database_path)
     try:
         conn.execute("UPDATE sessions SET expires_at = '2000-01-01T00:00:00Z' WHERE token_hash = ?",
                      (auth.token_digest(expired.get_cookie(auth_web.SESSION_COOKIE).value),))
@@ -493,3 +499,61 @@ def test_a_hostile_search_is_echoed_escaped_on_the_page(app, config):
 def test_an_error_page_escapes_the_value_once(app, config):
     r = signed_in(app, config, "viewer@example.com").get("/reports/ae-dashboard?year=<b>x</b>")
     assert r.status_code == 400 and '<section class="error">' in r.text and "&lt;b&gt;x&lt;/b&gt;" in r.text
+
+
+# Signing in while an import writes (issue 10) ----------------------------------------------------
+
+@pytest.fixture
+def import_writing(config):
+    """What an import holds for the seconds of its write phase: the import lock and the main
+    database's write transaction."""
+    from ctvdb import importer
+
+    with importer.import_lock(config.database_path):
+        writer = sqlite3.connect(config.database_path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("DELETE FROM budgets")   # uncommitted: readers still see the budgets
+        try:
+            yield
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+
+
+def test_signing_in_and_reading_do_not_wait_on_an_import_s_write(app, cheap_scrypt, import_writing):
+    """Two sign-ins during a 200,000-row import's write phase once got 503 after 5.4 s."""
+    started = time.monotonic()
+    for email in ("viewer@example.com", "management@example.com"):
+        c = Client(app)
+        assert sign_in(c, email).status_code == 303
+        page = c.get("/reports/management-performance?year=2026&format=json")
+        assert page.status_code == 200
+        assert {row["ae"]: row["budget"] for row in page.json["tables"]["aes"]["rows"] if row["budget"]} == \
+            {JANE: 5000.0, JOHN: 9000.0}
+    assert time.monotonic() - started < 3   # not the 5 s busy timeout of the main database
+
+
+def test_a_change_during_an_import_waits_or_is_refused_with_a_sentence(config, import_writing, monkeypatch,
+                                                                     tmp_path, capsys):
+    from ctvdb import cli
+
+    monkeypatch.setattr(db, "EDIT_WAIT_SECONDS", 0.3)
+    (tmp_path / "budgets.csv").write_text("ae,month,amount\nJane Doe,2026-02,7000\n")
+    assert cli.main(["--db", str(config.database_path), "budgets", "load", str(tmp_path / "budgets.csv")]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "ctvdb: error: An import is writing to the database just now; nothing was saved. Try again in a minute.")
+    conn = sqlite3.connect(config.database_path)
+    assert conn.execute("SELECT count(*) FROM budgets WHERE broadcast_month = 202602").fetchone()[0] == 0
+    conn.close()
+
+
+def test_a_refused_change_is_a_409_page_with_its_sentence(app):
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    request = Request(EnvironBuilder(path="/reports/").get_environ())
+    request.db = request.auth_db = request.principal = None
+    page = app.error_page(request, db.ImportRunning("An import is writing to the database just now; nothing was "
+                                                    "saved. Try again in a minute."))
+    assert page.status_code == 409
+    assert "nothing was saved" in page.get_data(as_text=True)

@@ -46,7 +46,7 @@ class StandIn:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        conn = db.connect_readonly(self.config.database_path)
+        conn = db.connect_auth(self.config.database_path)
         try:
             endpoint, values = self.url_map.bind_to_environ(environ).match()
             allowed = auth_web.authorize(conn, self.config, request, endpoint)
@@ -77,7 +77,7 @@ class StandIn:
 def config(tmp_path):
     path = tmp_path / "ctvdb.db"
     db.init(path)
-    conn = db.connect(path)
+    conn = db.connect_auth(path)
     auth.add_user(conn, "admin@example.com", PASSWORD, "admin")
     auth.add_user(conn, "viewer@example.com", PASSWORD, "viewer")
     auth.add_user(conn, "jane@example.com", PASSWORD, "ae", ae="Jane Doe")
@@ -87,7 +87,7 @@ def config(tmp_path):
 
 @pytest.fixture
 def conn(config):
-    conn = db.connect(config.database_path)
+    conn = db.connect_auth(config.database_path)
     yield conn
     conn.close()
 

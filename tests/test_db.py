@@ -115,3 +115,43 @@ def test_months_close_and_list(tmp_path):
     assert listing[1].split()[:4] == ["Nov-26", "CLOSED", "0", "0.00"]
     assert listing[-1] == "2 months, 2 closed."
     assert ctvdb("--db", tmp_path / "a.db", "months", "close", "Foo-26", "--by", "K").returncode == 1
+
+
+def test_users_sessions_and_sign_in_limits_move_to_the_sign_in_database_intact(tmp_path):
+    """A database at version 6 holds users, a live session, failed attempts and the CSRF secret:
+    after the migration they are in production.auth.db, the session still signs its user in,
+    and none of it is left in the main database."""
+    from datetime import timedelta
+
+    from ctvdb import auth
+
+    path = tmp_path / "production.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript((FIXTURES / "schema_v1.sql").read_text())
+    for number, _, script in db._migrations():
+        if number <= 6:
+            conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    now = auth.utcnow()
+    token = "t" * 43
+    conn.execute("INSERT INTO users (id, email, role, password_hash) VALUES (7, 'ana@example.com', 'admin', 'scrypt:x')")
+    conn.execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, 7, ?, ?)",
+                 (auth.token_digest(token), auth.iso(now - timedelta(hours=3)), auth.iso(now + timedelta(hours=9))))
+    conn.executemany("INSERT INTO signin_attempts (email, client_addr, attempted_at, succeeded) VALUES (?, ?, ?, 0)",
+                     [("ana@example.com", "10.0.0.9", auth.iso(now))] * 3)
+    secret = conn.execute("SELECT value FROM auth_secrets WHERE name = 'csrf'").fetchone()[0]
+    conn.close()
+
+    assert not db.auth_path(path).exists()
+    done = ctvdb("--db", path, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert "0007_auth_database" in done.stdout
+    assert db.auth_path(path) == tmp_path / "production.auth.db"
+    moved = db.connect_auth(path)
+    assert auth.session_user(moved, token).email == "ana@example.com"   # 3 h old, yet not idle
+    assert moved.execute("SELECT count(*) FROM signin_attempts").fetchone()[0] == 3
+    assert auth.csrf_secret(moved).hex() == secret
+    moved.close()
+    main = sqlite3.connect(path)
+    assert main.execute("SELECT name FROM sqlite_master WHERE name IN "
+                        "('users', 'sessions', 'signin_attempts', 'auth_secrets')").fetchall() == []
+    main.close()

@@ -258,6 +258,29 @@ def test_systemd_bounds_the_daily_update_s_memory(installed):
     assert container.show("ctv-daily-update.service", "OOMPolicy") == "continue"
 
 
+def test_a_user_added_by_the_operator_signs_in_to_the_service(installed):
+    """Users and sessions are in production.auth.db, which the service (ctvbooked) writes: an
+    operator adds a user with sudo, and a sign-in against the running service gets its cookie."""
+    container, _, _ = installed
+    container.wait_for_web()
+    container.run("sh", "-c", "echo 'a long enough password' | /opt/venvs/ctv-bookedbiz-db/bin/ctvdb --db "
+                  f"{DATA}/production.db users add ops@example.com --role admin --password-stdin")
+    script = (
+        "import http.client as h, re\n"
+        "c = h.HTTPConnection('127.0.0.1', 8000, timeout=10); c.request('GET', '/signin'); r = c.getresponse()\n"
+        "cookie = r.getheader('Set-Cookie').split(';')[0]; token = re.search(r'csrf_token\" value=\"(\\w+)', "
+        "r.read().decode()).group(1)\n"
+        "from urllib.parse import urlencode\n"
+        "body = urlencode({'email': 'ops@example.com', 'password': 'a long enough password', 'csrf_token': token})\n"
+        "c = h.HTTPConnection('127.0.0.1', 8000, timeout=10)\n"
+        "c.request('POST', '/signin', body, {'Cookie': cookie, 'Origin': 'http://127.0.0.1:8000',\n"
+        "          'Content-Type': 'application/x-www-form-urlencoded'})\n"
+        "r = c.getresponse(); print(r.status, 'ctvdb_session=' in (r.getheader('Set-Cookie') or ''))\n")
+    result = container.run("python3", "-c", script, check=False)
+    journal = container.run("journalctl", "-u", "ctv-bookedbiz-db", "-n", "30", "--no-pager", check=False).stdout
+    assert result.stdout.strip() == "303 True", result.stdout + result.stderr + journal
+
+
 def test_the_backup_service_makes_a_checked_copy(installed):
     container, _, _ = installed
     result = container.run("systemctl", "start", "ctv-db-backup.service", check=False, timeout=120)

@@ -149,6 +149,8 @@ def test_the_venv_is_built_from_the_lock_byte_compiled_and_owned_by_the_runtime_
             assert path.lstat().st_uid == user and not path.lstat().st_mode & 0o022, path
     database = root / "var/lib/ctv-bookedbiz-db/production.db"
     assert owner(database) == (user, ids(root, "group", "ctvbooked"), "0o640")
+    # the sign-in database beside it, which the web service writes (sessions, sign-in limits)
+    assert owner(database.with_name("production.auth.db")) == (user, ids(root, "group", "ctvbooked"), "0o640")
     with sqlite3.connect(database) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
     assert not (root / "opt/apps/ctv-bookedbiz-db/.venv").exists()

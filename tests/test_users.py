@@ -23,7 +23,7 @@ def run(db_path, monkeypatch, *args, stdin=""):
 
 
 def user(db_path, email):
-    conn = db.connect(db_path)
+    conn = db.connect_auth(db_path)
     try:
         return auth.get_user(conn, email)
     finally:
@@ -69,7 +69,7 @@ def test_add_errors_are_one_line_and_exit_1(db_path, monkeypatch, capsys):
 def test_list_shows_roles_status_and_last_sign_in_in_pacific_time(db_path, monkeypatch, capsys):
     run(db_path, monkeypatch, "add", "b@example.com", "--role", "viewer", "--password-stdin", stdin=PASSWORD)
     run(db_path, monkeypatch, "add", "a@example.com", "--role", "admin", "--password-stdin", stdin=PASSWORD)
-    conn = db.connect(db_path)
+    conn = db.connect_auth(db_path)
     conn.execute("UPDATE users SET last_signin_at = '2026-07-01T19:30:00Z' WHERE email = 'a@example.com'")
     conn.close()
     run(db_path, monkeypatch, "disable", "b@example.com")
@@ -83,7 +83,7 @@ def test_list_shows_roles_status_and_last_sign_in_in_pacific_time(db_path, monke
 
 def test_passwd_changes_the_password_and_ends_sessions(db_path, monkeypatch, capsys):
     run(db_path, monkeypatch, "add", "a@example.com", "--role", "viewer", "--password-stdin", stdin=PASSWORD)
-    conn = db.connect(db_path)
+    conn = db.connect_auth(db_path)
     token = auth.start_session(conn, auth.get_user(conn, "a@example.com"), timedelta(hours=1))
     assert run(db_path, monkeypatch, "passwd", "a@example.com", "--password-stdin",
                stdin="the new password\n") == 0
@@ -101,7 +101,7 @@ def test_passwd_of_an_unknown_user_fails_before_asking(db_path, monkeypatch, cap
 
 def test_disable_ends_sessions_at_once(db_path, monkeypatch):
     run(db_path, monkeypatch, "add", "a@example.com", "--role", "viewer", "--password-stdin", stdin=PASSWORD)
-    conn = db.connect(db_path)
+    conn = db.connect_auth(db_path)
     token = auth.start_session(conn, auth.get_user(conn, "a@example.com"), timedelta(hours=1))
     assert run(db_path, monkeypatch, "disable", "a@example.com") == 0
     assert auth.session_user(conn, token) is None
@@ -113,7 +113,7 @@ def test_disable_ends_sessions_at_once(db_path, monkeypatch):
 def test_enable_lets_a_disabled_user_sign_in_again(db_path, monkeypatch, capsys):
     run(db_path, monkeypatch, "add", "a@example.com", "--role", "viewer", "--password-stdin", stdin=PASSWORD)
     run(db_path, monkeypatch, "disable", "a@example.com")
-    conn = db.connect(db_path)
+    conn = db.connect_auth(db_path)
     assert auth.authenticate(conn, "a@example.com", PASSWORD, "127.0.0.1") is None
     capsys.readouterr()
     assert run(db_path, monkeypatch, "enable", "a@example.com") == 0

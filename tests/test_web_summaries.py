@@ -93,6 +93,6 @@ def test_migration_builds_the_summaries_of_an_existing_database(imported_sample,
                        " PRAGMA user_version = 4;")
     conn.close()
     conn = db.connect(path)
-    assert db.migrate(conn) == ["0005_report_speed", "0006_customer_totals"]
+    assert db.migrate(conn) == ["0005_report_speed", "0006_customer_totals", "0007_auth_database"]
     conn.close()
     assert_summaries_agree(path)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, ServiceUnavailable
+from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, NotFound, ServiceUnavailable
 from werkzeug.routing import IntegerConverter, Map, RequestRedirect, Rule
 from werkzeug.urls import iri_to_uri
 from werkzeug.utils import redirect, send_from_directory
@@ -120,6 +120,9 @@ class App:
             conn.close()
         if not found:
             raise StartupError(f"database {self.config.database_path} has no ctvdb schema: run `ctvdb init`")
+        if found == wanted and not db.auth_path(self.config.database_path).exists():
+            raise StartupError(f"sign-in database {db.auth_path(self.config.database_path)} does not exist: "
+                               f"run `ctvdb migrate`")
         if found != wanted:
             raise StartupError(
                 f"database {self.config.database_path} is at schema version {found}, this ctvdb needs"
@@ -137,15 +140,16 @@ class App:
 
     def wsgi_app(self, environ, start_response):
         request = Request(environ)
-        request.db = None
+        request.db = request.auth_db = None
         request.principal = None
         try:
             response = self.dispatch_request(request)
         except Exception as exc:  # noqa: BLE001 - the one place errors become pages
             response = self.error_page(request, exc)
         finally:
-            if request.db is not None:
-                request.db.close()
+            for conn in (request.db, request.auth_db):
+                if conn is not None:
+                    conn.close()
         response.headers.update(SECURITY_HEADERS)
         return response(environ, start_response)
 
@@ -160,14 +164,19 @@ class App:
     def authorize(self, request: Request, endpoint: str) -> Response | None:
         """Sign-in and roles (issue 5): None to go on, a response (sign-in redirect, 401) to send
         instead, or Forbidden raised. The signed-in user is left in `request.principal`."""
-        allowed = auth_web.authorize(self.connection(request), self.config, request, endpoint)
+        if request.auth_db is None:
+            request.auth_db = db.connect_auth(self.config.database_path)
+        allowed = auth_web.authorize(request.auth_db, self.config, request, endpoint)
         if isinstance(allowed, Response):
             return allowed
         request.principal = allowed
         return None
 
     def error_page(self, request: Request, exc: Exception) -> Response:
-        if isinstance(exc, (db.DatabaseError, sqlite3.OperationalError)):
+        if isinstance(exc, (db.ImportRunning, db.WriteBusy)):   # a change not saved: say so, not 503
+            log.warning("change refused for %s: %s", request.path, exc)
+            exc = Conflict(str(exc))
+        elif isinstance(exc, (db.DatabaseError, sqlite3.OperationalError)):
             log.error("database unavailable for %s: %s", request.path, exc)
             exc = ServiceUnavailable("The report database cannot be read just now; try again shortly.")
         elif not isinstance(exc, HTTPException):

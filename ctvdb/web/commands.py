@@ -84,7 +84,7 @@ def cmd_demo(args, config: Config) -> int:
     config = config.with_database(args.db or DEMO_DATABASE)
     say_database(config)
     build_demo(config.database_path, rebuild=args.rebuild)
-    conn = db.connect(config.database_path)
+    conn = db.connect_auth(config.database_path)
     try:
         email, password = auth.create_demo_admin(conn)
     finally:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from werkzeug.exceptions import BadRequest
 
-from ctvdb import codes
+from ctvdb import codes, db
 from ctvdb.web import params, queries
 
 
@@ -72,8 +72,7 @@ def load_sectors(conn: sqlite3.Connection, path: Path) -> int:
             raise LoadError(f"{path}: line {line}, column sector: unknown sector “{sector}”"
                             f" (one of {', '.join(sorted(set(sectors.values())))})")
         changes.append((code, customer_id))
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
+    with db.write_transaction(conn):
         conn.executemany("UPDATE customers SET sector_code = ? WHERE id = ?", changes)
         _record(conn, "sectors", path, len(changes))
     return len(changes)
@@ -96,8 +95,7 @@ def load_budgets(conn: sqlite3.Connection, path: Path) -> int:
         except ValueError:
             raise LoadError(f"{path}: line {line}, column amount: “{row['amount']}” is not an amount") from None
         budgets[(ae, month)] = amount
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
+    with db.write_transaction(conn):
         conn.executemany(
             "INSERT INTO budgets (ae, broadcast_month, amount) VALUES (?, ?, ?)"
             " ON CONFLICT (ae, broadcast_month) DO UPDATE SET amount = excluded.amount",

@@ -1,0 +1,46 @@
+-- The sign-in database: a SQLite file of its own beside the main one (`db.auth_path`), so that
+-- signing in, sessions and sign-in limits never wait on an import's write transaction, which
+-- holds the main database's write lock for seconds (16 s for 200,000 rows). Created by
+-- `ctvdb init`, or by migration 0007 from the tables the main database held until then.
+-- Only scrypt hashes of passwords and SHA-256 digests of session tokens are stored; sign-in
+-- attempts live here so every uvicorn worker counts the same failures.
+
+CREATE TABLE users (
+    id             INTEGER PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE,       -- trimmed, lower-cased
+    name           TEXT NOT NULL DEFAULT '',
+    role           TEXT NOT NULL CHECK (role IN ('admin', 'management', 'ae', 'viewer')),
+    ae             TEXT,                       -- role ae only: the spots.ae key it may see
+    password_hash  TEXT NOT NULL,              -- werkzeug scrypt; never the password
+    active         INTEGER NOT NULL DEFAULT 1,
+    created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    last_signin_at TEXT,
+    CHECK ((role = 'ae') = (ae IS NOT NULL AND ae <> ''))
+);
+
+CREATE TABLE sessions (
+    token_hash   TEXT PRIMARY KEY,             -- hex SHA-256 of the cookie's token
+    user_id      INTEGER NOT NULL REFERENCES users(id),
+    created_at   TEXT NOT NULL,                -- ISO UTC
+    expires_at   TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,                -- the last request, to the minute: the idle timeout
+    revoked_at   TEXT,                         -- set on sign-out, disable, password change
+    client_addr  TEXT
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE signin_attempts (
+    id           INTEGER PRIMARY KEY,
+    email        TEXT NOT NULL,                -- as typed (lower-cased), whether or not it exists
+    client_addr  TEXT NOT NULL,
+    attempted_at TEXT NOT NULL,                -- ISO UTC
+    succeeded    INTEGER NOT NULL              -- 0 from the moment it is counted until it succeeds
+);
+CREATE INDEX signin_attempts_email ON signin_attempts (email, attempted_at);
+CREATE INDEX signin_attempts_addr ON signin_attempts (client_addr, attempted_at);
+
+CREATE TABLE auth_secrets (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO auth_secrets (name, value) VALUES ('csrf', lower(hex(randomblob(32))));
