@@ -245,3 +245,65 @@ def test_browser_renders_index_summary_and_customer_pages(served, browser, tmp_p
                      if " ".join(str(r["bill_code"]).split()) == bill_code and r["broadcast_month"].year == 2026
                      and str(r["revenue_type"]).strip() != "Trade")
     assert f"2026 gross\n${year_gross:,.2f}" in text
+
+
+# Parallel password guesses against the real server (issue 10) --------------------------------------
+
+def sign_in_over_http(port: int, email: str, password: str) -> int:
+    """GET the form (its nonce cookie and token), POST it; the status of the POST."""
+    from urllib.parse import urlencode
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", "/signin")
+        response = conn.getresponse()
+        cookie = response.getheader("Set-Cookie").split(";")[0]
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', response.read().decode()).group(1)
+        conn.request("POST", "/signin", urlencode({"email": email, "password": password, "csrf_token": token}),
+                     {"Cookie": cookie, "Origin": f"http://127.0.0.1:{port}",
+                      "Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def test_parallel_guesses_at_two_workers_get_five_password_checks_not_fourteen(tmp_path):
+    import sqlite3
+    import threading
+
+    from ctvdb import auth, db
+
+    database = tmp_path / "ctvdb.db"
+    db.init(database)
+    conn = db.connect_auth(database)
+    auth.add_user(conn, "ana@example.com", "the right password", "viewer")
+    conn.close()
+    port = free_port()
+    env = {**os.environ, "DATABASE_PATH": str(database)}
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "ctvdb.web.asgi:app", "--host", "127.0.0.1",
+                                "--port", str(port), "--workers", "2"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+        start, statuses = threading.Barrier(40), []
+
+        def guess(i):
+            start.wait()
+            statuses.append(sign_in_over_http(port, "ana@example.com", f"guess number {i}"))
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with sqlite3.connect(db.auth_path(database)) as auth_db:
+            checked = auth_db.execute("SELECT count(*) FROM signin_attempts WHERE email = 'ana@example.com'"
+                                      ).fetchone()[0]
+        assert sorted(statuses) == [401] * 5 + [429] * 35
+        assert checked == auth.MAX_FAILURES_PER_ACCOUNT == 5
+        assert sign_in_over_http(port, "ana@example.com", "the right password") == 429   # still limited
+    finally:
+        process.terminate()
+        process.wait(10)
