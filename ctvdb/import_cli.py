@@ -182,7 +182,13 @@ def supervise(work: Callable[[Callable[[str], None]], int], database: Path, summ
     sys.stderr.flush()
     reader, writer = os.pipe()
     parent = os.getpid()
-    child = os.fork()
+    try:
+        child = os.fork()
+    except OSError as exc:   # no process to spare: import here, unsupervised, rather than not at all
+        log.warning("cannot start the import's process (%s); importing without a supervisor", exc)
+        os.close(reader)
+        os.close(writer)
+        return work(lambda stage: None)
     if child == 0:
         code = 1
         try:
