@@ -22,6 +22,8 @@ from datetime import datetime, timedelta, timezone
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ctvdb import db
+
 log = logging.getLogger(__name__)
 
 ROLES = ("admin", "management", "ae", "viewer")
@@ -82,15 +84,9 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@contextmanager
 def transaction(conn: sqlite3.Connection):
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    """One write to the sign-in database (no import ever holds it: only other sign-ins do)."""
+    return db.write_transaction(conn, wait=db.BUSY_TIMEOUT_MS / 1000)
 
 
 # Passwords ------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import pytest
 
 from ctvdb import db, importer
 from ctvdb.sample import write_sample
-from xlsx_rows import HEADER, Row, month_rows, rewrite, set_dimension, write
+from xlsx_rows import HEADER, Row, month_rows, rewrite, set_dimension, with_cell, write
 
 NOV, DEC, OCT = dt.date(2026, 11, 1), dt.date(2026, 12, 1), dt.date(2026, 10, 1)
 MID_NOV = dt.date(2026, 11, 15)   # today: previous month is Oct-26
@@ -569,19 +569,6 @@ def cli_with_peak(*args, env=None) -> tuple[int, str, float]:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, out, usage.ru_maxrss / 1024
-
-
-def with_cell(path, coordinate: str):
-    """A 20-row Commercial Log written by openpyxl with one more value at `coordinate`."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "Commercials"
-    sheet.append(HEADER)
-    for row in month_rows(NOV, 20):
-        sheet.append(row.cells())
-    sheet[coordinate] = "x"
-    book.save(path)
-    return path
 
 
 def hostile_cases(tmp_path):

@@ -131,23 +131,15 @@ def test_a_crash_of_the_reader_still_ends_with_import_failed_and_the_summary(tmp
     every claim checked before loading, and calamine aborts the process (SIGABRT) when it cannot
     allocate the 50,000 x 16,384 range. The address space is capped so the allocation fails on
     any machine, however much memory it has."""
-    import openpyxl
     import resource
 
-    from xlsx_rows import HEADER, rewrite, set_dimension
+    from xlsx_rows import rewrite, set_dimension, with_cell
 
     database = tmp_path / "a.db"
     write(tmp_path / "good.xlsx", {"Commercials": month_rows(NOV, 10)})
     assert import_cmd(tmp_path / "good.xlsx", "--db", database, "--auto-setup", "--unattended").returncode == 0
     before = content(database)
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "Commercials"
-    sheet.append(HEADER)
-    for row in month_rows(NOV, 20):
-        sheet.append(row.cells())
-    sheet["XFD50000"] = "x"
-    book.save(tmp_path / "wide.xlsx")
+    with_cell(tmp_path / "wide.xlsx", "XFD50000")
     rewrite(tmp_path / "wide.xlsx", tmp_path / "liar.xlsx", {"xl/worksheets/sheet1.xml": set_dimension("A1:AC50000")})
 
     def cap_memory():

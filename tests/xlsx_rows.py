@@ -105,3 +105,17 @@ def set_dimension(ref: str | None):
         new = b"" if ref is None else b'<dimension ref="%s"/>' % ref.encode()
         return re.sub(rb'<dimension ref="[^"]*" ?/>', new, xml, count=1)
     return change
+
+
+def with_cell(path, coordinate: str, month: dt.date = dt.date(2026, 11, 1)):
+    """A 20-row Commercial Log written by openpyxl with one more value at `coordinate` (a cell
+    far right or below, for the workbooks that claim too much)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Commercials"
+    sheet.append(HEADER)
+    for row in month_rows(month, 20):
+        sheet.append(row.cells())
+    sheet[coordinate] = "x"
+    book.save(path)
+    return path
