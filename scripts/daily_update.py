@@ -37,6 +37,7 @@ DEFAULT_TIMEOUT = 50 * 60
 TAIL_LINES = 5
 # After an import Litestream has a whole WAL to ship; give it this long before saying it is behind.
 DEFAULT_REPLICA_WAIT = 180.0
+REPLICA_SETTLE = 3.0
 
 
 @dataclass(frozen=True)
@@ -164,8 +165,10 @@ def replica_report(settings: Settings) -> tuple[bool, str]:
     """(caught up, one line) on the Litestream replica after the import. Never raises: a
     replica that cannot be checked is itself something to report."""
     try:
+        # Three of Litestream's 1 s syncs before the first reading: see replica.check's settle.
         report = replica.check(settings.replica, replica.databases_of(settings.database_path),
-                               settings.replica_max_lag, settings.replica_wait)
+                               settings.replica_max_lag, settings.replica_wait,
+                               settle=min(REPLICA_SETTLE, settings.replica_wait))
     except Exception as exc:  # the import is done; this line must not undo its report
         log.exception("replica check failed")
         return False, f"Replica: cannot be checked ({exc!r})."

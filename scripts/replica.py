@@ -171,9 +171,12 @@ class Report:
 
 
 def check(setup: Setup, databases: list[Path], max_lag: float = DEFAULT_MAX_LAG, wait: float = 5.0,
-          pause: float = 2.0) -> Report:
+          pause: float = 2.0, settle: float = 0.0) -> Report:
     """Every database in `databases` is replicated and no replica is more than `max_lag` behind.
-    A reading over the limit is taken again every `pause` seconds for up to `wait` seconds."""
+    A reading over the limit is taken again every `pause` seconds for up to `wait` seconds.
+    `settle`: seconds to let Litestream sync before the first reading, right after a big write
+    (an import whose commit took less than `max_lag` reads as within the limit at once, shipped
+    or not)."""
     report = Report()
     if not setup.config.is_file():
         report.problems.append(f"no Litestream configuration {setup.config}: the only copies of the "
@@ -194,6 +197,7 @@ def check(setup: Setup, databases: list[Path], max_lag: float = DEFAULT_MAX_LAG,
             else:
                 wanted.append((os.path.abspath(database), replicas))
         deadline = time.monotonic() + wait
+        time.sleep(settle)
         while True:
             report.lags = [lag for database, replicas in wanted for lag in replica_lags(setup, database, replicas)]
             if not any(lag.behind(max_lag) for lag in report.lags) or time.monotonic() >= deadline:
