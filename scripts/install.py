@@ -268,7 +268,7 @@ def install_litestream(host: Host, binary: str | None) -> bool:
         raise InstallError(f"cannot run {source} version: {exc}") from None
     if not version.startswith(LITESTREAM_VERSION_PREFIX):
         raise InstallError(f"{source} is Litestream {version or '(unknown)'}; units/litestream.yml is written for "
-                           f"{LITESTREAM_VERSION_PREFIX}x (the npm package @flydotio/litestream-linux-x64 1.0.1 has v0.3.13)")
+                           f"{LITESTREAM_VERSION_PREFIX}x (@flydotio/litestream-linux-x64 1.0.1 on npm has v0.3.13)")
     if not (target.is_file() and filecmp.cmp(source, target, shallow=False)):
         ensure_dir(host, str(Path(LITESTREAM).parent))
         host.do(f"install {target} (Litestream {version}) from {source}",

@@ -137,7 +137,8 @@ def _litestream_candidates() -> list[Path]:
 
     found = [Path(os.environ["CTVDB_LITESTREAM"])] if os.environ.get("CTVDB_LITESTREAM") else []
     home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return found + [Path("/var/cache/ctvdb-litestream/1.0.1/litestream"), home_cache / "ctvdb-litestream/1.0.1/litestream"]
+    return found + [Path("/var/cache/ctvdb-litestream/1.0.1/litestream"),
+                    home_cache / "ctvdb-litestream/1.0.1/litestream"]
 
 
 @pytest.fixture(scope="session")

@@ -128,7 +128,8 @@ def test_litestream_is_installed_with_its_configuration_and_unit(installed, lite
                             text=True, env={"LITESTREAM_REPLICA_URL": "s3://bucket/production"})
     assert result.returncode == 0, result.stdout
     assert [line.split() for line in result.stdout.splitlines()[1:]] == [
-        ["/var/lib/ctv-bookedbiz-db/production.db", "replica"], ["/var/lib/ctv-bookedbiz-db/production.auth.db", "replica"]]
+        ["/var/lib/ctv-bookedbiz-db/production.db", "replica"],
+        ["/var/lib/ctv-bookedbiz-db/production.auth.db", "replica"]]
 
 
 def test_without_litestream_its_unit_is_installed_but_not_enabled(tmp_path):

@@ -136,7 +136,8 @@ def test_both_databases_replicate_during_an_import_and_edits_and_restore_with_th
                                   "--auto-setup", "--unattended"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     with sqlite3.connect(auth, isolation_level=None) as conn:
         while importing.poll() is None:
-            conn.execute("INSERT INTO users (email, role) VALUES (?, 'viewer')", (f"u{time.monotonic_ns()}@example.com",))
+            email = f"u{time.monotonic_ns()}@example.com"
+            conn.execute("INSERT INTO users (email, role) VALUES (?, 'viewer')", (email,))
             time.sleep(0.05)
     conn.close()
     assert importing.wait() == 0, importing.stdout.read().decode()

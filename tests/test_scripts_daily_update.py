@@ -389,8 +389,8 @@ def test_the_real_import_runs_under_the_daily_update(site, replicate, litestream
     s3_standin.create_bucket(bucket)
     config = site.root / "litestream.yml"
     config.write_text(f"dbs:\n  - path: {site.database}\n    replicas:\n      - name: replica\n"
-                      "        url: ${LITESTREAM_REPLICA_URL}/production.db\n        endpoint: ${LITESTREAM_S3_ENDPOINT}\n"
-                      "        sync-interval: 1s\n")
+                      "        url: ${LITESTREAM_REPLICA_URL}/production.db\n"
+                      "        endpoint: ${LITESTREAM_S3_ENDPOINT}\n        sync-interval: 1s\n")
     values = {"LITESTREAM_REPLICA_URL": f"s3://{bucket}/production", "LITESTREAM_S3_ENDPOINT": s3_standin.endpoint,
               "LITESTREAM_ACCESS_KEY_ID": "test", "LITESTREAM_SECRET_ACCESS_KEY": "test"}
     env_file = site.root / "litestream.env"
@@ -402,7 +402,8 @@ def test_the_real_import_runs_under_the_daily_update(site, replicate, litestream
     assert result.returncode == 0, result.stdout + result.stderr
     priority, tags, title, body = site.ntfy_messages()[-1]
     assert priority in ("3", "4") and f"{month}: spots 0 →" in body
-    lag = float(re.search(rf"Replica: the replica at s3://{bucket}/production of production.db is (\S+) s behind", body)[1])
+    said = re.search(rf"Replica: the replica at s3://{bucket}/production of production.db is (\S+) s behind", body)
+    lag = float(said[1])
     assert lag <= 2.0, body
     with sqlite3.connect(site.database) as conn:
         assert conn.execute("SELECT status FROM import_batches ORDER BY rowid DESC LIMIT 1").fetchone()[0] == "COMPLETED"
