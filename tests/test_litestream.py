@@ -93,8 +93,11 @@ class LagSampler(threading.Thread):
 def workbook(tmp_path_factory):
     from ctvdb.sample import write_sample
 
+    # A few thousand rows keep the test quick; CTVDB_LITESTREAM_TEST_ROWS=60000 (and -s) shows
+    # the lag during an import long enough to sample.
+    rows = int(os.environ.get("CTVDB_LITESTREAM_TEST_ROWS") or 4000)
     path = tmp_path_factory.mktemp("workbook") / "Commercial Log 261124.xlsx"
-    write_sample(path, rows=4000, months="Jan-25..Dec-26", seed=11)
+    write_sample(path, rows=rows, months="Jan-25..Dec-26", seed=11)
     return path
 
 
@@ -167,6 +170,7 @@ def test_both_databases_replicate_during_an_import_and_edits_and_restore_with_th
 
     expected = {main: figures(main), auth: figures(auth)}
     assert len(expected[main]["months"]) == 24 and expected[main]["batches"][-1][2] == "COMPLETED"
+    assert expected[main]["batches"][-1][3] == sum(count for _, count, _ in expected[main]["months"])
     assert len(expected[main]["budgets"]) == 12 and len(expected[auth]["users"]) > 2
 
     # Restore from the replica while Litestream still runs: what it has shipped, nothing else.
