@@ -25,6 +25,7 @@ from pathlib import Path
 
 import notify  # siblings in scripts/, standard library only
 import opsenv
+import replica
 
 log = logging.getLogger("ctv.daily_update")
 
@@ -34,6 +35,9 @@ DEFAULT_DATA_DIR = "/var/lib/ctv-bookedbiz-db"
 # Below the unit's TimeoutStartSec (1 h), so a hung import is reported, not just killed.
 DEFAULT_TIMEOUT = 50 * 60
 TAIL_LINES = 5
+# After an import Litestream has a whole WAL to ship; give it this long before saying it is behind.
+DEFAULT_REPLICA_WAIT = 180.0
+REPLICA_SETTLE = 3.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ class Settings:
     lock_file: Path
     extra_args: tuple[str, ...]
     timeout: float
+    replica: replica.Setup
+    replica_max_lag: float
+    replica_wait: float
 
     @classmethod
     def from_values(cls, values: dict[str, str], today: dt.date) -> "Settings":
@@ -58,6 +65,9 @@ class Settings:
             lock_file=Path(values.get("DAILY_UPDATE_LOCK_FILE") or database.parent / ".ctv-daily-update.lock"),
             extra_args=tuple(shlex.split(values.get("DAILY_UPDATE_EXTRA_ARGS") or "")),
             timeout=float(values.get("DAILY_UPDATE_TIMEOUT") or DEFAULT_TIMEOUT),
+            replica=replica.Setup.from_values(values),
+            replica_max_lag=float(values.get("REPLICA_MAX_LAG") or replica.DEFAULT_MAX_LAG),
+            replica_wait=float(values.get("REPLICA_WAIT") or DEFAULT_REPLICA_WAIT),
         )
 
 
@@ -151,6 +161,22 @@ def success_report(settings: Settings, summary: dict | None, last_line: str, sec
     return "success", "CTV daily update: import completed", "\n".join(lines)
 
 
+def replica_report(settings: Settings) -> tuple[bool, str]:
+    """(caught up, one line) on the Litestream replica after the import. Never raises: a
+    replica that cannot be checked is itself something to report."""
+    try:
+        # Three of Litestream's 1 s syncs before the first reading: see replica.check's settle.
+        report = replica.check(settings.replica, replica.databases_of(settings.database_path),
+                               settings.replica_max_lag, settings.replica_wait,
+                               settle=min(REPLICA_SETTLE, settings.replica_wait))
+    except Exception as exc:  # the import is done; this line must not undo its report
+        log.exception("replica check failed")
+        return False, f"Replica: cannot be checked ({exc!r})."
+    if report.ok:
+        return True, f"Replica: {report.summary()}."
+    return False, f"Replica NOT up to date: {'; '.join(report.problems)}."
+
+
 def failure_report(settings: Settings, verdict: str, tail: list[str], stderr_tail: list[str]):
     """(level, title, body) for a failed import: the verdict first, then the last log lines."""
     if tail:
@@ -240,6 +266,11 @@ def run(settings: Settings, notifier: notify.Notifier) -> int:
         level, title, body = success_report(settings, outcome.summary, stdout_lines[-1] if stdout_lines else "",
                                             outcome.seconds)
         log.info("%s", body.splitlines()[0])
+        caught_up, line = replica_report(settings)
+        (log.info if caught_up else log.warning)("%s", line)
+        if not caught_up:  # the import worked, but the copy that survives the disk is not current
+            level, title = "warning", f"{title} (replica behind)"
+        body = notify.fit_body(f"{body}\n{line}")
         notifier.send(level, title, body)
         return 0
     verdict, status = outcome.verdict(settings.data_file.name)

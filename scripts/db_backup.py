@@ -3,7 +3,8 @@
 
 Started by ctv-db-backup.service; standard library only. Copies the live database with
 SQLite's backup API (readers and the web service carry on), runs `PRAGMA integrity_check` on
-the copy, keeps the newest BACKUP_KEEP copies, and notifies like the daily update. Settings come
+the copy, keeps the newest BACKUP_KEEP copies, and notifies like the daily update. The sign-in
+database beside it (NAME.auth.db), once it exists, gets the same. Settings come
 from /etc/ctv-daily-update.env (or --env-file, or $CTV_DB_BACKUP_ENV): DATABASE_PATH, the
 NTFY_*/SLACK_* settings, optional BACKUP_DIR, BACKUP_KEEP, BACKUP_NOTIFY_SUCCESS.
 """
@@ -128,16 +129,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     started = time.monotonic()
+    now = dt.datetime.now(dt.timezone.utc)
+    # The sign-in database beside the main one (users, sessions), once there is one: same checks.
+    auth = opsenv.auth_database(database)
+    sentences = []
     try:
-        copy = make_backup(database, backup_dir, dt.datetime.now(dt.timezone.utc))
-        removed = prune(database, backup_dir, keep)
+        for source in [database, auth] if auth.exists() else [database]:
+            copy = make_backup(source, backup_dir, now)
+            removed = prune(source, backup_dir, keep)
+            sentences.append(f"Backed up {source} to {copy} ({copy.stat().st_size / 1e6:,.1f} MB); integrity check "
+                             f"ok; {len(backups_of(source, backup_dir))} copies kept, {len(removed)} removed.")
     except (BackupError, OSError) as exc:
         log.error("%s", exc)
-        notifier.send("error", "CTV database backup FAILED", f"{exc}.")
+        notifier.send("error", "CTV database backup FAILED", " ".join([*sentences, f"{exc}."]))
         return 1
-    size_mb = copy.stat().st_size / 1e6
-    message = (f"Backed up {database} to {copy} ({size_mb:,.1f} MB) in {time.monotonic() - started:.0f} s; "
-               f"integrity check ok; {len(backups_of(database, backup_dir))} copies kept, {len(removed)} removed.")
+    message = " ".join(sentences) + f" Took {time.monotonic() - started:.0f} s."
     log.info("%s", message)
     if notify_success:
         notifier.send("success", "CTV database backup done", message)

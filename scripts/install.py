@@ -7,8 +7,9 @@
 
 Creates the ctvbooked user and apps-deploy group, the code directory (setgid, no .venv), the
 venv (uv sync --locked --no-dev --no-editable, byte-compiled), the data directory owned by the
-runtime user, the env files if absent, and the units; disables, moves aside and masks the
-legacy flaskapp.service. Standard library only.
+runtime user, the env files and Litestream's configuration if absent, the Litestream binary
+given with --litestream, and the units; disables, moves aside and masks the legacy
+flaskapp.service. Standard library only.
 """
 
 from __future__ import annotations
@@ -32,11 +33,19 @@ APP_DIR = "/opt/apps/ctv-bookedbiz-db"
 VENV_DIR = "/opt/venvs/ctv-bookedbiz-db"
 DATA_DIR = "/var/lib/ctv-bookedbiz-db"
 UNIT_DIR = "/etc/systemd/system"
-ENV_FILES = {  # example in units/ -> where it goes
-    "ctv-bookedbiz-db.env.example": "/etc/ctv-bookedbiz-db/ctv-bookedbiz-db.env",
-    "ctv-daily-update.env.example": "/etc/ctv-daily-update.env",
+SETTINGS_FILES = {  # file in units/ -> where it goes, its group and mode; written only if absent
+    "ctv-bookedbiz-db.env.example": ("/etc/ctv-bookedbiz-db/ctv-bookedbiz-db.env", APP_USER, 0o640),
+    "ctv-daily-update.env.example": ("/etc/ctv-daily-update.env", APP_USER, 0o640),
+    # The replica's secret key: root only. systemd hands it to the units that need it.
+    "litestream.env.example": ("/etc/litestream.env", "root", 0o600),
+    # No secrets (it refers to the env file's values): litestream.service reads it as ctvbooked.
+    "litestream.yml": ("/etc/litestream.yml", "root", 0o644),
 }
 ENABLED_UNITS = ["ctv-bookedbiz-db.service", "ctv-daily-update.timer", "ctv-db-backup.timer"]
+LITESTREAM = "/usr/local/bin/litestream"
+LITESTREAM_UNIT = "litestream.service"
+# units/litestream.yml uses Litestream 0.3's keys; 0.5 reads another configuration.
+LITESTREAM_VERSION_PREFIX = "v0.3."
 LEGACY_UNIT = "flaskapp.service"
 # What never belongs in the code directory when it is copied from a checkout.
 NOT_CODE = {".git", ".venv", "venv", "var", "__pycache__", "build", "dist", ".pytest_cache", ".mypy_cache",
@@ -233,15 +242,46 @@ def install_data(host: Host, venv: Path | None) -> None:
 def install_env_files(host: Host, source: Path) -> None:
     """Settings files, only if absent: they hold tokens and are the operator's to edit."""
     ensure_dir(host, "/etc/ctv-bookedbiz-db", "root", APP_USER, 0o750)
-    for example, absolute in ENV_FILES.items():
+    for example, (absolute, group, mode) in SETTINGS_FILES.items():
         target = host.path(absolute)
         if not target.exists():
             host.do(f"create {target} from units/{example}",
-                    lambda s=source / "units" / example, t=target: shutil.copyfile(s, t))
-            host.own(target, "root", APP_USER, 0o640)
+                    lambda s=source / "units" / example, t=target, m=mode: _write_new(s, t, m))
+            host.own(target, "root", group, mode)
 
 
-def install_units(host: Host, source: Path) -> None:
+def _write_new(source: Path, target: Path, mode: int) -> None:
+    """A copy of `source` that nobody else could read at any moment (it is made with `mode`)."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(source.read_bytes())
+
+
+def install_litestream(host: Host, binary: str | None) -> bool:
+    """The Litestream binary at /usr/local/bin/litestream, copied from `binary` (from the npm
+    package @flydotio/litestream-linux-x64, or Litestream's .deb). True if it is installed."""
+    target = host.path(LITESTREAM)
+    if binary is None:
+        if not target.exists():
+            print(f"skip {LITESTREAM_UNIT}: no Litestream at {target} (give its binary with --litestream)")
+        return target.exists()
+    source = Path(binary)
+    try:
+        version = subprocess.run([source, "version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InstallError(f"cannot run {source} version: {exc}") from None
+    if not version.startswith(LITESTREAM_VERSION_PREFIX):
+        raise InstallError(f"{source} is Litestream {version or '(unknown)'}; units/litestream.yml is written for "
+                           f"{LITESTREAM_VERSION_PREFIX}x (@flydotio/litestream-linux-x64 1.0.1 on npm has v0.3.13)")
+    if not (target.is_file() and filecmp.cmp(source, target, shallow=False)):
+        ensure_dir(host, str(Path(LITESTREAM).parent))
+        host.do(f"install {target} (Litestream {version}) from {source}",
+                lambda: (shutil.copyfile(source, f"{target}.new"), os.replace(f"{target}.new", target)))
+    host.own(target, "root", "root", 0o755)
+    return True
+
+
+def install_units(host: Host, source: Path, litestream: bool) -> None:
     unit_dir = ensure_dir(host, UNIT_DIR)
     changed = False
     for unit in sorted((source / "units").glob("*.service")) + sorted((source / "units").glob("*.timer")):
@@ -256,10 +296,16 @@ def install_units(host: Host, source: Path) -> None:
     retire_legacy(host, unit_dir, systemctl)
     if host.live:
         host.run([*systemctl, "enable", "--now", "ctv-daily-update.timer", "ctv-db-backup.timer"])
+        if litestream:
+            # --no-block: until /etc/litestream.env names a replica it fails to start, which
+            # `ctvdb doctor` reports; the rest of the install is not held up by that.
+            host.run([*systemctl, "enable", LITESTREAM_UNIT])
+            host.run([*systemctl, "restart", "--no-block", LITESTREAM_UNIT])
         host.run([*systemctl, "enable", "ctv-bookedbiz-db.service"])
         host.run([*systemctl, "restart", "ctv-bookedbiz-db.service"])
     else:
-        disabled = [u for u in ENABLED_UNITS if _state(systemctl, "is-enabled", u) != "enabled"]
+        wanted = ENABLED_UNITS + ([LITESTREAM_UNIT] if litestream else [])
+        disabled = [u for u in wanted if _state(systemctl, "is-enabled", u) != "enabled"]
         if disabled:
             host.run([*systemctl, "enable", *disabled])
 
@@ -295,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uv", help="path of the uv executable (default: uv on PATH)")
     parser.add_argument("--python", help="the Python uv builds the venv with (default: /usr/bin/python3)")
     parser.add_argument("--skip-venv", action="store_true", help="leave the venv (and database) as they are")
+    parser.add_argument("--litestream", metavar="BINARY",
+                        help=f"install this Litestream 0.3 binary as {LITESTREAM} (default: keep the one there)")
     args = parser.parse_args(argv)
 
     host = Host(root=Path(args.root).resolve(), dry_run=args.dry_run)
@@ -311,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         fix_code_ownership(host, app)
         install_data(host, venv)
         install_env_files(host, source)
-        install_units(host, source)
+        litestream = install_litestream(host, args.litestream)
+        install_units(host, source, litestream)
     except (InstallError, OSError) as exc:
         print(f"install: FAILED: {exc}", file=sys.stderr)
         return 1

@@ -127,6 +127,16 @@ def load_settings(path: str | os.PathLike, environ: dict[str, str] | None = None
     return merged
 
 
+def auth_database(database: str | os.PathLike) -> Path:
+    """The sign-in database beside a main database: DIR/NAME.db -> DIR/NAME.auth.db.
+
+    The same rule as ctvdb's own (users, sessions and sign-in limits live in that second
+    file); repeated here because the scripts do not import ctvdb. Keep the two in step.
+    """
+    path = Path(database)
+    return path.with_name(f"{path.stem}.auth{path.suffix or '.db'}")
+
+
 def hold_lock(path: str | os.PathLike) -> int:
     """Take an exclusive flock on `path` until this process exits; AlreadyRunning if it is held.
 

@@ -21,11 +21,13 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-import opsenv  # a sibling in scripts/, standard library only
+import opsenv  # siblings in scripts/, standard library only
+import replica
 
 SERVICE = "ctv-bookedbiz-db.service"
 TIMER = "ctv-daily-update.timer"
 LEGACY = "flaskapp.service"
+LITESTREAM_SERVICE = "litestream.service"
 ENV_FILE = "/etc/ctv-bookedbiz-db/ctv-bookedbiz-db.env"
 DEFAULT_DATABASE = "/var/lib/ctv-bookedbiz-db/production.db"
 
@@ -209,6 +211,27 @@ def check_last_import(database: Path, max_age_hours: float, now: dt.datetime) ->
                 "journalctl -u ctv-daily-update.service -n 50")
 
 
+def check_replica(systemctl: list[str], setup: replica.Setup, database: Path, max_lag: float,
+                  wait: float) -> Item:
+    """Litestream runs, replicates both databases, and no replica is more than `max_lag` behind.
+
+    Without a configuration this fails rather than saying "not configured": a host whose only
+    copies of the data are on its own disk is not fit for production, and the checklist exists
+    to say so.
+    """
+    report = replica.check(setup, replica.databases_of(database), max_lag, wait)
+    if not report.ok:
+        hint = ("install.py --litestream BINARY; set LITESTREAM_REPLICA_URL in /etc/litestream.env"
+                if not report.lags else f"journalctl -u {LITESTREAM_SERVICE} -n 50")
+        return Item(False, "; ".join(report.problems), hint)
+    state = run([*systemctl, "is-active", LITESTREAM_SERVICE])
+    if state != "active":
+        return Item(False, f"{LITESTREAM_SERVICE} is {state or 'unknown'}: changes are no longer replicated "
+                    f"({report.summary()})", f"systemctl restart {LITESTREAM_SERVICE}; journalctl -u "
+                    f"{LITESTREAM_SERVICE} -n 50")
+    return Item(True, f"{report.summary()} (limit {max_lag:g} s)")
+
+
 # -- HTTP ----------------------------------------------------------------------------------
 
 def check_redirect(url: str) -> Item:
@@ -245,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", help=f"default: DATABASE_PATH in {ENV_FILE}, else {DEFAULT_DATABASE}")
     parser.add_argument("--apps", default="/opt/apps", help="where no .venv may be")
     parser.add_argument("--max-age-hours", type=float, default=24.0)
+    parser.add_argument("--litestream", default=replica.DEFAULT_LITESTREAM)
+    parser.add_argument("--litestream-config", default=replica.DEFAULT_CONFIG)
+    parser.add_argument("--litestream-env", default=replica.DEFAULT_ENV_FILE)
+    parser.add_argument("--max-replica-lag", type=float, default=replica.DEFAULT_MAX_LAG,
+                        help="seconds the replica may be behind (default: %(default)s)")
+    parser.add_argument("--replica-wait", type=float, default=5.0,
+                        help="seconds to let a replica that is behind catch up (default: %(default)s)")
     parser.add_argument("--root", default="/", help="check files and unit state in this tree")
     parser.add_argument("--proc", default="/proc")
     parser.add_argument("--systemctl", default="systemctl", help="systemctl to ask about running units")
@@ -265,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         check_timer(systemctl, is_enabled, root, args.timer, live),
         check_readable_by(database, root, args.user),
         check_last_import(database, args.max_age_hours, dt.datetime.now(dt.timezone.utc)),
+        check_replica(systemctl, replica.Setup(under(root, args.litestream), under(root, args.litestream_config),
+                                               under(root, args.litestream_env)),
+                      database, args.max_replica_lag, args.replica_wait),
     ]
     for item in items:
         print(f"{'OK  ' if item.ok else 'FAIL'}  {item.what}")

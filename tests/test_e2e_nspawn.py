@@ -1,7 +1,8 @@
 """End to end: boot a Debian container with systemd-nspawn, install ctvdb with scripts/install.py
 as an operator would, and check the units for real: the web service answers 302 -> /reports/,
 `systemctl start ctv-daily-update.service` imports a sample workbook and the stand-in ntfy hears
-of it, the service comes back after SIGKILL, and it cannot write outside its data directory.
+of it, litestream.service replicates it to a second "disk" (a tmpfs) from which it restores,
+the service comes back after SIGKILL, and it cannot write outside its data directory.
 
 Needs root, systemd-nspawn and debootstrap (.ci/ops-setup.sh installs them and caches the
 root). The container has a private network: the stand-in ntfy runs inside it, the venv is built
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 STANDINS = Path(__file__).resolve().parent / "standins"
 DATA = "/var/lib/ctv-bookedbiz-db"
 WORKBOOK = "Commercial Log 261125.xlsx"
+REPLICA_DIR = "/srv/ctv-bookedbiz-db-replica"
 # The daily import replaces the current month and freezes the previous one, so the workbook
 # holds the month the container's clock (the host's) is in.
 THIS_MONTH = dt.date.today().strftime("%b-%y")
@@ -63,7 +65,7 @@ pytestmark = [
 class Container:
     """A booted container and ways to run things in it (nsenter into its init's namespaces)."""
 
-    def __init__(self, image: Path, work: Path):
+    def __init__(self, image: Path, work: Path, litestream: Path):
         self.work = work
         self.console = open(work / "console.log", "wb")
         uv = uv_binary()
@@ -72,7 +74,9 @@ class Container:
             ["systemd-nspawn", "--quiet", "--directory", image, "--boot", "--volatile=overlay",
              "--register=no", "--keep-unit", "--private-network", "--machine=ctvdb-e2e",
              f"--bind-ro={REPO}:/src", f"--bind-ro={uv}:/usr/local/bin/uv", f"--bind={uv_cache}:/var/cache/uv",
-             f"--bind={work / 'exchange'}:/e2e"],
+             f"--bind={work / 'exchange'}:/e2e", f"--bind-ro={litestream}:/usr/local/lib/e2e-litestream",
+             # The file replica's own file system, as a second disk mounted there would be.
+             f"--tmpfs={REPLICA_DIR}:mode=0777"],
             stdin=subprocess.DEVNULL, stdout=self.console, stderr=subprocess.STDOUT)
         self.leader = self._find_leader()
 
@@ -156,14 +160,14 @@ def image() -> Path:
 
 
 @pytest.fixture(scope="module")
-def booted(image):
+def booted(image, litestream_binary):
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="ctvdb-e2e-", dir="/var/tmp"))
     (work / "exchange").mkdir()
     shutil.copy(STANDINS / "servers.py", work / "exchange" / "servers.py")
     from ctvdb import sample
     sample.write_sample(work / "exchange" / WORKBOOK, rows=500, months=[THIS_MONTH], seed=1)
-    container = Container(image, work)
+    container = Container(image, work, litestream_binary)
     try:
         state = container.wait_until_booted()
         assert state in ("running", "degraded"), f"{state}: {container.run('systemctl', '--failed', check=False).stdout}"
@@ -186,7 +190,11 @@ def installed(booted):
     container.run("systemctl", "enable", "--now", "flaskapp.service")
     container.run("systemd-run", "--unit=ntfy-standin", "/usr/bin/python3", "/e2e/servers.py", "ntfy",
                   "--port", "8090", "--record", "/e2e/ntfy.jsonl")
+    # The operator's replica settings, there before the install (which keeps an existing file).
+    container.run("install", "-m", "0600", "/dev/null", "/etc/litestream.env")
+    container.path("/etc/litestream.env").write_text(f"LITESTREAM_REPLICA_URL=file://{REPLICA_DIR}\n")
     result = container.run("python3", "/src/scripts/install.py", "--source", "/src", "--uv", "/usr/local/bin/uv",
+                           "--litestream", "/usr/local/lib/e2e-litestream",
                            env=["UV_CACHE_DIR=/var/cache/uv", "UV_OFFLINE=1", "UV_LINK_MODE=copy", "UV_NO_PROGRESS=1"],
                            timeout=300)
     env_file = container.path("/etc/ctv-daily-update.env")
@@ -207,7 +215,7 @@ def test_install_retires_the_legacy_service_and_enables_the_units(installed):
     assert "install: made" in output
     assert container.run("systemctl", "is-enabled", "flaskapp.service", check=False).stdout.strip() == "masked"
     assert container.run("systemctl", "is-active", "flaskapp.service", check=False).stdout.strip() == "inactive"
-    for unit in ("ctv-bookedbiz-db.service", "ctv-daily-update.timer", "ctv-db-backup.timer"):
+    for unit in ("ctv-bookedbiz-db.service", "ctv-daily-update.timer", "ctv-db-backup.timer", "litestream.service"):
         assert container.run("systemctl", "is-enabled", unit).stdout.strip() == "enabled"
     assert container.show("ctv-daily-update.timer", "ActiveState") == "active"
     assert not container.path("/opt/apps/ctv-bookedbiz-db/.venv").exists()
@@ -243,6 +251,8 @@ def test_the_daily_update_imports_the_workbook_and_ntfy_hears_of_it(installed):
     assert [m["headers"]["Priority"] for m in messages] == ["2", "3"], messages
     assert messages[0]["path"] == "/ctv-e2e"
     assert f"{THIS_MONTH}: spots 0 → 500" in messages[1]["body"]
+    # The replica's settings reached the sandboxed service through LoadCredential=.
+    assert f"Replica: the replica at file://{REPLICA_DIR} of production.db is " in messages[1]["body"]
     query = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(" \
             "\"SELECT status, rows_imported FROM import_batches ORDER BY id DESC\").fetchone())"
     assert container.run("python3", "-c", query, f"{DATA}/production.db").stdout.strip() == "('COMPLETED', 500)"
@@ -281,6 +291,24 @@ def test_a_user_added_by_the_operator_signs_in_to_the_service(installed):
     assert result.stdout.strip() == "303 True", result.stdout + result.stderr + journal
 
 
+def test_litestream_service_replicates_the_import_and_it_restores(installed):
+    container, _, _ = installed
+    assert container.show("litestream.service", "ActiveState") == "active", \
+        container.run("journalctl", "-u", "litestream", "--no-pager", check=False).stdout
+    assert container.show("litestream.service", "User") == "ctvbooked"
+    assert container.path(f"{REPLICA_DIR}/production.db/generations").is_dir()
+    query = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(" \
+            "\"SELECT count(*), round(sum(gross_rate), 2) FROM spots\").fetchone())"
+    live = container.run("python3", "-c", query, f"{DATA}/production.db").stdout.strip()
+    restore = ("set -a; . /etc/litestream.env; rm -f /root/restored.db; "
+               f"litestream restore -o /root/restored.db {DATA}/production.db")
+    container.run("sh", "-c", restore)
+    restored = container.run("python3", "-c", query, "/root/restored.db").stdout.strip()
+    journal = container.run("journalctl", "-u", "litestream", "--no-pager", check=False).stdout
+    assert restored == live, journal
+    assert live.startswith("(500, ")
+
+
 def test_the_backup_service_makes_a_checked_copy(installed):
     container, _, _ = installed
     result = container.run("systemctl", "start", "ctv-db-backup.service", check=False, timeout=120)
@@ -295,7 +323,8 @@ def test_the_checklist_passes_on_the_booted_host(installed):
     container.wait_for_web()
     result = container.run("python3", "/opt/apps/ctv-bookedbiz-db/scripts/verify.py", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[-1] == "All 8 checks passed."
+    assert result.stdout.splitlines()[-1] == "All 9 checks passed."
+    assert f"the replica at file://{REPLICA_DIR} of production.db is " in result.stdout
     assert "ctv-daily-update.timer is enabled; next run " in result.stdout
 
 

@@ -61,10 +61,10 @@ def snapshot(root: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """One install without the venv, shared by the checks below."""
+def installed(tmp_path_factory, litestream_binary):
+    """One install without the venv, with Litestream, shared by the checks below."""
     root = new_root(tmp_path_factory.mktemp("host"))
-    result = install(root, "--skip-venv")
+    result = install(root, "--skip-venv", "--litestream", litestream_binary)
     assert result.returncode == 0, result.stdout + result.stderr
     return root
 
@@ -85,7 +85,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(tmp_path):
 
 
 def test_units_are_enabled_and_the_legacy_service_is_masked(installed):
-    for unit in ("ctv-bookedbiz-db.service", "ctv-daily-update.timer", "ctv-db-backup.timer"):
+    for unit in ("ctv-bookedbiz-db.service", "ctv-daily-update.timer", "ctv-db-backup.timer", "litestream.service"):
         assert systemctl(installed, "is-enabled", unit).strip() == "enabled", unit
     assert systemctl(installed, "is-enabled", "flaskapp.service").strip() == "masked"
     assert os.readlink(installed / "etc/systemd/system/flaskapp.service") == "/dev/null"
@@ -110,6 +110,47 @@ def test_accounts_directories_and_owners(installed):
     assert owner(data / "processed") == (user, own_group, "0o750")
     for env_file in ("etc/ctv-daily-update.env", "etc/ctv-bookedbiz-db/ctv-bookedbiz-db.env"):
         assert owner(installed / env_file) == (0, own_group, "0o640")
+    assert owner(installed / "etc/litestream.env") == (0, 0, "0o600")  # the replica's secret key: root only
+    assert owner(installed / "etc/litestream.yml") == (0, 0, "0o644")
+
+
+def test_litestream_is_installed_with_its_configuration_and_unit(installed, litestream_binary):
+    binary = installed / "usr/local/bin/litestream"
+    assert owner(binary) == (0, 0, "0o755")
+    assert binary.read_bytes() == litestream_binary.read_bytes()
+    units = Path(__file__).resolve().parent.parent / "units"
+    assert (installed / "etc/litestream.yml").read_text() == (units / "litestream.yml").read_text()
+    assert (installed / "etc/litestream.env").read_text() == (units / "litestream.env.example").read_text()
+    assert (installed / "etc/systemd/system/litestream.service").read_text() == \
+        (units / "litestream.service").read_text()
+    # The installed binary reads the installed configuration: both databases, one replica each.
+    result = subprocess.run([binary, "databases", "-config", installed / "etc/litestream.yml"], capture_output=True,
+                            text=True, env={"LITESTREAM_REPLICA_URL": "s3://bucket/production"})
+    assert result.returncode == 0, result.stdout
+    assert [line.split() for line in result.stdout.splitlines()[1:]] == [
+        ["/var/lib/ctv-bookedbiz-db/production.db", "replica"],
+        ["/var/lib/ctv-bookedbiz-db/production.auth.db", "replica"]]
+
+
+def test_without_litestream_its_unit_is_installed_but_not_enabled(tmp_path):
+    root = new_root(tmp_path)
+    result = install(root, "--skip-venv")
+    assert result.returncode == 0, result.stderr
+    assert "skip litestream.service: no Litestream at" in result.stdout
+    assert (root / "etc/systemd/system/litestream.service").is_file()
+    assert systemctl(root, "is-enabled", "litestream.service").strip() == "disabled"
+    assert systemctl(root, "is-enabled", "ctv-bookedbiz-db.service").strip() == "enabled"
+
+
+def test_a_litestream_of_another_version_is_refused(tmp_path):
+    other = tmp_path / "litestream"
+    other.write_text("#!/bin/sh\necho v0.5.2\n")
+    other.chmod(0o755)
+    root = new_root(tmp_path)
+    result = install(root, "--skip-venv", "--litestream", other)
+    assert result.returncode == 1
+    assert "is Litestream v0.5.2; units/litestream.yml is written for v0.3.x" in result.stderr
+    assert not (root / "usr/local/bin/litestream").exists()
 
 
 def test_a_second_run_changes_nothing_and_keeps_edited_env_files(installed):
@@ -117,10 +158,13 @@ def test_a_second_run_changes_nothing_and_keeps_edited_env_files(installed):
     env_file.write_text("NTFY_TOPIC=edited-by-the-operator\n")
     stray = installed / "opt/apps/ctv-bookedbiz-db/.venv"
     stray.mkdir()
+    litestream_env = installed / "etc/litestream.env"
+    litestream_env.write_text("LITESTREAM_REPLICA_URL=s3://edited/production\n")
     result = install(installed, "--skip-venv")
     assert result.returncode == 0, result.stderr
     assert f"remove stray virtualenv {stray}" in result.stdout and not stray.exists()
     assert env_file.read_text() == "NTFY_TOPIC=edited-by-the-operator\n"
+    assert litestream_env.read_text() == "LITESTREAM_REPLICA_URL=s3://edited/production\n"
     again = install(installed, "--skip-venv")
     assert "made 0 changes; nothing to do" in again.stdout, again.stdout
 

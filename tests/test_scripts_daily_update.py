@@ -6,6 +6,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from standins import SCRIPTS, FakeImport, NtfyStandIn, SlackStandIn, closed_port_url, script, summary
+from standins import SCRIPTS, FakeImport, FakeLitestream, NtfyStandIn, SlackStandIn, closed_port_url, script, summary
 
 DAILY_UPDATE = SCRIPTS / "daily_update.py"
 
@@ -31,9 +32,11 @@ class Site:
     log_file: Path
     lock_file: Path
     fake: FakeImport
+    litestream: FakeLitestream
     ntfy: NtfyStandIn
     slack: SlackStandIn
     settings: dict
+    extra_environment: dict
 
     def write_env(self, **changes) -> None:
         self.settings.update(changes)
@@ -41,7 +44,9 @@ class Site:
         self.env_file.write_text("# written by the test\n" + "\n".join(lines) + "\n", encoding="utf-8")
 
     def run(self, *args, timeout=60, preexec_fn=None) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NTFY_", "SLACK_", "DAILY_UPDATE_"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("NTFY_", "SLACK_", "DAILY_UPDATE_", "LITESTREAM", "REPLICA_", "CREDENTIALS_"))}
+        env.update(self.extra_environment)
         return subprocess.run([DAILY_UPDATE, "--env-file", self.env_file, *args], capture_output=True,
                               text=True, timeout=timeout, env=env, preexec_fn=preexec_fn)
 
@@ -66,12 +71,15 @@ def site(tmp_path):
         site = Site(
             root=tmp_path, env_file=tmp_path / "ctv-daily-update.env", database=database, workbook=workbook,
             log_file=data / "logs" / "daily-update.log", lock_file=data / ".ctv-daily-update.lock",
-            fake=FakeImport(tmp_path), ntfy=ntfy, slack=slack, settings={},
+            fake=FakeImport(tmp_path), litestream=FakeLitestream(tmp_path), ntfy=ntfy, slack=slack, settings={},
+            extra_environment={},
         )
+        site.litestream.configure({database: "412ms"})  # a replica that keeps up
         site.write_env(
             DATABASE_PATH=database, NTFY_SERVER=ntfy.url, NTFY_TOPIC="ctv-ops", SLACK_WEBHOOK_URL=slack.webhook,
             PYTHON_VENV=site.fake.python, DAILY_UPDATE_DATA_FILE=workbook, NOTIFY_TIMEOUT="2",
-            NOTIFY_RETRY_DELAY="0.05",
+            NOTIFY_RETRY_DELAY="0.05", LITESTREAM=site.litestream.binary, LITESTREAM_CONFIG=site.litestream.config,
+            LITESTREAM_ENV_FILE=site.litestream.env_file, REPLICA_WAIT="0",
         )
         yield site
 
@@ -113,7 +121,7 @@ def test_rejected_rows_make_a_priority_4_warning(site):
 def test_without_a_summary_file_the_import_s_last_line_is_the_report(site):
     site.fake.configure(summary=None, stdout="Reading sheets\nImported 812 spots into 2 months.")
     assert site.run().returncode == 0
-    assert site.ntfy_messages()[-1][3].endswith("\nImported 812 spots into 2 months.")
+    assert "\nImported 812 spots into 2 months.\nReplica: " in site.ntfy_messages()[-1][3]
 
 
 def test_a_non_ascii_customer_name_reaches_ntfy_and_slack_intact(site):
@@ -294,7 +302,79 @@ def test_the_default_workbook_is_today_s_commercial_log_in_the_data_directory():
     assert settings.log_file == Path("/d/logs/daily-update.log")
 
 
-def test_the_real_import_runs_under_the_daily_update(site):
+def test_a_replica_that_keeps_up_is_one_line_of_the_report(site):
+    assert site.run().returncode == 0
+    priority, _, title, body = site.ntfy_messages()[-1]
+    assert (priority, title) == ("3", "CTV daily update: import completed")
+    assert body.splitlines()[-1] == "Replica: the replica at s3://ctv-replica/production of production.db is 0.4 s " \
+                                    "behind at most."
+    assert [run["argv"][0] for run in site.litestream.runs] == ["databases", "generations"]
+
+
+def test_a_replica_behind_raises_the_priority_and_says_by_how_much(site):
+    site.litestream.configure({site.database: "5m3s"})
+    assert site.run().returncode == 0
+    priority, tags, title, body = site.ntfy_messages()[-1]
+    assert (priority, tags, title) == ("4", "warning", "CTV daily update: import completed (replica behind)")
+    assert body.splitlines()[-1] == "Replica NOT up to date: production.db → replica: 303.0 s behind (limit 60 s)."
+    assert "Replica NOT up to date" in site.slack_texts()[-1]
+
+
+def test_the_limit_is_a_setting(site):
+    site.litestream.configure({site.database: "5m3s"})
+    site.write_env(REPLICA_MAX_LAG="600")
+    assert site.run().returncode == 0
+    assert site.ntfy_messages()[-1][0] == "3"
+
+
+def test_the_sign_in_database_must_be_replicated_too(site):
+    auth = site.database.with_name("production.auth.db")
+    sqlite3.connect(auth).close()
+    assert site.run().returncode == 0
+    body = site.ntfy_messages()[-1][3]
+    assert f"Replica NOT up to date: {auth} is not replicated: it has no replica in {site.litestream.config}." in body
+    site.litestream.configure({site.database: "1.5s", auth: "200ms"})
+    assert site.run().returncode == 0
+    assert site.ntfy_messages()[-1][3].endswith(" of production.auth.db, production.db is 1.5 s behind at most.")
+
+
+@pytest.mark.parametrize("breakage, said", [
+    ("litestream fails", "`litestream databases` failed: failed to run: cannot read config: permission denied."),
+    ("no configuration", "no Litestream configuration {config}: the only copies of the database are on this host."),
+    ("no binary", "Litestream is not installed at {binary}."),
+    ("nothing replicated", "production.db → replica: nothing replicated (limit 60 s)."),
+])
+def test_a_replica_that_cannot_be_checked_is_a_warning_and_never_fails_the_job(site, breakage, said):
+    if breakage == "litestream fails":
+        site.litestream.configure({}, exit=1, stderr='time=2026-11-25T04:31:00Z level=ERROR msg="failed to run" '
+                                                      'error="cannot read config: permission denied"')
+    elif breakage == "no configuration":
+        site.litestream.config.unlink()
+    elif breakage == "no binary":
+        site.litestream.binary.unlink()
+    else:
+        site.litestream.configure({site.database: None})
+    assert site.run().returncode == 0
+    priority, _, title, body = site.ntfy_messages()[-1]
+    assert (priority, title) == ("4", "CTV daily update: import completed (replica behind)")
+    expected = said.format(config=site.litestream.config, binary=site.litestream.binary)
+    assert body.splitlines()[-1] == f"Replica NOT up to date: {expected}"
+
+
+def test_under_systemd_the_replica_settings_come_from_the_credentials_directory(site):
+    """ctv-daily-update.service gets /etc/litestream.env (root-only) through LoadCredential=."""
+    credentials = site.root / "credentials"
+    credentials.mkdir()
+    (credentials / "litestream.env").write_text("LITESTREAM_REPLICA_URL=s3://from-the-credential/production\n")
+    site.write_env(LITESTREAM_ENV_FILE=None)
+    site.extra_environment["CREDENTIALS_DIRECTORY"] = str(credentials)
+    assert site.run().returncode == 0
+    assert {run["url"] for run in site.litestream.runs} == {"s3://from-the-credential/production"}
+    assert "Replica: the replica at s3://from-the-credential/production of production.db" in site.ntfy_messages()[-1][3]
+
+
+def test_the_real_import_runs_under_the_daily_update(site, replicate, litestream_binary, s3_standin):
+    """The real import, with the real Litestream replicating to moto's S3 server meanwhile."""
     from ctvdb import codes, sample
 
     # The current month: a daily import freezes the previous one, so a fixed month would stop
@@ -306,11 +386,26 @@ def test_the_real_import_runs_under_the_daily_update(site):
     subprocess.run([sys.executable, "-m", "ctvdb", "--db", site.database, "init"], check=True, capture_output=True)
     site.workbook.unlink()
     sample.write_sample(site.workbook, rows=500, months=[month], seed=1)
-    site.write_env(PYTHON_VENV=sys.executable)
+    bucket = f"daily-update-{os.getpid()}"
+    s3_standin.create_bucket(bucket)
+    config = site.root / "litestream.yml"
+    config.write_text(f"dbs:\n  - path: {site.database}\n    replicas:\n      - name: replica\n"
+                      "        url: ${LITESTREAM_REPLICA_URL}/production.db\n"
+                      "        endpoint: ${LITESTREAM_S3_ENDPOINT}\n        sync-interval: 1s\n")
+    values = {"LITESTREAM_REPLICA_URL": f"s3://{bucket}/production", "LITESTREAM_S3_ENDPOINT": s3_standin.endpoint,
+              "LITESTREAM_ACCESS_KEY_ID": "test", "LITESTREAM_SECRET_ACCESS_KEY": "test"}
+    env_file = site.root / "litestream.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    replicate(config, values).wait_for("wal segment written")
+    site.write_env(PYTHON_VENV=sys.executable, LITESTREAM=litestream_binary, LITESTREAM_CONFIG=config,
+                   LITESTREAM_ENV_FILE=env_file, REPLICA_WAIT="30")
     result = site.run(timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     priority, tags, title, body = site.ntfy_messages()[-1]
     assert priority in ("3", "4") and f"{month}: spots 0 →" in body
+    said = re.search(rf"Replica: the replica at s3://{bucket}/production of production.db is (\S+) s behind", body)
+    lag = float(said[1])
+    assert lag <= 2.0, body
     with sqlite3.connect(site.database) as conn:
         assert conn.execute("SELECT status FROM import_batches ORDER BY rowid DESC LIMIT 1").fetchone()[0] == "COMPLETED"
 

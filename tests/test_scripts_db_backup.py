@@ -129,3 +129,39 @@ def test_backup_names_sort_by_time():
     from pathlib import Path
     name = db_backup.backup_name(Path("/x/production.db"), dt.datetime(2026, 11, 5, 4, 45, 1))
     assert name == "production-20261105T044501Z.db"
+
+
+def test_the_sign_in_database_beside_it_is_backed_up_too_with_the_same_checks(tmp_path, database, ntfy):
+    auth = database.with_name("production.auth.db")  # DIR/NAME.db -> DIR/NAME.auth.db
+    with sqlite3.connect(auth) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+        conn.executemany("INSERT INTO users (email) VALUES (?)", [(f"u{i}@example.com",) for i in range(50)])
+    conn.close()
+    assert run_backup(tmp_path, database, ntfy).returncode == 0
+    backups = database.parent / "backups"
+    [main_copy] = backups.glob("production-*.db")
+    [auth_copy] = backups.glob("production.auth-*.db")
+    with sqlite3.connect(main_copy) as conn:
+        assert conn.execute("SELECT count(*) FROM spots").fetchone()[0] == 20000
+    with sqlite3.connect(auth_copy) as conn:
+        assert conn.execute("SELECT count(*), max(email) FROM users").fetchone() == (50, "u9@example.com")
+    text = ntfy.received[-1].text
+    assert f"Backed up {database} to {main_copy}" in text and f"Backed up {auth} to {auth_copy}" in text
+    # Each keeps its own newest copies: nine old sign-in copies do not push out the main ones.
+    for day in range(1, 10):
+        (backups / f"production.auth-202611{day:02d}T043000Z.db").write_bytes(b"old")
+    assert run_backup(tmp_path, database, ntfy, BACKUP_KEEP=2).returncode == 0
+    kept = sorted(p.name for p in backups.glob("production.auth-*.db"))
+    # The newest two: this run's and the first run's (one and the same name within one second).
+    assert len(kept) == 2 and kept[-1] > "production.auth-20261109T043000Z.db"
+    assert main_copy.exists()
+
+
+def test_a_corrupt_sign_in_database_fails_the_backup(tmp_path, database, ntfy):
+    auth = database.with_name("production.auth.db")
+    auth.write_bytes(b"SQLite format 3\0" + os.urandom(4096))
+    assert run_backup(tmp_path, database, ntfy).returncode == 1
+    assert ntfy.received[-1].headers["Priority"] == "5"
+    assert f"backup of {auth} failed" in ntfy.received[-1].text
+    assert not list((database.parent / "backups").glob("production.auth-*.db"))

@@ -3,6 +3,7 @@ port and a stand-in for the live systemctl: every item passes, and each breakage
 
 import datetime as dt
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from standins import SCRIPTS
+from standins import SCRIPTS, FakeLitestream
 
 VERIFY = SCRIPTS / "verify.py"
 
@@ -40,9 +41,9 @@ http.server.HTTPServer(("127.0.0.1", {port}), Handler).serve_forever()
 """
 
 FAKE_SYSTEMCTL = """#!/bin/sh
-# Stands in for systemctl on a booted host: the state file says what the service is.
+# Stands in for systemctl on a booted host: state-UNIT (or else the file state) says what a unit is.
 case "$1" in
-  is-active) cat "$(dirname "$0")/state" ;;
+  is-active) f="$(dirname "$0")/state-$2"; [ -f "$f" ] || f="$(dirname "$0")/state"; cat "$f" ;;
   show) echo "Wed 2026-11-25 04:30:41 PST" ;;
   *) echo "unexpected: $*" >&2; exit 1 ;;
 esac
@@ -75,6 +76,7 @@ class Host:
     port: int
     tools: Path
     server: subprocess.Popen
+    litestream: FakeLitestream
 
     @property
     def database(self) -> Path:
@@ -111,8 +113,10 @@ def host():
     (tools / "systemctl").write_text(FAKE_SYSTEMCTL)
     (tools / "systemctl").chmod(0o755)
     (tools / "state").write_text("active\n")
+    (tools / "state-litestream.service").write_text("active\n")
+    litestream = FakeLitestream(tools).configure({database: "312ms"})
     port = free_port()
-    host = Host(root, port, tools, serve(tools / "uvicorn", port))
+    host = Host(root, port, tools, serve(tools / "uvicorn", port), litestream)
     yield host
     host.server.kill()
     host.server.wait()
@@ -126,17 +130,20 @@ def record_import(database: Path, hours_ago: float, status: str = "COMPLETED") -
                      "VALUES ('daily', 'Commercial Log 261125.xlsx', ?, ?, ?)", (status, finished, finished))
 
 
-def doctor(host: Host) -> subprocess.CompletedProcess:
+def doctor(host: Host, *args) -> subprocess.CompletedProcess:
+    """verify.py against the tree; Litestream is the stand-in unless `args` say otherwise."""
+    litestream = ["--litestream", "/tools/fake-litestream/litestream"] if "--litestream" not in args else []
     return subprocess.run([VERIFY, "--root", host.root, "--url", f"http://127.0.0.1:{host.port}",
-                           "--systemctl", host.tools / "systemctl"], capture_output=True, text=True, timeout=60)
+                           "--systemctl", host.tools / "systemctl", "--replica-wait", "0", *litestream, *args],
+                          capture_output=True, text=True, timeout=60)
 
 
 def test_a_healthy_host_passes_every_item(host):
     result = doctor(host)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert [line[:4] for line in lines[:-1]] == ["OK  "] * 8
-    assert lines[-1] == "All 8 checks passed."
+    assert [line[:4] for line in lines[:-1]] == ["OK  "] * 9
+    assert lines[-1] == "All 9 checks passed."
     text, port = result.stdout, host.port
     assert f"only uvicorn listens on port {port} (pid {host.server.pid})" in text
     assert "ctv-bookedbiz-db.service is active (since Wed 2026-11-25 04:30:41 PST)" in text
@@ -145,6 +152,7 @@ def test_a_healthy_host_passes_every_item(host):
     assert "ctv-daily-update.timer is enabled; next run " in text and "04:30:00" in text
     assert f"ctvbooked can read {host.database}" in text
     assert "the last completed import finished" in text and "3.0 h ago" in text
+    assert "the replica of production.db is 0.3 s behind at most (limit 60 s)" in text
 
 
 def make_unreadable(host: Host) -> None:
@@ -169,6 +177,14 @@ BREAKAGES = {
                                        capture_output=True), "ctv-daily-update.timer is disabled"),
     "unreadable": (make_unreadable, "ctvbooked cannot read"),
     "stale": (make_stale, "h ago (over 24 h)"),
+    "replica behind": (lambda h: h.litestream.configure({h.database: "10m0s"}),
+                       "production.db → replica: 600.0 s behind (limit 60 s)"),
+    "replica stopped": (lambda h: (h.tools / "state-litestream.service").write_text("inactive\n"),
+                        "litestream.service is inactive: changes are no longer replicated"),
+    "no replica configured": (lambda h: (h.root / "etc/litestream.yml").unlink(),
+                              "no Litestream configuration"),
+    "sign-in database not replicated": (lambda h: sqlite3.connect(h.database.with_name("production.auth.db")).close(),
+                                        "production.auth.db is not replicated: it has no replica in"),
 }
 
 
@@ -181,4 +197,33 @@ def test_each_broken_item_fails_with_a_hint(host, name):
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert len(failed) == 1 and failure in failed[0], result.stdout
     assert result.stdout.split(failed[0])[1].splitlines()[1].startswith("      hint: ")
-    assert result.stdout.splitlines()[-1] == "7 of 8 checks passed."
+    assert result.stdout.splitlines()[-1] == "8 of 9 checks passed."
+
+
+def test_a_real_replica_of_both_databases_passes_with_its_lag(host, replicate, litestream_binary, s3_standin):
+    """The real Litestream replicating the tree's two databases to moto's S3 server."""
+    auth = host.database.with_name("production.auth.db")
+    with sqlite3.connect(auth) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+    conn.close()
+    bucket = f"verify-{os.getpid()}"
+    s3_standin.create_bucket(bucket)
+    replica = "\n".join(["    replicas:", "      - name: replica", "        url: ${LITESTREAM_REPLICA_URL}/{name}",
+                         "        endpoint: ${LITESTREAM_S3_ENDPOINT}", "        sync-interval: 1s"])
+    config = host.root / "etc/litestream.yml"
+    config.write_text("dbs:\n" + "".join(f"  - path: {db}\n" + replica.replace("{name}", db.name) + "\n"
+                                          for db in (host.database, auth)))
+    values = {"LITESTREAM_REPLICA_URL": f"s3://{bucket}/production", "LITESTREAM_S3_ENDPOINT": s3_standin.endpoint,
+              "LITESTREAM_ACCESS_KEY_ID": "test", "LITESTREAM_SECRET_ACCESS_KEY": "test"}
+    (host.root / "etc/litestream.env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    (host.root / "usr/local/bin").mkdir(parents=True, exist_ok=True)
+    (host.root / "usr/local/bin/litestream").symlink_to(litestream_binary)
+    process = replicate(config, values)
+    process.wait_until_shipped([host.database, auth], time.time())
+    result = doctor(host, "--litestream", "/usr/local/bin/litestream")
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if "replica" in line)
+    match = re.fullmatch(rf"OK    the replica at s3://{bucket}/production of production.auth.db, production.db is "
+                         r"(\S+) s behind at most \(limit 60 s\)", line)
+    assert match and float(match[1]) <= 2.0, line

@@ -53,7 +53,7 @@ def scratch_root(tmp_path_factory) -> Path:
 def test_the_units_are_the_ones_production_needs():
     assert {p.name for p in UNIT_FILES} == {
         "ctv-bookedbiz-db.service", "ctv-daily-update.service", "ctv-daily-update.timer",
-        "ctv-db-backup.service", "ctv-db-backup.timer"}
+        "ctv-db-backup.service", "ctv-db-backup.timer", "litestream.service"}
 
 
 @pytest.mark.parametrize("unit", UNIT_FILES, ids=lambda p: p.name)
@@ -112,7 +112,9 @@ def test_services_start_scripts_that_exist_and_write_only_the_data_directory(uni
             assert (ROOT / word.removeprefix("/opt/apps/ctv-bookedbiz-db/")).is_file(), word
     assert service["ProtectSystem"] == "strict"
     assert service["StateDirectory"] == "ctv-bookedbiz-db"
-    assert "ReadWritePaths" not in service
+    # Litestream may also write a file replica on a second disk mounted at its one place.
+    expected = "-/srv/ctv-bookedbiz-db-replica" if unit.name == "litestream.service" else None
+    assert service.get("ReadWritePaths") == expected
 
 
 @pytest.mark.parametrize("unit", SERVICES, ids=lambda p: p.name)
@@ -138,3 +140,28 @@ def test_uvicorn_does_not_trust_forwarded_headers_itself():
     # setting must be the only thing that decides who the client is and whether it came over https.
     exec_start = read_unit(UNITS / "ctv-bookedbiz-db.service")["Service"]["ExecStart"]
     assert "--no-proxy-headers" in exec_start.split()
+
+
+def test_litestream_reads_its_settings_from_the_env_file_and_no_secret_is_in_the_repository():
+    config = (UNITS / "litestream.yml").read_text()
+    example = (UNITS / "litestream.env.example").read_text()
+    referred = set(re.findall(r"\$\{(\w+)\}", config))
+    assert referred == {"LITESTREAM_REPLICA_URL", "LITESTREAM_S3_ENDPOINT", "LITESTREAM_S3_REGION"}
+    for name in referred | {"LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY"}:
+        assert re.search(rf"^#?{name}=", example, re.M), f"{name} is not documented in litestream.env.example"
+    from standins import script
+    values = script("opsenv").read_env_file(UNITS / "litestream.env.example")
+    assert not {name for name in values if "KEY" in name}, "keys belong in /etc/litestream.env only"
+    assert "secret-access-key" not in config and "access-key-id" not in config
+    service = read_unit(UNITS / "litestream.service")["Service"]
+    assert service["EnvironmentFile"] == "/etc/litestream.env"
+    assert service["ExecStart"] == "/usr/local/bin/litestream replicate -config /etc/litestream.yml"
+    assert (service["User"], service["Group"]) == ("ctvbooked", "ctvbooked")  # the database's owner
+
+
+def test_the_daily_update_gets_the_replica_settings_as_a_credential_with_a_fallback():
+    """LoadCredential= from a missing file would stop the import from starting (exit 243):
+    SetCredential= with the same name is the fallback systemd uses then."""
+    service = (UNITS / "ctv-daily-update.service").read_text()
+    assert "\nLoadCredential=litestream.env:/etc/litestream.env\n" in service
+    assert re.search(r"^SetCredential=litestream\.env:", service, re.M)

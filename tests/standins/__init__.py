@@ -1,4 +1,4 @@
-"""Local stand-ins for what the operations scripts talk to: ntfy, Slack and the import.
+"""Local stand-ins for what the operations scripts talk to: ntfy, Slack, the import, Litestream.
 
 `script(name)` imports a module from scripts/ (which is not a package) for in-process tests.
 """
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .fake_import import FakeImport, summary
+from .fake_litestream import FakeLitestream
 from .servers import NtfyStandIn, Received, SlackStandIn, closed_port_url
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
@@ -20,5 +21,5 @@ def script(name: str):
     return importlib.import_module(name)
 
 
-__all__ = ["SCRIPTS", "FakeImport", "NtfyStandIn", "Received", "SlackStandIn", "closed_port_url", "script",
+__all__ = ["SCRIPTS", "FakeImport", "FakeLitestream", "NtfyStandIn", "Received", "SlackStandIn", "closed_port_url", "script",
            "summary"]
