@@ -252,7 +252,7 @@ def test_the_daily_update_imports_the_workbook_and_ntfy_hears_of_it(installed):
     assert messages[0]["path"] == "/ctv-e2e"
     assert f"{THIS_MONTH}: spots 0 → 500" in messages[1]["body"]
     # The replica's settings reached the sandboxed service through LoadCredential=.
-    assert f"Replica: the replica at file://{REPLICA_DIR} of production.db is " in messages[1]["body"]
+    assert f"Replica: the replica at file://{REPLICA_DIR} of production.auth.db, production.db is " in messages[1]["body"]
     query = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(" \
             "\"SELECT status, rows_imported FROM import_batches ORDER BY id DESC\").fetchone())"
     assert container.run("python3", "-c", query, f"{DATA}/production.db").stdout.strip() == "('COMPLETED', 500)"
@@ -324,7 +324,7 @@ def test_the_checklist_passes_on_the_booted_host(installed):
     result = container.run("python3", "/opt/apps/ctv-bookedbiz-db/scripts/verify.py", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "All 9 checks passed."
-    assert f"the replica at file://{REPLICA_DIR} of production.db is " in result.stdout
+    assert f"the replica at file://{REPLICA_DIR} of production.auth.db, production.db is " in result.stdout
     assert "ctv-daily-update.timer is enabled; next run " in result.stdout
 
 

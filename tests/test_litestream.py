@@ -59,13 +59,9 @@ def figures(database: Path) -> dict:
         conn.close()
 
 
-def make_auth_database(path: Path) -> None:
-    """A sign-in database as the other branch will create it: its own file, WAL mode."""
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL, role TEXT NOT NULL)")
-        conn.execute("INSERT INTO users (email, role) VALUES ('admin@example.com', 'admin')")
-    conn.close()
+def add_user(conn, email: str, role: str) -> None:
+    """A user row as `ctvdb users add` writes it (the hash is not checked here)."""
+    conn.execute("INSERT INTO users (email, role, password_hash) VALUES (?, ?, 'scrypt:not-checked')", (email, role))
 
 
 class LagSampler(threading.Thread):
@@ -122,8 +118,10 @@ def test_both_databases_replicate_during_an_import_and_edits_and_restore_with_th
     data = tmp_path / "data"
     data.mkdir()
     main, auth = data / "production.db", data / "production.auth.db"
-    db.init(main)
-    make_auth_database(auth)
+    db.init(main)                      # and the sign-in database beside it, in WAL mode
+    with sqlite3.connect(auth) as conn:
+        add_user(conn, "admin@example.com", "admin")
+    conn.close()
     config = shipped_config(data, tmp_path / "litestream.yml")
     values = {k: v for k, v in target.items() if not k.startswith("_")}
     setup = replica.Setup(litestream_binary, config, env_file(tmp_path / "litestream.env", **values))
@@ -140,7 +138,7 @@ def test_both_databases_replicate_during_an_import_and_edits_and_restore_with_th
     with sqlite3.connect(auth, isolation_level=None) as conn:
         while importing.poll() is None:
             email = f"u{time.monotonic_ns()}@example.com"
-            conn.execute("INSERT INTO users (email, role) VALUES (?, 'viewer')", (email,))
+            add_user(conn, email, "viewer")
             time.sleep(0.05)
     conn.close()
     assert importing.wait() == 0, importing.stdout.read().decode()

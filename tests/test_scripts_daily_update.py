@@ -389,9 +389,12 @@ def test_the_real_import_runs_under_the_daily_update(site, replicate, litestream
     bucket = f"daily-update-{os.getpid()}"
     s3_standin.create_bucket(bucket)
     config = site.root / "litestream.yml"
-    config.write_text(f"dbs:\n  - path: {site.database}\n    replicas:\n      - name: replica\n"
-                      "        url: ${LITESTREAM_REPLICA_URL}/production.db\n"
-                      "        endpoint: ${LITESTREAM_S3_ENDPOINT}\n        sync-interval: 1s\n")
+    # `ctvdb init` made the sign-in database beside it: both are replicated.
+    config.write_text("dbs:\n" + "".join(
+        f"  - path: {path}\n    replicas:\n      - name: replica\n"
+        f"        url: ${{LITESTREAM_REPLICA_URL}}/{path.name}\n"
+        "        endpoint: ${LITESTREAM_S3_ENDPOINT}\n        sync-interval: 1s\n"
+        for path in (site.database, site.database.with_name("production.auth.db"))))
     values = {"LITESTREAM_REPLICA_URL": f"s3://{bucket}/production", "LITESTREAM_S3_ENDPOINT": s3_standin.endpoint,
               "LITESTREAM_ACCESS_KEY_ID": "test", "LITESTREAM_SECRET_ACCESS_KEY": "test"}
     env_file = site.root / "litestream.env"
@@ -403,7 +406,8 @@ def test_the_real_import_runs_under_the_daily_update(site, replicate, litestream
     assert result.returncode == 0, result.stdout + result.stderr
     priority, tags, title, body = site.ntfy_messages()[-1]
     assert priority in ("3", "4") and f"{month}: spots 0 →" in body
-    said = re.search(rf"Replica: the replica at s3://{bucket}/production of production.db is (\S+) s behind", body)
+    said = re.search(rf"Replica: the replica at s3://{bucket}/production of production.auth.db, production.db is "
+                     r"(\S+) s behind", body)
     lag = float(said[1])
     assert lag <= 2.0, body
     with sqlite3.connect(site.database) as conn:
