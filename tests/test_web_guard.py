@@ -51,8 +51,12 @@ class Server:
                  "--port", str(self.port), *command_line(UVICORN_OPTIONS), "--no-access-log", *args],
                 cwd=ROOT, env={**os.environ, "DATABASE_PATH": str(database), **env},
                 stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit)
-        wait_for_port(self.port, self.process)
-        assert self.wait_for_client_sockets(0) == 0   # wait_for_port's own connection has gone
+        try:
+            wait_for_port(self.port, self.process)
+            assert self.wait_for_client_sockets(0) == 0   # wait_for_port's own connection has gone
+        except BaseException:
+            self.stop()
+            raise
 
     def client_sockets(self) -> int:
         """Connected TCP sockets the server process holds (not its listening socket)."""
@@ -83,7 +87,11 @@ class Server:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(10)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
 
 
 def connect(server: Server, source: str = "127.0.0.1", timeout: float = NEVER) -> socket.socket:
@@ -152,6 +160,20 @@ def enough_descriptors():
 def sample(imported_sample, session_token):
     sample = imported_sample(rows=3000, months="Jan-25..Dec-26")
     return sample.database, session_token(sample.database)
+
+
+@pytest.fixture
+def start_server(sample, tmp_path):
+    """start_server(env, *uvicorn_args, nofile=None) -> a Server, stopped after the test however it ends."""
+    started: list[Server] = []
+
+    def start(env: dict[str, str], *args: str, nofile: int | None = None) -> Server:
+        started.append(Server(sample[0], tmp_path / f"uvicorn-{len(started)}.log", env, *args, nofile=nofile))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -342,11 +364,9 @@ def held_and_refused(socks: list[socket.socket]) -> tuple[int, list[bytes]]:
     return held, refused
 
 
-def test_the_caps_refuse_the_excess_at_once_and_exempt_a_trusted_proxy(sample, tmp_path):
-    database, _ = sample
-    server = Server(database, tmp_path / "uvicorn.log", {
-        "CTVDB_MAX_CONNECTIONS": "50", "CTVDB_MAX_CONNECTIONS_PER_ADDRESS": "20",
-        "CTVDB_TRUSTED_PROXIES": "127.0.0.9", "CTVDB_REQUEST_TIMEOUT": "30"})
+def test_the_caps_refuse_the_excess_at_once_and_exempt_a_trusted_proxy(start_server):
+    server = start_server({"CTVDB_MAX_CONNECTIONS": "50", "CTVDB_MAX_CONNECTIONS_PER_ADDRESS": "20",
+                           "CTVDB_TRUSTED_PROXIES": "127.0.0.9", "CTVDB_REQUEST_TIMEOUT": "30"})
     socks: list[socket.socket] = []
     try:
         flooder = [connect(server, "127.0.0.2") for _ in range(25)]
@@ -371,14 +391,11 @@ def test_the_caps_refuse_the_excess_at_once_and_exempt_a_trusted_proxy(sample, t
     finally:
         for sock in socks:
             sock.close()
-        server.stop()
 
 
-def test_a_flood_stays_under_the_descriptor_limit(sample, tmp_path):
-    database, _ = sample
+def test_a_flood_stays_under_the_descriptor_limit(start_server):
     # 1,024 descriptors and a backlog of 128 leave room for 1024 - 4 * 128 - 100 = 412 connections
-    server = Server(database, tmp_path / "uvicorn.log", {"CTVDB_REQUEST_TIMEOUT": "30"},
-                    "--backlog", "128", nofile=1024)
+    server = start_server({"CTVDB_REQUEST_TIMEOUT": "30"}, "--backlog", "128", nofile=1024)
     cap, flood = 412, []
     try:
         for i in range(1000):
@@ -409,8 +426,5 @@ def test_a_flood_stays_under_the_descriptor_limit(sample, tmp_path):
     finally:
         for sock in flood:
             sock.close()
-    try:
-        assert server.wait_for_client_sockets(0) == 0
-        assert get(server, "/health")[0] == 200
-    finally:
-        server.stop()
+    assert server.wait_for_client_sockets(0) == 0
+    assert get(server, "/health")[0] == 200
