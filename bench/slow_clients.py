@@ -147,7 +147,7 @@ def attack(port: int, sources: list[str], connections: int, seconds: float, reco
                 except OSError:
                     pass   # not connected yet, or closed: the selector says which
     stopped.set()
-    release.wait()
+    release.wait(600)   # stops by itself if the parent is gone
     tally["open at the end"] = len(sent)
     for sock in sent:
         sock.close()
