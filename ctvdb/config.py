@@ -28,6 +28,14 @@ class Config:
     footer_cache_seconds: float = 300.0
     stale_after_hours: float = 24.0
     timezone: str = "America/Los_Angeles"
+    # Web server connections (ctvdb.web.guard), per uvicorn worker process. A whole request must
+    # arrive within request_timeout seconds of the connection opening or of its first byte; a
+    # response may make no progress for send_timeout seconds. Caps on open connections, in all
+    # and from one client address (trusted proxies are exempt from that one).
+    request_timeout: float = 10.0
+    send_timeout: float = 60.0
+    max_connections: int = 2000
+    max_connections_per_address: int = 200
     # Sign-in (issue 5): header set by a trusted proxy, and the addresses it is trusted from.
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     sso_header: str | None = None
@@ -50,6 +58,10 @@ def load(environ: dict[str, str] | None = None) -> Config:
         max_xml_mb=int(env.get("CTVDB_MAX_XML_MB") or 1024),
         import_clock=env.get("CTVDB_IMPORT_CLOCK") or None,
         report_cache_seconds=float(env.get("CTVDB_REPORT_CACHE_SECONDS") or 300),
+        request_timeout=float(env.get("CTVDB_REQUEST_TIMEOUT") or 10),
+        send_timeout=float(env.get("CTVDB_SEND_TIMEOUT") or 60),
+        max_connections=int(env.get("CTVDB_MAX_CONNECTIONS") or 2000),
+        max_connections_per_address=int(env.get("CTVDB_MAX_CONNECTIONS_PER_ADDRESS") or 200),
         trusted_proxies=proxies,
         sso_header=env.get("CTVDB_SSO_HEADER") or None,
         session_hours=float(env.get("CTVDB_SESSION_HOURS") or 12),

@@ -24,3 +24,13 @@ def test_environment_overrides_and_the_object_is_frozen():
         cfg.database_path = Path("x")
     assert cfg.with_database("/tmp/other.db").database_path == Path("/tmp/other.db")
     assert cfg.with_database(None) is cfg
+
+
+def test_connection_limits_have_defaults_and_come_from_the_environment():
+    cfg = config.load({})
+    assert (cfg.request_timeout, cfg.send_timeout) == (10.0, 60.0)
+    assert (cfg.max_connections, cfg.max_connections_per_address) == (2000, 200)
+    cfg = config.load({"CTVDB_REQUEST_TIMEOUT": "2.5", "CTVDB_SEND_TIMEOUT": "30",
+                       "CTVDB_MAX_CONNECTIONS": "500", "CTVDB_MAX_CONNECTIONS_PER_ADDRESS": "50"})
+    assert (cfg.request_timeout, cfg.send_timeout) == (2.5, 30.0)
+    assert (cfg.max_connections, cfg.max_connections_per_address) == (500, 50)

@@ -165,3 +165,32 @@ def test_the_daily_update_gets_the_replica_settings_as_a_credential_with_a_fallb
     service = (UNITS / "ctv-daily-update.service").read_text()
     assert "\nLoadCredential=litestream.env:/etc/litestream.env\n" in service
     assert re.search(r"^SetCredential=litestream\.env:", service, re.M)
+
+
+def test_the_web_service_runs_uvicorn_as_ctvdb_serve_does():
+    """ctvdb.web.commands.UVICORN_OPTIONS says how ctvdb runs uvicorn (the guarded protocol among
+    them); the unit's ExecStart, read by uvicorn's own command line, gives exactly those."""
+    from uvicorn.main import main as uvicorn_command
+
+    from ctvdb.web.commands import UVICORN_OPTIONS
+
+    argv = read_unit(UNITS / "ctv-bookedbiz-db.service")["Service"]["ExecStart"].split()
+    assert argv[0] == "/opt/venvs/ctv-bookedbiz-db/bin/uvicorn"   # scripts/verify.py looks for it
+    given = uvicorn_command.make_context("uvicorn", argv[1:]).params
+    defaults = uvicorn_command.make_context("uvicorn", argv[1:2]).params
+    changed = {name: value for name, value in given.items() if value != defaults[name]}
+    assert given["port"] == 8000
+    assert changed == {"host": "0.0.0.0", "app_dir": "/opt/venvs/ctv-bookedbiz-db",
+                       **UVICORN_OPTIONS}
+
+
+def test_the_web_service_has_descriptors_for_its_connection_cap():
+    from uvicorn.main import main as uvicorn_command
+
+    from ctvdb import config
+    from ctvdb.web.guard import ACCEPT_BURSTS, RESERVED_FDS
+
+    service = read_unit(UNITS / "ctv-bookedbiz-db.service")["Service"]
+    backlog = uvicorn_command.make_context("uvicorn", service["ExecStart"].split()[1:]).params["backlog"]
+    needed = config.load({}).max_connections + ACCEPT_BURSTS * backlog + RESERVED_FDS
+    assert int(service["LimitNOFILE"]) >= needed

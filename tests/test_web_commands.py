@@ -102,6 +102,23 @@ def test_serve_refuses_a_missing_database_in_one_line(tmp_path, capsys):
                    " (check DATABASE_PATH, or create it with `ctvdb init`)"]
 
 
+def test_serve_runs_uvicorn_with_the_guarded_protocol_as_production_does(database, monkeypatch):
+    import uvicorn
+    from uvicorn.importer import import_from_string
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    from ctvdb.web.guard import GuardedH11Protocol
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    monkeypatch.setenv("DATABASE_PATH", "restored after the test")   # serve sets it for the workers
+    assert cli.main(["--db", str(database), "serve", "--port", "8123"]) == 0
+    assert calls == [("ctvdb.web.asgi:app", {"host": "127.0.0.1", "port": 8123, "workers": 1,
+                                              "log_level": "info", **commands.UVICORN_OPTIONS})]
+    protocol = import_from_string(commands.UVICORN_OPTIONS["http"])   # as uvicorn's Config.load does
+    assert protocol is GuardedH11Protocol and issubclass(protocol, H11Protocol)
+
+
 def test_demo_builds_once_then_is_current(tmp_path, monkeypatch, capsys, session_token):
     import datetime as dt
     monkeypatch.setattr(commands, "DEMO_SPOTS_PER_MONTH", 40)

@@ -54,6 +54,20 @@ def _csv_help(kind: str) -> str:
 
 # serve ------------------------------------------------------------------------------------------
 
+# How ctvdb runs uvicorn, here and in production: units/ctv-bookedbiz-db.service gives the same
+# options on its ExecStart line (tests/test_units.py holds them to this).
+UVICORN_OPTIONS = {
+    # uvicorn's h11 protocol with request deadlines and connection caps (ctvdb/web/guard.py).
+    "http": "ctvdb.web.guard:GuardedH11Protocol",
+    # The site has no websockets; an upgrade would hand the connection past the guard's count.
+    "ws": "none",
+    # uvicorn would believe X-Forwarded-* from 127.0.0.1; CTVDB_TRUSTED_PROXIES decides instead.
+    "proxy_headers": False,
+    "server_header": False,
+    # Requests get 20 s to finish on stop, well inside the unit's TimeoutStopSec.
+    "timeout_graceful_shutdown": 20,
+}
+
 def cmd_serve(args, config: Config) -> int:
     say_database(config)
     return _serve(config, args.host, args.port, args.workers)
@@ -71,10 +85,8 @@ def _serve(config: Config, host: str, port: int, workers: int) -> int:
     # ctvdb.web.asgi builds its config from the environment, in this process and in each worker.
     os.environ["DATABASE_PATH"] = str(Path(config.database_path).resolve())
     print(f"Serving {config.database_path} on http://{host}:{port}/reports/ (Ctrl-C stops)", flush=True)
-    # proxy_headers=False: uvicorn would believe X-Forwarded-* from 127.0.0.1; ctvdb's own
-    # CTVDB_TRUSTED_PROXIES decides which proxies to believe.
     uvicorn.run("ctvdb.web.asgi:app", host=host, port=port, workers=workers, log_level="info",
-                proxy_headers=False)
+                **UVICORN_OPTIONS)
     return 0
 
 
