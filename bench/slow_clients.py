@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     database = args.db or ROOT / "var" / "bench" / f"slow-clients-{args.spots}.db"
     print(f"Database {database}: building if needed ...", flush=True)
     build(database, args.spots, 2, dt.date.today())
-    conn = db.connect(database)
+    conn = db.connect_auth(database)
     try:
         user = auth.get_user(conn, "bench@example.com") or auth.add_user(
             conn, "bench@example.com", auth.generate_password(), "admin")

@@ -173,9 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spots, customers = conn.execute(
             "SELECT (SELECT count(*) FROM spots), (SELECT count(*) FROM customers)").fetchone()
-        user = auth.get_user(conn, "bench@example.com") or auth.add_user(
-            conn, "bench@example.com", auth.generate_password(), "admin")
-        token = auth.start_session(conn, user, dt.timedelta(hours=2))
+        signin = db.connect_auth(database)   # users and sessions live beside the database
+        try:
+            user = auth.get_user(signin, "bench@example.com") or auth.add_user(
+                signin, "bench@example.com", auth.generate_password(), "admin")
+            token = auth.start_session(signin, user, dt.timedelta(hours=2))
+        finally:
+            signin.close()
         top_customer = conn.execute(
             "SELECT customer_id FROM customer_month_summary GROUP BY customer_id"
             " ORDER BY total(gross) DESC LIMIT 1").fetchone()[0]
