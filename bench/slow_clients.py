@@ -40,19 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 from ctvdb import auth, config, db  # noqa: E402
 from ctvdb.auth_web import SESSION_COOKIE  # noqa: E402
-from ctvdb.web.commands import UVICORN_OPTIONS  # noqa: E402
+import web_bench  # noqa: E402
 from web_bench import build, free_port, pct  # noqa: E402
 
 REPORT = "/reports/monthly/revenue-summary"
 TRICKLE = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 4000   # never ends its headers
-
-
-def uvicorn_args(options: dict) -> list[str]:
-    args = []
-    for name, value in options.items():
-        flag = name.replace("_", "-")
-        args += [f"--no-{flag}"] if value is False else [f"--{flag}"] if value is True else [f"--{flag}", str(value)]
-    return args
 
 
 def raise_fd_limit() -> int:
@@ -61,22 +53,8 @@ def raise_fd_limit() -> int:
     return hard
 
 
-class Server:
-    def __init__(self, database: Path):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "ctvdb.web.asgi:app", "--host", "127.0.0.1",
-             "--port", str(self.port), *uvicorn_args(UVICORN_OPTIONS), "--no-access-log",
-             "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, "DATABASE_PATH": str(database)})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("uvicorn did not start")
+class Server(web_bench.Server):
+    """The benchmark's uvicorn, and the client connections it holds."""
 
     def client_sockets(self) -> int:
         """Connected TCP sockets the server process holds (not its listening socket)."""

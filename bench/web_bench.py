@@ -4,7 +4,7 @@
 
 Builds (once, cached under var/bench/) a database of about 1.5 million spots over five years and
 ~300 customers by writing sample Commercial Logs and importing them with the real import; then
-starts `uvicorn ctvdb.web.asgi:app` on a free port and measures every report page:
+starts `uvicorn ctvdb.web.asgi:app` on a free port, with production's options, and measures every report page:
 
 - uncached: the first request after a new data version (a reference load is recorded before
   each sample, so the report cache misses exactly as after a nightly import);
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from ctvdb import auth, db  # noqa: E402
 from ctvdb.auth_web import SESSION_COOKIE  # noqa: E402
+from ctvdb.web.commands import UVICORN_OPTIONS  # noqa: E402
 
 GOAL_UNCACHED_MS, GOAL_CACHED_MS, GOAL_RATIO = 100.0, 5.0, 0.60
 
@@ -78,13 +79,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def uvicorn_args(options: dict) -> list[str]:
+    """uvicorn's command-line flags for `ctvdb serve`'s options (commands.UVICORN_OPTIONS)."""
+    args = []
+    for name, value in options.items():
+        flag = name.replace("_", "-")
+        args += [f"--no-{flag}"] if value is False else [f"--{flag}"] if value is True else [f"--{flag}", str(value)]
+    return args
+
+
 class Server:
+    """uvicorn serving `database` as production does (the guarded protocol and its options)."""
+
     def __init__(self, database: Path):
         self.port = free_port()
         env = {**os.environ, "DATABASE_PATH": str(database)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "ctvdb.web.asgi:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
+             "--port", str(self.port), *uvicorn_args(UVICORN_OPTIONS), "--no-access-log",
+             "--log-level", "warning"],
             cwd=ROOT, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
