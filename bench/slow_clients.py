@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ctvdb import auth, config, db  # noqa: E402
+from ctvdb import config  # noqa: E402
 from ctvdb.auth_web import SESSION_COOKIE  # noqa: E402
 import web_bench  # noqa: E402
 from web_bench import build, free_port, pct  # noqa: E402
@@ -199,13 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     database = args.db or ROOT / "var" / "bench" / f"slow-clients-{args.spots}.db"
     print(f"Database {database}: building if needed ...", flush=True)
     build(database, args.spots, 2, dt.date.today())
-    conn = db.connect_auth(database)
-    try:
-        user = auth.get_user(conn, "bench@example.com") or auth.add_user(
-            conn, "bench@example.com", auth.generate_password(), "admin")
-        token = auth.start_session(conn, user, dt.timedelta(hours=2))
-    finally:
-        conn.close()
+    token = web_bench.bench_session(database)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; limits: request "
           f"{settings.request_timeout:g} s, {settings.max_connections} connections, "
           f"{settings.max_connections_per_address} per address", flush=True)

@@ -79,6 +79,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def bench_session(database: Path) -> str:
+    """A session cookie of the benchmark's admin (made on first use), from the sign-in database."""
+    conn = db.connect_auth(database)
+    try:
+        user = auth.get_user(conn, "bench@example.com") or auth.add_user(
+            conn, "bench@example.com", auth.generate_password(), "admin")
+        return auth.start_session(conn, user, dt.timedelta(hours=2))
+    finally:
+        conn.close()
+
+
 def uvicorn_args(options: dict) -> list[str]:
     """uvicorn's command-line flags for `ctvdb serve`'s options (commands.UVICORN_OPTIONS)."""
     args = []
@@ -186,13 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spots, customers = conn.execute(
             "SELECT (SELECT count(*) FROM spots), (SELECT count(*) FROM customers)").fetchone()
-        signin = db.connect_auth(database)   # users and sessions live beside the database
-        try:
-            user = auth.get_user(signin, "bench@example.com") or auth.add_user(
-                signin, "bench@example.com", auth.generate_password(), "admin")
-            token = auth.start_session(signin, user, dt.timedelta(hours=2))
-        finally:
-            signin.close()
+        token = bench_session(database)
         top_customer = conn.execute(
             "SELECT customer_id FROM customer_month_summary GROUP BY customer_id"
             " ORDER BY total(gross) DESC LIMIT 1").fetchone()[0]

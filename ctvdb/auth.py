@@ -97,7 +97,7 @@ def _scrypt_slot(conn: sqlite3.Connection):
     """One of MAX_CONCURRENT_CHECKS slots: an exclusive lock on a file beside the sign-in
     database. flock conflicts between open files, not processes, so the slots hold across
     threads and uvicorn workers alike; the kernel frees a slot whose holder dies."""
-    base = _database_file(conn)
+    base = db.main_file(conn)
     deadline = time.monotonic() + CHECK_WAIT_SECONDS
     while True:
         for number in range(MAX_CONCURRENT_CHECKS):
@@ -117,10 +117,6 @@ def _scrypt_slot(conn: sqlite3.Connection):
         if time.monotonic() > deadline:
             raise Busy("The server is busy checking other sign-ins; try again in a moment.")
         time.sleep(0.01)
-
-
-def _database_file(conn: sqlite3.Connection) -> str:
-    return next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
 
 
 def hash_password(conn: sqlite3.Connection, password: str) -> str:
