@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -207,7 +207,7 @@ class App:
             request.db = None
         html = self.jinja.get_template("layout.html").render(
             title=exc.name, body=Markup(self.jinja.get_template("error.html").render(error=exc)),
-            footer=footer, endpoint=None, downloads=None, user=request.principal)
+            footer=footer, endpoint=None, downloads=None, user=request.principal, about=None)
         return Response(html, status=exc.code, mimetype="text/html")
 
     # Helpers --------------------------------------------------------------------------------------
@@ -239,21 +239,22 @@ class App:
         stale = self.now() - finished > timedelta(hours=self.config.stale_after_hours)
         return {"updated": self.pacific(last["finished_at"]), "stale": stale}
 
-    def today_year(self) -> int:
-        return self.now().astimezone(self.tz).year
+    def today(self) -> date:
+        """Today in Pacific time: the year a report opens on and the current broadcast month."""
+        return self.now().astimezone(self.tz).date()
 
     def report(self, request: Request, query, filters: params.Filters, *args) -> tuple:
-        """(report, cache key): `query(conn, *args, filters=, today_year=)` through the cache.
+        """(report, cache key): `query(conn, *args, filters=, today=)` through the cache.
 
         The key holds the data version, so a new import or load is a cache miss at once.
         """
         conn = self.connection(request)
-        year = self.today_year()
+        today = self.today()
         key = (str(self.config.database_path), queries.data_version(conn), query.__name__, args,
-               filters, year)
+               filters, today)
         report = cache.REPORTS.get_or_compute(
             key, self.config.report_cache_seconds,
-            lambda: query(conn, *args, filters=filters, today_year=year))
+            lambda: query(conn, *args, filters=filters, today=today))
         return report, key
 
     def render_report(self, request: Request, report, key: tuple, fmt: str) -> Response:
@@ -272,10 +273,11 @@ class App:
         body = cache.REPORTS.get_or_compute(
             key + ("html", user and user.role, user and user.ae), self.config.report_cache_seconds,
             lambda: self.jinja.get_template(f"{report.name}.html").render(r=report, user=user))
-        return self.page(request, report.name, body, title=_title(report), downloads=True)
+        return self.page(request, report.name, body, title=_title(report), downloads=True,
+                         about=queries.describe(report))
 
     def page(self, request: Request, endpoint: str, body: str, *, title: str,
-             downloads: bool = False, status: int = 200) -> Response:
+             downloads: bool = False, status: int = 200, about: list | None = None) -> Response:
         links = None
         if downloads:
             base = {k: v for k, v in request.args.items() if k != "format"}
@@ -283,7 +285,7 @@ class App:
                      for fmt in ("csv", "xlsx", "json")}
         html = self.jinja.get_template("layout.html").render(
             title=title, body=Markup(body), footer=self.footer(request), endpoint=endpoint,
-            downloads=links, user=request.principal)
+            downloads=links, user=request.principal, about=about)
         return Response(html, status=status, mimetype="text/html")
 
     # Pages ------------------------------------------------------------------------------------------

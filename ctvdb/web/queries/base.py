@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from ctvdb.web.params import Filters
+from ctvdb.web.params import Filters, month_label
 
 IAS = "Internal Ad Sales"
 MONTH_KEYS = tuple(f"m{i:02d}" for i in range(1, 13))
@@ -15,10 +15,29 @@ UNASSIGNED = "Unassigned"
 
 @dataclass
 class Column:
+    """One column of a table. `kind` says what the value is, so that the page, the CSV and the
+    XLSX each show it right:
+
+    text, int, id         as they are
+    money                 dollars (a float); 0 shows as "—" on a page, a number in downloads
+    change                money with its sign (+1,200.00 / −350.00), negative in red
+    pct                   a percentage in percent units (12.5 = 12.5 %); None shows as "—"
+    change_pct            a percentage with its sign, negative in red
+    month                 a broadcast month as YYYYMM (202611): shown Nov-26, a date in XLSX,
+                          linked to that month's figures
+    date                  'YYYY-MM-DD' text; datetime: an ISO UTC timestamp, shown Pacific
+    customer              the customer's name, linked to its detail page by row["customer_id"]
+    ae                    an AE's name, linked to that AE's figures
+    sector                a sector's name, linked to its customers by row["sector_code"]
+    hidden                downloads only (an id the links use)
+
+    `minor` columns are the first to go on a phone; every download keeps them.
+    """
+
     key: str
     label: str
-    # text | int | money | pct | id | customer (a link by row["customer_id"]) | hidden (downloads only)
     kind: str = "text"
+    minor: bool = False
 
 
 @dataclass
@@ -172,3 +191,26 @@ def _pct(part: float, whole: float) -> float | None:
 
 def _money(x: float | None) -> float:
     return round(x or 0.0, 2)
+
+
+# What a report was made from, in words --------------------------------------------------------
+
+def describe(report: Report) -> list[tuple[str, str]]:
+    """The filters a report applied, as (label, text) pairs a person reads: the print header of a
+    page, the first block of its XLSX and the name of its downloads all come from here."""
+    f, o = report.filters, report.options
+    out = []
+    first, last = f.get("first_month"), f.get("last_month")
+    if first and last:
+        out.append(("Period", month_label(first) if first == last else f"{month_label(first)} to {month_label(last)}"))
+    elif f.get("year"):
+        out.append(("Year", str(f["year"])))
+    if f.get("measure"):
+        out.append(("Measure", f["measure"].title()))
+    names = {"market": {m["code"]: f"{m['name']} ({m['code']})" for m in o.get("markets", [])},
+             "sector": {s["code"]: s["name"] for s in o.get("sectors", [])} | {"NONE": UNASSIGNED}}
+    for key, label in (("ae", "AE"), ("revenue_type", "Revenue type"), ("market", "Market"),
+                       ("sector", "Sector"), ("q", "Search"), ("status", "Status")):
+        if f.get(key):
+            out.append((label, names.get(key, {}).get(f[key], str(f[key]))))
+    return out

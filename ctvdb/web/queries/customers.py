@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 from ctvdb.web.params import Filters, month_label
 from ctvdb.web.queries.base import (
@@ -13,9 +14,9 @@ from ctvdb.web.queries.base import (
 
 # Sector analysis --------------------------------------------------------------------------------
 
-def sector_analysis(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+def sector_analysis(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     options = _options(conn)
-    year = _year(filters, options, today_year)
+    year = _year(filters, options, today.year)
     measure = "net" if filters.measure == "net" else "gross"
     extra_sql, params = _where(filters)
     amounts: dict[int, float] = {}
@@ -71,7 +72,7 @@ def sector_analysis(conn: sqlite3.Connection, filters: Filters, today_year: int)
 # Customer detail --------------------------------------------------------------------------------
 
 def customer_detail(conn: sqlite3.Connection, customer_id: int, filters: Filters,
-                    today_year: int) -> Report | None:
+                    today: date) -> Report | None:
     customer = conn.execute(
         "SELECT c.id, c.name, c.agency_chain, c.identity_key, c.sector_code, sec.name AS sector"
         " FROM customers c LEFT JOIN sectors sec ON sec.code = c.sector_code WHERE c.id = ?",
@@ -79,7 +80,7 @@ def customer_detail(conn: sqlite3.Connection, customer_id: int, filters: Filters
     if customer is None:
         return None
     options = _options(conn)
-    year = _year(filters, options, today_year)
+    year = _year(filters, options, today.year)
     measure = "net" if filters.measure == "net" else "gross"
     overall = conn.execute(
         "SELECT sum(spots) AS spots, total(gross) AS gross, total(net) AS net,"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 from ctvdb.web.params import Filters
 from ctvdb.web.queries.base import (
@@ -12,10 +13,10 @@ from ctvdb.web.queries.base import (
 
 # Language / market analysis ---------------------------------------------------------------------
 
-def market_analysis(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+def market_analysis(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     """Revenue by language (DOMAIN §4): Internal Ad Sales, COM and BNS, a language code present."""
     options = _options(conn)
-    year = _year(filters, options, today_year)
+    year = _year(filters, options, today.year)
     extra_sql, params = _where(filters, revenue_type=False)
     cells = conn.execute(
         "SELECT coalesce(l.language_group, 'Other') AS grp, s.market_code, s.spot_type,"
@@ -77,7 +78,7 @@ def market_analysis(conn: sqlite3.Connection, filters: Filters, today_year: int)
 
 # Language review queue --------------------------------------------------------------------------
 
-def language_review(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+def language_review(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     status_sql = " AND sl.status = ?" if filters.status else ""
     status_args = [filters.status] if filters.status else []
     counts = [dict(r) for r in conn.execute(

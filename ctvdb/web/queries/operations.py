@@ -4,6 +4,7 @@ reference loads and the demo need."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 from ctvdb.web.params import Filters, month_label
 from ctvdb.web.queries.base import (
@@ -13,7 +14,7 @@ from ctvdb.web.queries.base import (
 
 # Import history ---------------------------------------------------------------------------------
 
-def imports(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+def imports(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     status = filters.status.upper() if filters.status else None
     batches = [dict(r) for r in conn.execute(
         "SELECT id, mode, source_file, status, started_at, finished_at, rows_read, rows_imported,"

@@ -4,6 +4,7 @@ performance, management performance (booked vs budget)."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 from ctvdb.web.params import Filters, month_label
 from ctvdb.web.queries.base import (
@@ -14,9 +15,9 @@ from ctvdb.web.queries.base import (
 
 # Monthly revenue summary -------------------------------------------------------------------------
 
-def monthly_summary(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+def monthly_summary(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     options = _options(conn)
-    year = _year(filters, options, today_year)
+    year = _year(filters, options, today.year)
     if filters.from_month or filters.to_month:
         first = filters.from_month or (filters.to_month // 100) * 100 + 1
         last = filters.to_month or (first // 100) * 100 + 12
@@ -122,9 +123,9 @@ def monthly_summary(conn: sqlite3.Connection, filters: Filters, today_year: int)
 
 # Customer revenue -------------------------------------------------------------------------------
 
-def customer_revenue(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+def customer_revenue(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     options = _options(conn)
-    year = _year(filters, options, today_year)
+    year = _year(filters, options, today.year)
     measure = "net" if filters.measure == "net" else "gross"
     extra_sql, params = _where(filters, customer=True)
     customers = {r[0]: r for r in conn.execute(
@@ -171,9 +172,9 @@ def customer_revenue(conn: sqlite3.Connection, filters: Filters, today_year: int
 
 # AE performance --------------------------------------------------------------------------------
 
-def ae_dashboard(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+def ae_dashboard(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     options = _options(conn)
-    year = _year(filters, options, today_year)
+    year = _year(filters, options, today.year)
     measure = "net" if filters.measure == "net" else "gross"
     extra_sql, params = _where(filters)
     args = [(year - 1) * 100 + 1, year * 100 + 12] + params
@@ -239,9 +240,9 @@ def ae_dashboard(conn: sqlite3.Connection, filters: Filters, today_year: int) ->
 
 # Management performance -------------------------------------------------------------------------
 
-def management_performance(conn: sqlite3.Connection, filters: Filters, today_year: int) -> Report:
+def management_performance(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     options = _options(conn)
-    year = _year(filters, options, today_year)
+    year = _year(filters, options, today.year)
     extra_sql, params = _where(filters)
     booked: dict[str, dict[int, float]] = {}
     for month, _, ae, amount in _by_month_customer_ae(
