@@ -8,9 +8,6 @@ import http.client
 import json
 import os
 import re
-import shutil
-import socket
-import struct
 import subprocess
 import sys
 import time
@@ -18,36 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from browser import CHROMIUM, ROOT, DevTools, chromium, free_port, start_uvicorn, wait_for_port
 from ctvdb.auth_web import SESSION_COOKIE
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_uvicorn(database: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_PATH": str(database)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "ctvdb.web.asgi:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"uvicorn exited {process.returncode}: {process.stdout.read()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("uvicorn did not start listening")
 
 
 def get(port: int, path: str, cookie: str | None = None) -> tuple[int, dict, bytes]:
@@ -102,92 +71,12 @@ def test_uvicorn_refuses_to_start_without_the_database(tmp_path):
 
 # A real browser -----------------------------------------------------------------------------------
 
-class DevTools:
-    """Just enough of the Chrome DevTools protocol over a stdlib websocket (RFC 6455) client."""
-
-    def __init__(self, url: str):
-        host, port, path = re.fullmatch(r"ws://([^:/]+):(\d+)(/.*)", url).groups()
-        self.sock = socket.create_connection((host, int(port)), timeout=30)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-        reply = b""
-        while b"\r\n\r\n" not in reply:
-            reply += self.sock.recv(1)
-        assert b" 101 " in reply.split(b"\r\n")[0], reply
-        self.next_id = 0
-        self.events: list[dict] = []
-
-    def _recv_exact(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("DevTools connection closed")
-            data += chunk
-        return data
-
-    def _receive(self) -> dict:
-        message = b""
-        while True:
-            first, second = self._recv_exact(2)
-            length = second & 0x7F
-            if length == 126:
-                length = struct.unpack(">H", self._recv_exact(2))[0]
-            elif length == 127:
-                length = struct.unpack(">Q", self._recv_exact(8))[0]
-            message += self._recv_exact(length)
-            if first & 0x80:
-                return json.loads(message)
-
-    def send(self, method: str, session: str | None = None, **params) -> dict:
-        self.next_id += 1
-        payload = {"id": self.next_id, "method": method, "params": params}
-        if session:
-            payload["sessionId"] = session
-        data, mask = json.dumps(payload).encode(), os.urandom(4)
-        header = bytes([0x81]) + (bytes([0x80 | len(data)]) if len(data) < 126 else
-                                  bytes([0x80 | 126]) + struct.pack(">H", len(data)) if len(data) < 65536 else
-                                  bytes([0x80 | 127]) + struct.pack(">Q", len(data)))
-        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
-        while True:
-            message = self._receive()
-            if message.get("id") == self.next_id:
-                assert "error" not in message, message
-                return message.get("result", {})
-            self.events.append(message)
-
-    def wait_for(self, method: str, seconds: float = 30) -> dict:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for event in self.events:
-                if event.get("method") == method:
-                    self.events.remove(event)
-                    return event
-            self.events.append(self._receive())
-        raise AssertionError(f"no {method} within {seconds} s")
-
-
 @pytest.fixture
 def browser(tmp_path):
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    process = subprocess.Popen(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--remote-debugging-port=0", f"--user-data-dir={tmp_path / 'profile'}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        for line in process.stderr:
-            found = re.search(r"DevTools listening on (ws://\S+)", line)
-            if found:
-                break
-        else:
-            raise AssertionError("chromium did not start its DevTools endpoint")
-        yield DevTools(found.group(1))
-    finally:
-        process.terminate()
-        process.wait(10)
+    with chromium(tmp_path / "profile") as tools:
+        yield tools
 
 
 def visit(tools: DevTools, port: int, token: str, path: str, screenshot: Path) -> str:
