@@ -7,7 +7,8 @@ review queue read the base tables through their indexes.
 """
 
 from ctvdb.web.queries.base import (
-    Column, Report, Table, data_version, describe, last_completed_import, schema_version,
+    PACE_WORDS, Column, Report, Table, current_month, data_version, describe, last_completed_import,
+    pace_class, period_months, schema_version,
 )
 from ctvdb.web.queries.customers import customer_detail, sector_analysis
 from ctvdb.web.queries.languages import language_review, market_analysis
@@ -19,7 +20,8 @@ from ctvdb.web.queries.revenue import (
 )
 
 __all__ = [
-    "Column", "Report", "Table", "data_version", "describe", "last_completed_import", "schema_version",
+    "PACE_WORDS", "Column", "Report", "Table", "current_month", "data_version", "describe",
+    "pace_class", "period_months", "last_completed_import", "schema_version",
     "monthly_summary", "customer_revenue", "ae_dashboard", "market_analysis", "sector_analysis",
     "customer_detail", "management_performance", "imports", "language_review",
     "customer_keys", "sector_lookup", "customer_bill_codes", "ae_month_totals",
