@@ -99,14 +99,14 @@ class App:
             loader=jinja2.PackageLoader("ctvdb.web", "templates"),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.jinja.filters.update(
-            money=_money, change=_change, integer=_integer, pct=_pct, change_pct=_change_pct,
+            money=_money, dollars=_dollars, change=_change, integer=_integer, pct=_pct, change_pct=_change_pct,
             pace=queries.pace_class, month_label=_month_label, market_name=_market_name,
             pacific=self.pacific, month_input=_month_input,
             zip_pairs=lambda values: [(v, v) for v in values], zip_with=lambda a, b: list(zip(a, b)))
         # The navigation's URLs are built once, not per request; each page offers only the
         # entries, links and filter choices that `may_open` says the signed-in user may open.
         self.jinja.globals.update(url_for=self.url_for, bars=charts.bars, shares=charts.shares,
-                                  may_open=auth_web.may_open, NUMERIC=NUMERIC,
+                                  may_open=auth_web.may_open, NUMERIC=NUMERIC, PACE_WORDS=queries.PACE_WORDS,
                                   pages=[(e, t, d, self.url_for(e)) for e, t, d in REPORT_PAGES])
         self.check_startup()
         # One idle connection to each database for the life of the process. Without it a request
@@ -340,7 +340,10 @@ class App:
         return Response(json.dumps(body), mimetype="application/json")
 
     def on_index(self, request):
-        body = self.jinja.get_template("index.html").render(user=request.principal)
+        """The reports, opened by the headline figures: an ae user's are their own AE's."""
+        user = request.principal
+        report, _ = self.report(request, queries.index, params.Filters(ae=user.ae if user else None))
+        body = self.jinja.get_template("index.html").render(user=user, r=report)
         return self.page(request, "index", body, title="Reports")
 
     def report_page(self, request, query, *args):
@@ -402,6 +405,13 @@ def _money(value) -> Markup:
     if not value:
         return Markup("—")
     return Markup(f"{value:,.2f}".replace("-", MINUS))
+
+
+def _dollars(value) -> Markup:
+    """A card's amount: $1,234.00, −$350.00, or a dash for none or zero."""
+    if not value:
+        return Markup("—")
+    return Markup(f"{MINUS if value < 0 else ''}${abs(value):,.2f}")
 
 
 def _change(value) -> Markup:
