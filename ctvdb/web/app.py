@@ -25,7 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from ctvdb import auth_web, db
 from ctvdb.config import Config
-from ctvdb.web import cache, charts, downloads, params, queries
+from ctvdb.web import cache, charts, downloads, links, params, queries, sorting
 
 log = logging.getLogger("ctvdb.web")
 STATIC = Path(__file__).parent / "static"
@@ -46,6 +46,9 @@ REPORT_PAGES = [
     ("language_review", "Language review queue", "Spots whose language needs a person, high value first."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
+
+# Column kinds shown right-aligned as figures (see queries.Column).
+NUMERIC = frozenset({"money", "change", "int", "pct", "change_pct", "pace", "id"})
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -96,12 +99,14 @@ class App:
             loader=jinja2.PackageLoader("ctvdb.web", "templates"),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.jinja.filters.update(
-            money=_money, integer=_integer, pct=_pct, pacific=self.pacific, month_input=_month_input,
+            money=_money, dollars=_dollars, change=_change, integer=_integer, pct=_pct, change_pct=_change_pct,
+            pace=queries.pace_class, month_label=_month_label, market_name=_market_name,
+            pacific=self.pacific, month_input=_month_input,
             zip_pairs=lambda values: [(v, v) for v in values], zip_with=lambda a, b: list(zip(a, b)))
         # The navigation's URLs are built once, not per request; each page offers only the
         # entries, links and filter choices that `may_open` says the signed-in user may open.
         self.jinja.globals.update(url_for=self.url_for, bars=charts.bars, shares=charts.shares,
-                                  may_open=auth_web.may_open,
+                                  may_open=auth_web.may_open, NUMERIC=NUMERIC, PACE_WORDS=queries.PACE_WORDS,
                                   pages=[(e, t, d, self.url_for(e)) for e, t, d in REPORT_PAGES])
         self.check_startup()
         # One idle connection to each database for the life of the process. Without it a request
@@ -272,20 +277,22 @@ class App:
         user = request.principal
         body = cache.REPORTS.get_or_compute(
             key + ("html", user and user.role, user and user.ae), self.config.report_cache_seconds,
-            lambda: self.jinja.get_template(f"{report.name}.html").render(r=report, user=user))
+            lambda: self.jinja.get_template(f"{report.name}.html").render(
+                r=report, user=user, current_month=queries.current_month(key[-1]),
+                links=links.Links(report, user, request.path, self.url_for, params.parse_sort(request.args))))
         return self.page(request, report.name, body, title=_title(report), downloads=True,
                          about=queries.describe(report))
 
     def page(self, request: Request, endpoint: str, body: str, *, title: str,
              downloads: bool = False, status: int = 200, about: list | None = None) -> Response:
-        links = None
+        download_links = None
         if downloads:
-            base = {k: v for k, v in request.args.items() if k != "format"}
-            links = {fmt: iri_to_uri(request.path + "?" + urlencode(base | {"format": fmt}))
+            base = {k: v for k, v in request.args.items() if k not in ("format", "table")}
+            download_links = {fmt: iri_to_uri(request.path + "?" + urlencode(base | {"format": fmt}))
                      for fmt in ("csv", "xlsx", "json")}
         html = self.jinja.get_template("layout.html").render(
             title=title, body=Markup(body), footer=self.footer(request), endpoint=endpoint,
-            downloads=links, user=request.principal, about=about)
+            downloads=download_links, user=request.principal, about=about)
         return Response(html, status=status, mimetype="text/html")
 
     # Pages ------------------------------------------------------------------------------------------
@@ -333,13 +340,23 @@ class App:
         return Response(json.dumps(body), mimetype="application/json")
 
     def on_index(self, request):
-        body = self.jinja.get_template("index.html").render(user=request.principal)
+        """The reports, opened by the headline figures: an ae user's are their own AE's."""
+        user = request.principal
+        report, _ = self.report(request, queries.index, params.Filters(ae=user.ae if user else None))
+        body = self.jinja.get_template("index.html").render(user=user, r=report)
         return self.page(request, "index", body, title="Reports")
 
     def report_page(self, request, query, *args):
         """The three steps every report takes: parse the filters, run its query (cached), render."""
         filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        sort = params.parse_sort(request.args)
         report, key = self.report(request, query, filters, *args)
+        if report is not None and sort is not None:
+            # A sorted page is the cached report reordered, not a second query; the key keeps
+            # today's date last, where the page's current month is read from.
+            unsorted, key = report, key[:-1] + (sort, key[-1])
+            report = cache.REPORTS.get_or_compute(key, self.config.report_cache_seconds,
+                                                  lambda: sorting.sort_report(unsorted, sort))
         return self.render_report(request, report, key, fmt)
 
     def on_monthly_summary(self, request):
@@ -378,18 +395,50 @@ def create_app(config: Config, now=None) -> App:
 # Formatting filters ------------------------------------------------------------------------------
 
 # Formatted numbers hold only digits, separators, signs and a dash: marked safe so that the
-# thousands of cells of a large report are not escaped one by one.
+# thousands of cells of a large report are not escaped one by one. A zero or missing figure is a
+# dash, not "0.00" in every empty month; a negative one carries a minus sign, never colour alone.
+
+MINUS = "\u2212"
+
 
 def _money(value) -> Markup:
-    return Markup("—" if value is None else f"{value:,.2f}")
+    if not value:
+        return Markup("—")
+    return Markup(f"{value:,.2f}".replace("-", MINUS))
+
+
+def _dollars(value) -> Markup:
+    """A card's amount: $1,234.00, −$350.00, or a dash for none or zero."""
+    if not value:
+        return Markup("—")
+    return Markup(f"{MINUS if value < 0 else ''}${abs(value):,.2f}")
+
+
+def _change(value) -> Markup:
+    if value is None:
+        return Markup("—")
+    return Markup(f"{value:+,.2f}".replace("-", MINUS)) if round(value, 2) else Markup("0.00")
 
 
 def _integer(value) -> Markup:
-    return Markup("—" if value is None else f"{int(value):,}")
+    return Markup("—" if value is None else f"{int(value):,}".replace("-", MINUS))
 
 
 def _pct(value) -> Markup:
-    return Markup("—" if value is None else f"{float(value):.1f}%")
+    return Markup("—" if value is None else f"{float(value):.1f}%".replace("-", MINUS))
+
+
+def _change_pct(value) -> Markup:
+    return Markup("—" if value is None else f"{float(value):+.1f}%".replace("-", MINUS))
+
+
+def _month_label(value) -> str:
+    return params.month_label(value) if isinstance(value, int) else ("" if value is None else str(value))
+
+
+def _market_name(market: dict) -> str:
+    return f"{market['name']} ({market['code']})" if market.get("name") and market["name"] != market["code"] \
+        else market["code"]
 
 
 def _month_input(month: int | None) -> str:

@@ -13,6 +13,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 FORMATS = ("html", "csv", "xlsx", "json")
+# `period=`: the presets every page that takes a period offers; `q1`..`q4` are `quarter=1..4`.
+PERIODS = {"month": "This month", "qtd": "Quarter to date", "ytd": "Year to date"}
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -26,6 +28,7 @@ class Filters:
     ae: str | None = None               # upper-cased, as spots.ae
     revenue_type: str | None = None
     market: str | None = None
+    period: str | None = None           # month | qtd | ytd: this month, quarter or year to date
     sector: str | None = None           # a sector code, or "NONE" for unassigned customers
     q: str | None = None                # customer name / agency search
     status: str | None = None           # imports: batch status; review: language status
@@ -87,16 +90,25 @@ def parse_filters(args: MultiDict) -> Filters:
     to_month = parse_month(args["to"], "to") if (args.get("to") or "").strip() else None
     if from_month and to_month and from_month > to_month:
         raise BadRequest("The from month is after the to month.")
+    period = (args.get("period") or "").strip().lower() or None
+    quarter = _int(args, "quarter", 1, 4, "quarter")
+    if period in ("q1", "q2", "q3", "q4"):
+        period, quarter = None, int(period[1])
+    elif period == "year":
+        period = None
+    elif period and period not in PERIODS:
+        raise BadRequest(f"The period “{period[:20]}” is not a month, quarter or year to date.")
     ae = _text(args, "ae")
     market = _text(args, "market", 10)
     sector = _text(args, "sector", 20)
     status = _text(args, "status", 20)
     return Filters(
         year=_int(args, "year", 2000, 2099, "year"),
-        quarter=_int(args, "quarter", 1, 4, "quarter"),
+        quarter=quarter,
         from_month=from_month,
         to_month=to_month,
         measure=measure,
+        period=period,
         ae=ae.upper() if ae else None,
         revenue_type=_text(args, "revenue_type"),
         market=market.upper() if market else None,
@@ -106,6 +118,57 @@ def parse_filters(args: MultiDict) -> Filters:
         batch=_int(args, "batch", 1, 10**12, "import batch"),
         limit=_int(args, "limit", 1, 5000, "row limit") or 200,
     )
+
+
+@dataclass(frozen=True)
+class Sort:
+    """`?sort=COLUMN&dir=asc|desc`: COLUMN is a column key of the page's first table, or
+    TABLE.COLUMN for another table of the page."""
+
+    table: str | None
+    column: str
+    descending: bool
+
+    def param(self) -> str:
+        return f"{self.table}.{self.column}" if self.table else self.column
+
+
+def parse_sort(args: MultiDict) -> Sort | None:
+    text = (args.get("sort") or "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"(?:\w{1,40}\.)?[\w()/&-]{1,40}", text):
+        raise BadRequest(f"The sort “{text[:50]}” is not a column of this page.")
+    direction = (args.get("dir") or "asc").strip().lower()
+    if direction not in ("asc", "desc"):
+        raise BadRequest(f"The sort direction “{direction[:20]}” is neither asc nor desc.")
+    table, _, column = text.rpartition(".")
+    return Sort(table or None, column, direction == "desc")
+
+
+def query_args(filters: dict) -> dict:
+    """The query arguments that give a report its applied `filters` again: for the links a page
+    offers (sort, download, the same page for one month). Defaults are left out."""
+    out = {}
+    if filters.get("from_month") or filters.get("to_month"):
+        for key, name in (("from_month", "from"), ("to_month", "to")):
+            if filters.get(key):
+                out[name] = f"{filters[key] // 100}-{filters[key] % 100:02d}"
+    else:
+        if filters.get("year"):
+            out["year"] = filters["year"]
+        if filters.get("quarter"):
+            out["quarter"] = filters["quarter"]
+        if filters.get("period"):
+            out["period"] = filters["period"]
+    if filters.get("measure", "gross") != "gross":
+        out["measure"] = filters["measure"]
+    for key in ("ae", "revenue_type", "market", "sector", "q", "status", "batch"):
+        if filters.get(key):
+            out[key] = filters[key]
+    if filters.get("limit", 200) != 200:
+        out["limit"] = filters["limit"]
+    return out
 
 
 def parse_format(args: MultiDict) -> str:

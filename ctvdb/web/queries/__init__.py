@@ -7,7 +7,8 @@ review queue read the base tables through their indexes.
 """
 
 from ctvdb.web.queries.base import (
-    Column, Report, Table, data_version, describe, last_completed_import, schema_version,
+    PACE_WORDS, Column, Report, Table, current_month, data_version, describe, last_completed_import,
+    pace_class, period_months, schema_version,
 )
 from ctvdb.web.queries.customers import customer_detail, sector_analysis
 from ctvdb.web.queries.languages import language_review, market_analysis
@@ -15,12 +16,13 @@ from ctvdb.web.queries.operations import (
     ae_month_totals, customer_bill_codes, customer_keys, imports, sector_lookup,
 )
 from ctvdb.web.queries.revenue import (
-    ae_dashboard, customer_revenue, management_performance, monthly_summary,
+    ae_dashboard, customer_revenue, index, management_performance, monthly_summary,
 )
 
 __all__ = [
-    "Column", "Report", "Table", "data_version", "describe", "last_completed_import", "schema_version",
+    "PACE_WORDS", "Column", "Report", "Table", "current_month", "data_version", "describe",
+    "pace_class", "period_months", "last_completed_import", "schema_version",
     "monthly_summary", "customer_revenue", "ae_dashboard", "market_analysis", "sector_analysis",
-    "customer_detail", "management_performance", "imports", "language_review",
+    "customer_detail", "management_performance", "index", "imports", "language_review",
     "customer_keys", "sector_lookup", "customer_bill_codes", "ae_month_totals",
 ]

@@ -36,7 +36,7 @@ class Column:
 
     key: str
     label: str
-    kind: str = "text"
+    kind: str = "text"          # also `pace`: a % of budget, shaded behind / near / ahead
     minor: bool = False
 
 
@@ -115,6 +115,42 @@ def _year(filters: Filters, options: dict, today_year: int) -> int:
         return filters.year
     years = options["years"]
     return today_year if not years or today_year in years else years[0]
+
+
+def period_months(filters: Filters, year: int, today) -> tuple[int, int]:
+    """(first, last) broadcast month of the period a page shows: a from/to range (at most ten
+    years, the latest kept), a quarter, this month, quarter or year to date in `year` (today's
+    month of that year: last year's YTD is the same months), or the whole year."""
+    if filters.from_month or filters.to_month:
+        first = filters.from_month or (filters.to_month // 100) * 100 + 1
+        last = filters.to_month or (first // 100) * 100 + 12
+        months = _months(first, last)
+        return (months[-120] if len(months) > 120 else first), last
+    if filters.quarter:
+        return year * 100 + 3 * filters.quarter - 2, year * 100 + 3 * filters.quarter
+    month = today.month
+    if filters.period == "month":
+        return year * 100 + month, year * 100 + month
+    if filters.period == "qtd":
+        return year * 100 + 3 * ((month - 1) // 3) + 1, year * 100 + month
+    if filters.period == "ytd":
+        return year * 100 + 1, year * 100 + month
+    return year * 100 + 1, year * 100 + 12
+
+
+# "% of budget" shading, said in words on the pages that shade it.
+PACE_BEHIND, PACE_AHEAD = 90.0, 100.0
+PACE_WORDS = (f"behind under {PACE_BEHIND:.0f} % of budget, near from {PACE_BEHIND:.0f} % to"
+              f" {PACE_AHEAD:.0f} %, ahead from {PACE_AHEAD:.0f} %")
+
+
+def pace_class(pct: float) -> str:
+    return "pace-behind" if pct < PACE_BEHIND else "pace-near" if pct < PACE_AHEAD else "pace-ahead"
+
+
+def current_month(today) -> int:
+    """The broadcast month today is in, as YYYYMM (the calendar month: a report only highlights it)."""
+    return today.year * 100 + today.month
 
 
 def _where(filters: Filters, alias: str = "s", *, revenue_type: bool = True,

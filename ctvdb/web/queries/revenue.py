@@ -9,7 +9,7 @@ from datetime import date
 from ctvdb.web.params import Filters, month_label
 from ctvdb.web.queries.base import (
     IAS, MONTH_KEYS, UNASSIGNED, Column, Table, Report, _options, _year, _where, _customer_table,
-    _by_month_customer_ae, _customer_names, _months, _pct, _money,
+    _by_month_customer_ae, _customer_names, _months, _pct, _money, current_month, period_months,
 )
 
 
@@ -18,15 +18,7 @@ from ctvdb.web.queries.base import (
 def monthly_summary(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     options = _options(conn)
     year = _year(filters, options, today.year)
-    if filters.from_month or filters.to_month:
-        first = filters.from_month or (filters.to_month // 100) * 100 + 1
-        last = filters.to_month or (first // 100) * 100 + 12
-        if len(_months(first, last)) > 120:
-            first = _months(first, last)[-120]
-    elif filters.quarter:
-        first, last = year * 100 + 3 * filters.quarter - 2, year * 100 + 3 * filters.quarter
-    else:
-        first, last = year * 100 + 1, year * 100 + 12
+    first, last = period_months(filters, year, today)
     extra_sql, params = _where(filters, revenue_type=False)
     # One scan in primary-key order (month, customer): months, quarters, clients and the top
     # clients are all folded from its few thousand rows, instead of a sorted scan for each.
@@ -62,7 +54,7 @@ def monthly_summary(conn: sqlite3.Connection, filters: Filters, today: date) -> 
     for m in _months(first, last):
         r = found.get(m)
         spots, gross = (r["spots"], r["gross"]) if r else (0, 0.0)
-        row = {"month": month_label(m), "broadcast_month": m,
+        row = {"month": m,
                "status": "CLOSED" if m in closed else "OPEN", "spots": spots,
                "gross": _money(gross), "average": _money(gross / spots) if spots else None,
                "minimum": r["low"] if r else None, "maximum": r["high"] if r else None,
@@ -104,10 +96,10 @@ def monthly_summary(conn: sqlite3.Connection, filters: Filters, today: date) -> 
         options=options,
         extra={"total_gross": _money(total_gross), "total_spots": total_spots,
                "total_clients": total_clients,
-               "chart": [(r["month"], r["gross"]) for r in months]},
+               "chart": [(month_label(r["month"]), r["gross"]) for r in months]},
         tables=[
             Table("months", "By broadcast month",
-                  [Column("month", "Month"), Column("status", "Status")] + stat_columns,
+                  [Column("month", "Month", "month"), Column("status", "Status")] + stat_columns,
                   months, totals),
             Table("quarters", "By quarter",
                   [Column("quarter", "Quarter"), Column("status", "Status")] + stat_columns,
@@ -129,45 +121,144 @@ def customer_revenue(conn: sqlite3.Connection, filters: Filters, today: date) ->
     measure = "net" if filters.measure == "net" else "gross"
     extra_sql, params = _where(filters, customer=True)
     customers = {r[0]: r for r in conn.execute(
-        "SELECT c.id, c.name, c.agency_chain, sec.name FROM customers c"
+        "SELECT c.id, c.name, c.agency_chain, sec.name, c.sector_code FROM customers c"
         " LEFT JOIN sectors sec ON sec.code = c.sector_code")}
     rows: dict[tuple[int, str], dict] = {}
     for month, customer_id, ae, amount in _by_month_customer_ae(
             conn, filters, measure, extra_sql, [year * 100 + 1, year * 100 + 12] + params):
         row = rows.get((customer_id, ae))
         if row is None:
-            _, name, agency, sector = customers[customer_id]
+            _, name, agency, sector, sector_code = customers[customer_id]
             row = rows[(customer_id, ae)] = {
                 "customer_id": customer_id, "customer": name, "agency": agency, "ae": ae,
-                "sector": sector or UNASSIGNED, **dict.fromkeys(MONTH_KEYS, 0.0), "total": 0.0}
+                "sector": sector or UNASSIGNED, "sector_code": sector_code or "NONE",
+                **dict.fromkeys(MONTH_KEYS, 0.0), "total": 0.0}
         key = MONTH_KEYS[month % 100 - 1]
         row[key] = _money(row[key] + amount)
         row["total"] += amount
+    # New in a year = no revenue before it; only knowable when the data reaches back before it
+    # (the first year of history would otherwise flag every customer).
+    history = bool(options["years"]) and min(options["years"]) < year
     earlier = {r[0] for r in conn.execute(
         "SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM customer_total_summary p"
         " WHERE p.customer_id = j.value AND p.broadcast_month < ? AND p.gross > 0)",
-        ("[" + ",".join(str(k[0]) for k in rows) + "]", year * 100 + 1))}
+        ("[" + ",".join(str(k[0]) for k in rows) + "]", year * 100 + 1))} if history else set()
     table_rows = sorted(rows.values(), key=lambda r: (-r["total"], r["customer"], r["ae"]))
     for r in table_rows:
         r["total"] = _money(r["total"])
-        r["new"] = "NEW" if r["customer_id"] not in earlier else ""
-    month_keys = [f"m{i:02d}" for i in range(1, 13)]
-    totals = {"customer": "Total", **{k: _money(sum(r[k] for r in table_rows)) for k in month_keys},
+        r["new"] = "NEW" if history and r["customer_id"] not in earlier else ""
+    totals = {"customer": "Total", **{k: _money(sum(r[k] for r in table_rows)) for k in MONTH_KEYS},
               "total": _money(sum(r["total"] for r in table_rows))}
     columns = [Column("customer", "Customer", "customer"), Column("customer_id", "Customer id", "hidden"),
-               Column("agency", "Agency"), Column("ae", "AE"), Column("sector", "Sector"),
-               Column("new", "New")]
-    columns += [Column(k, f"{month_label(year * 100 + i)}", "money") for i, k in enumerate(month_keys, 1)]
-    columns.append(Column("total", "Total", "money"))
+               Column("total", f"Total {year}", "money"), Column("ae", "AE", "ae"),
+               Column("agency", "Agency", minor=True), Column("sector", "Sector", "sector", minor=True),
+               Column("sector_code", "Sector code", "hidden"), Column("new", "New", minor=True)]
+    columns += [Column(k, f"{month_label(year * 100 + i)}", "money") for i, k in enumerate(MONTH_KEYS, 1)]
     return Report(
         name="customer_revenue",
         filters={**filters.as_dict(), "year": year, "measure": measure},
         options=options,
         extra={"customers": len({r["customer_id"] for r in table_rows}),
-               "new_customers": len({r["customer_id"] for r in table_rows if r["new"]}),
+               "new_customers": len({r["customer_id"] for r in table_rows if r["new"]}) if history else None,
+               "first_year": min(options["years"]) if options["years"] else None,
                "total": totals["total"]},
-        tables=[Table("customers", f"Customers × months ({measure})", columns, table_rows, totals)],
+        tables=[Table("customers", f"Customers × months, {year} ({measure})", columns, table_rows, totals)],
     )
+
+
+# Pacing: booked against budget and last year, per AE and month of a period ----------------------
+
+PACE_COLUMNS = [
+    Column("booked", "Booked", "money"), Column("last_year", "Same months last year", "money"),
+    Column("change", "Change vs last year", "change"), Column("change_pct", "Change %", "change_pct"),
+    Column("budget", "Budget", "money"), Column("variance", "Booked − budget", "change"),
+    Column("pacing", "% of budget", "pace"),
+]
+
+
+def _booked(conn: sqlite3.Connection, filters: Filters, measure: str, first: int, last: int,
+            customers: dict | None = None) -> dict[str, dict[int, float]]:
+    """{AE: {month: booked}} for months first..last; with `customers`, also {(AE, year): ids}."""
+    extra_sql, params = _where(filters)
+    booked: dict[str, dict[int, float]] = {}
+    for month, customer_id, ae, amount in _by_month_customer_ae(
+            conn, filters, measure, extra_sql, [first, last] + params):
+        months = booked.setdefault(ae, {})
+        months[month] = months.get(month, 0.0) + amount
+        if customers is not None:
+            customers.setdefault((ae, month // 100), set()).add(customer_id)
+    return booked
+
+
+def _budgets(conn: sqlite3.Connection, filters: Filters, first: int, last: int) -> dict[str, dict[int, float]]:
+    """{AE: {month: budget}}: budgets are per AE and month for every revenue type and market, so
+    a revenue-type or market filter has no budget to compare with."""
+    if filters.revenue_type or filters.market:
+        return {}
+    budget: dict[str, dict[int, float]] = {}
+    for ae, month, amount in conn.execute(
+            "SELECT ae, broadcast_month, amount FROM budgets WHERE broadcast_month BETWEEN ? AND ?"
+            + (" AND ae = ?" if filters.ae else ""), [first, last] + ([filters.ae] if filters.ae else [])):
+        budget.setdefault(ae, {})[month] = amount
+    return budget
+
+
+def _pace(months: list[int], booked: dict[int, float], budget: dict[int, float] | None) -> dict:
+    """One row's figures over `months`: booked, the same months a year earlier, and the budget.
+    Where no budget is loaded for a month, that month has no budget (shown "—", never 0) and is
+    left out of booked − budget and % of budget, which compare only the months that have one."""
+    this = sum(booked.get(m, 0.0) for m in months)
+    last = sum(booked.get(m - 100, 0.0) for m in months)
+    budgeted = [m for m in months if budget and m in budget]
+    goal = sum(budget[m] for m in budgeted) if budgeted else None
+    compared = sum(booked.get(m, 0.0) for m in budgeted)
+    return {"booked": _money(this), "last_year": _money(last), "change": _money(this - last),
+            "change_pct": _pct(this - last, last),
+            "budget": None if goal is None else _money(goal),
+            "variance": None if goal is None else _money(compared - goal),
+            "pacing": _pct(compared, goal) if goal else None}
+
+
+def _pacing(conn: sqlite3.Connection, filters: Filters, measure: str, first: int, last: int,
+            with_budget: bool, customers: dict | None = None):
+    """(months, booked by AE and month for the period and a year before it, budgets by AE)."""
+    months = _months(first, last)
+    booked = _booked(conn, filters, measure, first - 100, first - 1, customers)
+    for ae, amounts in _booked(conn, filters, measure, first, last, customers).items():
+        booked.setdefault(ae, {}).update(amounts)
+    budgets = _budgets(conn, filters, first, last) if with_budget else {}
+    return months, booked, budgets
+
+
+def _company(months: list[int], booked: dict, budgets: dict, aes: list[str]) -> tuple[dict, dict]:
+    """The company's booked and budget per month: every AE's summed."""
+    total: dict[int, float] = {}
+    goal: dict[int, float] = {}
+    for ae in aes:
+        for m, v in booked.get(ae, {}).items():
+            total[m] = total.get(m, 0.0) + v
+        for m, v in budgets.get(ae, {}).items():
+            goal[m] = goal.get(m, 0.0) + v
+    return total, goal
+
+
+def _pace_tables(months: list[int], booked: dict, budgets: dict, columns: list[Column],
+                 year: int) -> tuple[list[dict], dict, list[dict], list[dict]]:
+    """(per-AE rows, company totals, company per month, per AE and month)."""
+    aes = sorted(set(booked) | set(budgets))
+    ae_rows = [{"ae": ae, **_pace(months, booked.get(ae, {}), budgets.get(ae))} for ae in aes]
+    ae_rows = [r for r in ae_rows if r["booked"] or r["last_year"] or r["budget"] is not None]
+    ae_rows.sort(key=lambda r: (-r["booked"], r["ae"]))
+    total, goal = _company(months, booked, budgets, aes)
+    company = _pace(months, total, goal or None)
+    month_rows = [{"month": m, **_pace([m], total, goal or None)} for m in months]
+    ae_month_rows = [{"ae": r["ae"], "month": m, **_pace([m], booked.get(r["ae"], {}), budgets.get(r["ae"]))}
+                     for r in ae_rows for m in months]
+    return ae_rows, company, month_rows, ae_month_rows
+
+
+def _period_words(first: int, last: int) -> str:
+    return month_label(first) if first == last else f"{month_label(first)} to {month_label(last)}"
 
 
 # AE performance --------------------------------------------------------------------------------
@@ -175,65 +266,37 @@ def customer_revenue(conn: sqlite3.Connection, filters: Filters, today: date) ->
 def ae_dashboard(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     options = _options(conn)
     year = _year(filters, options, today.year)
+    first, last = period_months(filters, year, today)
     measure = "net" if filters.measure == "net" else "gross"
-    extra_sql, params = _where(filters)
-    args = [(year - 1) * 100 + 1, year * 100 + 12] + params
-    by_month: dict[str, dict[int, float]] = {}
-    customers_of: dict[tuple[str, int], set] = {}
-    for month, customer_id, ae, amount in _by_month_customer_ae(conn, filters, measure, extra_sql, args):
-        months = by_month.setdefault(ae, {})
-        months[month] = months.get(month, 0.0) + amount
-        customers_of.setdefault((ae, month // 100), set()).add(customer_id)
-    served = {key: len(ids) for key, ids in customers_of.items()}
-    summary, monthly, quarterly = [], [], []
-    for ae in sorted(by_month):
-        amounts = by_month[ae]
-        this = sum(v for m, v in amounts.items() if m // 100 == year)
-        last = sum(v for m, v in amounts.items() if m // 100 == year - 1)
-        summary.append({"ae": ae, "this_year": _money(this), "last_year": _money(last),
-                        "change": _money(this - last), "change_pct": _pct(this - last, last),
-                        "customers": served.get((ae, year), 0),
-                        "customers_last_year": served.get((ae, year - 1), 0)})
-        monthly.append({"ae": ae, **{f"m{i:02d}": _money(amounts.get(year * 100 + i, 0.0))
-                                     for i in range(1, 13)}, "total": _money(this)})
-        for q in range(1, 5):
-            qm = range(3 * q - 2, 3 * q + 1)
-            t = sum(amounts.get(year * 100 + i, 0.0) for i in qm)
-            lq = sum(amounts.get((year - 1) * 100 + i, 0.0) for i in qm)
-            quarterly.append({"ae": ae, "quarter": f"Q{q}", "this_year": _money(t),
-                              "last_year": _money(lq), "change_pct": _pct(t - lq, lq)})
-    summary.sort(key=lambda r: -r["this_year"])
-    this_total = sum(r["this_year"] for r in summary)
-    last_total = sum(r["last_year"] for r in summary)
-    month_keys = [f"m{i:02d}" for i in range(1, 13)]
+    # Budgets are gross: a net page has nothing to compare them with.
+    customers: dict[tuple[str, int], set] = {}
+    months, booked, budgets = _pacing(conn, filters, measure, first, last, measure == "gross", customers)
+    columns = PACE_COLUMNS if measure == "gross" else PACE_COLUMNS[:4]
+    ae_rows, company, month_rows, ae_month_rows = _pace_tables(months, booked, budgets, columns, year)
+    period_years = {m // 100 for m in months}
+    for r in ae_rows:
+        r["customers"] = len(set().union(*(customers.get((r["ae"], y), set()) for y in period_years)))
+    wide = [{"ae": r["ae"], "booked": r["booked"],
+             **{f"m{m}": _money(booked.get(r["ae"], {}).get(m, 0.0)) for m in months}} for r in ae_rows]
+    words = _period_words(first, last)
     return Report(
         name="ae_dashboard",
-        filters={**filters.as_dict(), "year": year, "measure": measure},
+        filters={**filters.as_dict(), "year": year, "measure": measure, "first_month": first, "last_month": last},
         options=options,
-        extra={"this_year": _money(this_total), "last_year": _money(last_total)},
+        extra={"company": company, "period": words, "has_budgets": bool(budgets)},
         tables=[
-            Table("aes", f"AEs: {year} vs {year - 1} ({measure})",
-                  [Column("ae", "AE"), Column("this_year", str(year), "money"),
-                   Column("last_year", str(year - 1), "money"), Column("change", "Change", "money"),
-                   Column("change_pct", "Change %", "pct"),
-                   Column("customers", f"Customers {year}", "int"),
-                   Column("customers_last_year", f"Customers {year - 1}", "int")],
-                  summary,
-                  {"ae": "Total", "this_year": _money(this_total), "last_year": _money(last_total),
-                   "change": _money(this_total - last_total),
-                   "change_pct": _pct(this_total - last_total, last_total)}),
-            Table("months", f"By month, {year}",
-                  [Column("ae", "AE")] + [Column(k, month_label(year * 100 + i), "money")
-                                          for i, k in enumerate(month_keys, 1)]
-                  + [Column("total", "Total", "money")],
-                  monthly,
-                  {"ae": "Total", **{k: _money(sum(r[k] for r in monthly)) for k in month_keys},
-                   "total": _money(this_total)}),
-            Table("quarters", f"By quarter, {year} vs {year - 1}",
-                  [Column("ae", "AE"), Column("quarter", "Quarter"),
-                   Column("this_year", str(year), "money"), Column("last_year", str(year - 1), "money"),
-                   Column("change_pct", "Change %", "pct")],
-                  quarterly),
+            Table("aes", f"AEs, {words} ({measure})",
+                  [Column("ae", "AE", "ae")] + columns + [Column("customers", "Customers", "int", minor=True)],
+                  ae_rows, {"ae": "Total", **company,
+                            "customers": len(set().union(*(ids for (_, y), ids in customers.items()
+                                                            if y in period_years)))}),
+            Table("months", f"By month, {words} ({measure})",
+                  [Column("ae", "AE", "ae"), Column("booked", "Total", "money")]
+                  + [Column(f"m{m}", month_label(m), "money") for m in months],
+                  wide, {"ae": "Total", "booked": company["booked"],
+                         **{f"m{r['month']}": r["booked"] for r in month_rows}}),
+            Table("ae_months", f"Each AE by month, {words} ({measure})",
+                  [Column("ae", "AE", "ae"), Column("month", "Month", "month")] + columns, ae_month_rows),
         ],
     )
 
@@ -243,47 +306,52 @@ def ae_dashboard(conn: sqlite3.Connection, filters: Filters, today: date) -> Rep
 def management_performance(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     options = _options(conn)
     year = _year(filters, options, today.year)
-    extra_sql, params = _where(filters)
-    booked: dict[str, dict[int, float]] = {}
-    for month, _, ae, amount in _by_month_customer_ae(
-            conn, filters, "gross", extra_sql, [(year - 1) * 100 + 1, year * 100 + 12] + params):
-        months = booked.setdefault(ae, {})
-        months[month] = months.get(month, 0.0) + amount
-    budget: dict[str, dict[int, float]] = {}
-    for r in conn.execute(
-        "SELECT ae, broadcast_month, amount FROM budgets WHERE broadcast_month BETWEEN ? AND ?"
-        + (" AND ae = ?" if filters.ae else ""),
-        [year * 100 + 1, year * 100 + 12] + ([filters.ae] if filters.ae else [])):
-        budget.setdefault(r[0], {})[r[1]] = r[2]
-    rows, ae_rows = [], []
-    for ae in sorted(set(booked) | set(budget)):
-        b, g = booked.get(ae, {}), budget.get(ae, {})
-        for q in [1, 2, 3, 4, None]:
-            months = range(3 * q - 2, 3 * q + 1) if q else range(1, 13)
-            this = sum(b.get(year * 100 + m, 0.0) for m in months)
-            last = sum(b.get((year - 1) * 100 + m, 0.0) for m in months)
-            goal = sum(g.get(year * 100 + m, 0.0) for m in months)
-            row = {"ae": ae, "quarter": f"Q{q}" if q else "Year", "booked": _money(this),
-                   "budget": _money(goal), "variance": _money(this - goal),
-                   "pacing": _pct(this, goal), "last_year": _money(last), "yoy": _pct(this - last, last)}
-            (rows if q else ae_rows).append(row)
-    ae_rows.sort(key=lambda r: -r["booked"])
-    sums = {k: sum(r[k] for r in ae_rows) for k in ("booked", "budget", "last_year")}
-    columns = [Column("ae", "AE"), Column("quarter", "Period"), Column("booked", "Booked", "money"),
-               Column("budget", "Budget", "money"), Column("variance", "Booked − budget", "money"),
-               Column("pacing", "% of budget", "pct"), Column("last_year", f"Booked {year - 1}", "money"),
-               Column("yoy", "YoY %", "pct")]
+    first, last = period_months(filters, year, today)
+    months, booked, budgets = _pacing(conn, filters, "gross", first, last, True)
+    ae_rows, company, month_rows, ae_month_rows = _pace_tables(months, booked, budgets, PACE_COLUMNS, year)
+    quarters = []
+    for q in sorted({(m // 100, (m % 100 + 2) // 3) for m in months}):
+        q_months = [m for m in months if (m // 100, (m % 100 + 2) // 3) == q]
+        for r in ae_rows:
+            quarters.append({"ae": r["ae"], "quarter": f"Q{q[1]} {q[0]}",
+                             **_pace(q_months, booked.get(r["ae"], {}), budgets.get(r["ae"]))})
+    words = _period_words(first, last)
     return Report(
         name="management_performance",
-        filters={**filters.as_dict(), "year": year},
+        filters={**filters.as_dict(), "year": year, "first_month": first, "last_month": last},
         options=options,
-        extra={"has_budgets": bool(budget), **{k: _money(v) for k, v in sums.items()}},
+        extra={"has_budgets": bool(budgets), "company": company, "period": words},
         tables=[
-            Table("aes", f"Booked vs budget, {year}", columns, ae_rows,
-                  {"ae": "Total", "quarter": "Year", "booked": _money(sums["booked"]),
-                   "budget": _money(sums["budget"]), "variance": _money(sums["booked"] - sums["budget"]),
-                   "pacing": _pct(sums["booked"], sums["budget"]), "last_year": _money(sums["last_year"]),
-                   "yoy": _pct(sums["booked"] - sums["last_year"], sums["last_year"])}),
-            Table("quarters", f"By AE and quarter, {year}", columns, rows),
+            Table("aes", f"Booked vs budget, {words}", [Column("ae", "AE", "ae")] + PACE_COLUMNS, ae_rows,
+                  {"ae": "Total", **company}),
+            Table("months", f"Company by month, {words}", [Column("month", "Month", "month")] + PACE_COLUMNS,
+                  month_rows, {"month": "Total", **company}),
+            Table("ae_months", f"Each AE by month, {words}",
+                  [Column("ae", "AE", "ae"), Column("month", "Month", "month")] + PACE_COLUMNS, ae_month_rows),
+            Table("quarters", f"Each AE by quarter, {words}",
+                  [Column("ae", "AE", "ae"), Column("quarter", "Quarter")] + PACE_COLUMNS, quarters),
         ],
+    )
+
+
+# The reports index's headline figures -----------------------------------------------------------
+
+def index(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
+    """This month, quarter to date and year to date: booked (gross, every revenue type) against
+    budget and the same months last year — for the company, or an ae user's own AE."""
+    month = current_month(today)
+    first = today.year * 100 + 1
+    _, booked, budgets = _pacing(conn, filters, "gross", first, month, True)
+    aes = sorted(set(booked) | set(budgets))
+    total, goal = _company(_months(first, month), booked, budgets, aes)
+    quarter_start = today.year * 100 + 3 * ((today.month - 1) // 3) + 1
+    rows = [{"period": name, "key": key, "months": _period_words(start, month),
+             **_pace(_months(start, month), total, goal or None)}
+            for name, key, start in (("This month", "month", month), ("Quarter to date", "qtd", quarter_start),
+                                     ("Year to date", "ytd", first))]
+    return Report(
+        name="index", filters={**filters.as_dict(), "year": today.year}, options={},
+        extra={"month": month},
+        tables=[Table("headline", "Booked against budget and last year",
+                      [Column("period", "Period"), Column("months", "Months")] + PACE_COLUMNS, rows)],
     )
