@@ -131,3 +131,45 @@ def chromium(profile: Path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+class Tab:
+    """One page in `tools`' browser, signed in with a session cookie: navigate, evaluate, capture."""
+
+    def __init__(self, tools: DevTools, port: int, cookie: tuple[str, str] | None = None):
+        self.tools, self.port = tools, port
+        self.target = tools.send("Target.createTarget", url="about:blank")["targetId"]
+        self.session = tools.send("Target.attachToTarget", targetId=self.target, flatten=True)["sessionId"]
+        tools.send("Page.enable", self.session)
+        if cookie:
+            tools.send("Network.setCookie", self.session, name=cookie[0], value=cookie[1],
+                       domain="127.0.0.1", path="/")
+
+    def size(self, width: int, height: int, *, mobile: bool = False) -> None:
+        """The window: a phone (`mobile`: its viewport and touch rules) or a desktop browser."""
+        self.tools.send("Emulation.setDeviceMetricsOverride", self.session, width=width, height=height,
+                        deviceScaleFactor=1, mobile=mobile)
+
+    def open(self, path: str) -> None:
+        self.tools.events.clear()
+        self.tools.send("Page.navigate", self.session, url=f"http://127.0.0.1:{self.port}{path}")
+        self.tools.wait_for("Page.loadEventFired")
+
+    def js(self, expression: str):
+        """The value of a JavaScript expression in the page (DevTools runs it; the page's CSP
+        allows no script of its own)."""
+        result = self.tools.send("Runtime.evaluate", self.session, expression=expression, returnByValue=True)
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"].get("value")
+
+    def screenshot(self, path: Path) -> None:
+        shot = self.tools.send("Page.captureScreenshot", self.session, format="png", captureBeyondViewport=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def pdf(self) -> bytes:
+        """The page as printed, with the page size and margins its stylesheet's @page asks for."""
+        printed = self.tools.send("Page.printToPDF", self.session, preferCSSPageSize=True, printBackground=True)
+        return base64.b64decode(printed["data"])
+
+    def close(self) -> None:
+        self.tools.send("Target.closeTarget", targetId=self.target)
