@@ -389,8 +389,8 @@ def test_language_review_queue_is_high_value_first(client, sample):
     ("/reports/monthly/revenue-summary?to=Smarch-26", 400, "is not a month like 2026-11 or Nov-26"),
     ("/reports/revenue-dashboard-customer?measure=both", 400, "neither gross nor net"),
     ("/reports/customer/999999", 404, "There is no such customer"),
-    ("/reports/customer/abc", 404, "requested URL was not found"),
-    ("/reports/nothing-here", 404, "requested URL was not found"),
+    ("/reports/customer/abc", 404, "There is no page at this address."),
+    ("/reports/nothing-here", 404, "There is no page at this address."),
 ])
 def test_bad_parameters_give_a_page_in_the_layout(client, url, status, sentence):
     response = client.get(url)

@@ -198,15 +198,24 @@ class App:
         if isinstance(exc, RequestRedirect):  # a missing trailing slash: a relative Location, never
             parts = urlsplit(exc.new_url)     # one built from the Host header a client sent
             return redirect(parts.path + (f"?{parts.query}" if parts.query else ""), exc.code)
+        if isinstance(exc, NotFound) and exc.description == NotFound.description:
+            exc = NotFound("There is no page at this address. Check the link, or start again from the reports.")
         if request.path == "/health" or request.args.get("format") == "json":
             body = {"status": "error", "error": exc.description}
             if exc.code == 503:
                 body["database"] = "unreachable"
             return Response(json.dumps(body), status=exc.code, mimetype="application/json")
+        footer = None
         try:
             footer = self.footer(request)
-        except Exception:  # noqa: BLE001 - an error page must not fail on its footer
-            footer = None
+            # A refused or unknown page still shows who is signed in and their menu: the 403 was
+            # raised before the view, and a 404 before sign-in was even looked at.
+            if request.principal is None:
+                if request.auth_db is None:
+                    request.auth_db = db.connect_auth(self.config.database_path)
+                request.principal = auth_web.current_principal(request.auth_db, self.config, request)
+        except Exception:  # noqa: BLE001 - an error page must not fail on its footer or menu
+            log.warning("error page for %s drawn without its footer or menu", request.path)
         if request.db is not None:
             request.db.close()
             request.db = None
