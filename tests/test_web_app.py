@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import openpyxl
 import pytest
@@ -284,6 +285,53 @@ def test_customer_revenue_filters(client, spots):
     assert page.totals("months")["Total gross"] == money(sum(s.gross for s in mine))
     _, page = get_page(client, f"/reports/revenue-dashboard-customer?year={YEAR}&market=ZZZ")
     assert page.records("customers") == [] if "customers" in page.tables else True
+
+
+SEARCH_ROWS = [  # (bill code, AE, gross): one AE per customer, so one report row per customer
+    ("Phở Hòa", "Alice Nguyen", 1200.0), ("Phở Hòa", "Alice Nguyen", 340.5),
+    ("Nguyễn Law Office:Lee Dental", "Brandon Wu", 800.0),
+    ("Nguyễn Law Office:Tran Pharmacy", "Alice Nguyen", 410.0),
+    ("Hòa Bình Market", "Brandon Wu", 650.0), ("Ngô Bakery", "Brandon Wu", 275.0),
+    ("Admerasia:McDonald's", "Carol Lee", 990.0),
+]
+
+
+@pytest.fixture(scope="module")
+def search_client(tmp_path_factory, session_token):
+    """A database of a few customers with accented names and agencies, imported for real."""
+    from ctvdb.importer import import_workbook
+    from xlsx_rows import Row, write
+
+    folder = tmp_path_factory.mktemp("search")
+    rows = [Row(bill_code=code, sales_person=ae, gross=gross, line=i + 1)
+            for i, (code, ae, gross) in enumerate(SEARCH_ROWS)]
+    write(folder / "log.xlsx", {"Commercials": rows})
+    import_workbook(folder / "ctvdb.db", folder / "log.xlsx", mode="manual", auto_setup=True)
+    app = create_app(Config(database_path=folder / "ctvdb.db"), now=lambda: NOW)
+    return signed_in(app, session_token(folder / "ctvdb.db"))
+
+
+@pytest.mark.parametrize("q, wanted", [
+    ("pho", {"Phở Hòa"}),
+    ("PHO HOA", {"Phở Hòa"}),
+    ("phở hòa", {"Phở Hòa"}),
+    ("phohoa", {"Phở Hòa"}),                                   # spaces do not matter either
+    ("hoa", {"Phở Hòa", "Hòa Bình Market"}),
+    ("nguyen", {"Nguyễn Law Office:Lee Dental", "Nguyễn Law Office:Tran Pharmacy"}),
+    ("NGUYEN LAW", {"Nguyễn Law Office:Lee Dental", "Nguyễn Law Office:Tran Pharmacy"}),
+    ("mcdonalds", {"Admerasia:McDonald's"}),
+    ("McDonald’s", {"Admerasia:McDonald's"}),
+    ("zzz", set()),
+    ("-", set()),                                              # folds to nothing: finds nothing
+])
+def test_customer_search_is_case_accent_and_punctuation_blind(search_client, q, wanted):
+    cache.REPORTS.clear()
+    _, page = get_page(search_client, f"/reports/revenue-dashboard-customer?year=2026&q={quote(q)}")
+    found = page.records("customers") if "customers" in page.tables else []
+    assert sorted((r["Agency"], r["Customer"]) for r in found) == sorted(
+        tuple(code.split(":")) if ":" in code else ("", code) for code in wanted)
+    if wanted:
+        assert page.totals("customers")["Total"] == money(sum(g for code, _, g in SEARCH_ROWS if code in wanted))
 
 
 def test_ae_dashboard_figures_equal_the_workbook(client, spots):
