@@ -186,8 +186,10 @@ def _write_sheet(book: Workbook, report: Report, table: Table, about: dict, take
     records = _records(table)
     # A write-only sheet takes its widths and frozen pane before its first row.
     for i, c in enumerate(table.columns, 1):
-        longest = max([len(c.label)] + [_shown_length(r.get(c.key), c.kind) for r in records])
-        sheet.column_dimensions[get_column_letter(i)].width = min(longest + 2, _WIDEST)
+        longest = max([_shown_length(r.get(c.key), c.kind) for r in records], default=0)
+        # The header also holds the filter's drop-down button: two characters more.
+        width = max(len(c.label) + 4, longest + 2)
+        sheet.column_dimensions[get_column_letter(i)].width = min(width, _WIDEST)
     sheet.column_dimensions["A"].width = max(sheet.column_dimensions["A"].width, 14)  # "Data version"
     sheet.freeze_panes = f"A{header_row + 1}"
 
@@ -247,18 +249,17 @@ def _slug(text) -> str:
 
 
 def _period(filters: dict) -> str | None:
-    """2026, 2026-q3, 2026-11 or 2026-01-to-2026-03: the months the report covers."""
+    """2026, 2026-q3, 2026-11 or 2026-01-to-2026-03: the months the report covers, as asked."""
     first, last = filters.get("first_month"), filters.get("last_month")
     if not (first and last):
         return str(filters["year"]) if filters.get("year") else None
-    year = first // 100
-    if last // 100 == year and first % 100 == 1 and last % 100 == 12:
-        return str(year)
-    if last // 100 == year and first % 100 % 3 == 1 and last == first + 2:
-        return f"{year}-q{(first % 100 + 2) // 3}"
+    if filters.get("quarter") and not (filters.get("from_month") or filters.get("to_month")):
+        return f"{first // 100}-q{filters['quarter']}"
+    if first // 100 == last // 100 and first % 100 == 1 and last % 100 == 12:
+        return str(first // 100)
     if first == last:
-        return f"{year}-{first % 100:02d}"
-    return f"{year}-{first % 100:02d}-to-{last // 100}-{last % 100:02d}"
+        return f"{first // 100}-{first % 100:02d}"
+    return f"{first // 100}-{first % 100:02d}-to-{last // 100}-{last % 100:02d}"
 
 
 def filename(report: Report, fmt: str, table_name: str | None = None) -> str:
