@@ -478,7 +478,7 @@ def test_downloads_hold_the_same_figures_as_the_page(client, url, table):
 
     response = client.get(url + f"&format=csv&table={table}")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
-    records = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    records = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     labels = records[0]
     keep = [labels.index(h) for h in head]
     csv_rows = [[r[i] for i in keep] for r in records[1:]]
@@ -487,13 +487,22 @@ def test_downloads_hold_the_same_figures_as_the_page(client, url, table):
     response = client.get(url + "&format=xlsx")
     assert response.mimetype.endswith("spreadsheetml.sheet")
     book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
-    values = [r + (None,) * (len(head) + 4 - len(r)) for r in book[table].iter_rows(values_only=True)]
-    keep = [list(values[0]).index(h) for h in head]
-    assert figures([[r[i] for i in keep] for r in values[1:]]) == figures(shown)
+    json_response = client.get(url + "&format=json")
+    data = json.loads(json_response.data)["tables"][table]
+    # A sheet is named by its table's title (less what Excel refuses), its header under a block
+    # that states the report and its filters.
+    sheet = book[" ".join(re.sub(r"[\[\]:*?/\\]", " ", data["title"]).split())[:31].rstrip()]
+    values = [r + (None,) * (len(head) + 4 - len(r)) for r in sheet.iter_rows(values_only=True)]
+    start = next(i for i, r in enumerate(values) if set(head) <= set(r))
+    keep = [list(values[start]).index(h) for h in head]
+    # XLSX holds a percentage as a fraction (12.5 % is 0.125) shown with a % format.
+    kinds = {c["label"]: c["kind"] for c in data["columns"]}
+    scale = [100 if kinds[h] in ("pct", "change_pct") else 1 for h in head]
+    sheet_rows = [[r[i] * k if isinstance(r[i], (int, float)) else r[i] for i, k in zip(keep, scale)]
+                  for r in values[start + 1:]]
+    assert figures(sheet_rows) == figures(shown)
 
-    response = client.get(url + "&format=json")
-    assert response.mimetype == "application/json"
-    data = json.loads(response.data)["tables"][table]
+    assert json_response.mimetype == "application/json"
     keys = {c["label"]: c["key"] for c in data["columns"]}
     json_rows = [[row.get(keys[h]) for h in head] for row in data["rows"] + ([data["totals"]] if data["totals"] else [])]
     assert figures(json_rows) == figures(shown)

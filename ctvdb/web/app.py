@@ -275,12 +275,19 @@ class App:
         if report is None:
             raise NotFound("There is no such customer; it may have been merged or never imported.")
         if fmt in ("csv", "xlsx", "json"):
-            body = (downloads.to_csv(report, request.args.get("table")) if fmt == "csv" else
-                    downloads.to_xlsx(report) if fmt == "xlsx" else downloads.to_json(report, key[1]))
+            table = request.args.get("table")
+            if fmt == "csv":
+                body = downloads.to_csv(report, table)
+            elif fmt == "xlsx":
+                about = {"title": _title(report), "data_version": key[1], "tz": self.tz,
+                         "made": self.pacific(self.now().isoformat())}
+                body = downloads.to_xlsx(report, about)
+            else:
+                body = downloads.to_json(report, key[1])
             response = Response(body, mimetype=downloads.MIME[fmt])
             if fmt != "json":
                 response.headers["Content-Disposition"] = \
-                    f'attachment; filename="{downloads.filename(report, fmt)}"'
+                    f'attachment; filename="{downloads.filename(report, fmt, table)}"'
             return response
         # The page's links and choices depend on the rules, and the rules only on role and AE.
         user = request.principal
