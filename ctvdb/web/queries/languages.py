@@ -29,10 +29,11 @@ def market_analysis(conn: sqlite3.Connection, filters: Filters, today: date) -> 
         f" AND s.spot_type IN ('COM', 'BNS') AND s.language_code <> ''{extra_sql}"
         " GROUP BY 1, 2, 3, 4", [year * 100 + 1, year * 100 + 12] + params).fetchall()
     market_names = {m["code"]: f"{m['name']} ({m['code']})" for m in options["markets"]}
+    market_names[""] = "(no market)"
     groups: dict[str, dict] = {}
     codes: dict[str, dict[str, int]] = {}
     matrix: dict[str, dict[str, float]] = {}
-    markets = sorted({r["market_code"] for r in cells})
+    markets = sorted({r["market_code"] for r in cells}, key=lambda m: (m == "", market_names.get(m, m)))
     for r in cells:
         g = groups.setdefault(r["grp"], {"group": r["grp"], "spots": 0, "paid_spots": 0,
                                          "bonus_spots": 0, "gross": 0.0, "bonus_value": 0.0})
@@ -77,7 +78,7 @@ def market_analysis(conn: sqlite3.Connection, filters: Filters, today: date) -> 
                   group_rows, totals),
             Table("language_market", "Gross by language group × market",
                   [Column("group", "Language group")]
-                  + [Column(keys[m], market_names.get(m, m or "(no market)"), "money") for m in markets]
+                  + [Column(keys[m], market_names.get(m, m), "money") for m in markets]
                   + [Column("total", "Total", "money")],
                   market_rows,
                   {"group": "Total", **{keys[m]: _money(sum(r[keys[m]] for r in market_rows)) for m in markets},
