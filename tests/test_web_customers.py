@@ -126,6 +126,11 @@ def test_an_ae_opens_their_own_customer_with_only_their_figures(shared_app, shar
     assert sum(r["spots"] for r in tables["bill_codes"]["rows"]) == len(theirs)
     assert {r["ae"] for r in tables["recent_spots"]["rows"]} == {ae}
     assert len(tables["recent_spots"]["rows"]) == min(25, len(theirs))
+    conn = sqlite3.connect(database)
+    latest = [r[0] for r in conn.execute(
+        "SELECT air_date FROM spots WHERE customer_id = ? AND ae = ? ORDER BY air_date DESC LIMIT 25", (cid, ae))]
+    conn.close()
+    assert [r["air_date"] for r in tables["recent_spots"]["rows"]] == latest
 
 
 def test_an_ae_is_refused_a_customer_they_never_booked(app, sample, spots, shared, session_token):

@@ -139,17 +139,21 @@ def customer_detail(conn: sqlite3.Connection, customer_id: int, filters: Filters
         " LEFT JOIN markets m ON m.code = s.market_code"
         f" WHERE s.customer_id = ? AND s.broadcast_month BETWEEN ? AND ?{s_ae_sql}"
         " GROUP BY s.market_code ORDER BY amount DESC, market", span)])
-    # The latest air dates lie in the customer's last broadcast months (a spot airing late in a
-    # month can belong to the next): sorting three months is enough, not the customer's every spot.
-    # A small customer may have fewer in those months: then read all of its (few) spots.
-    for since in ([_months_back(overall["last"], 2)] if overall["last"] else []) + [0]:
-        recent = [dict(r) for r in conn.execute(
-            "SELECT s.air_date, s.broadcast_month AS month, s.spot_type, s.language_code, s.market_code,"
-            " s.ae, s.revenue_type, s.length_seconds, s.gross_rate, s.station_net"
-            f" FROM spots s WHERE s.customer_id = ? AND s.broadcast_month >= ?{s_ae_sql}"
-            " ORDER BY s.air_date DESC, s.id DESC LIMIT 25", [customer_id, since] + ae_args)]
-        if len(recent) == 25:
+    # The latest 25 spots by air date: read only the last broadcast months that hold 25 of
+    # them (counted in the summary), and one month more, since a spot airing late in a month
+    # can belong to the next. Not the customer's every spot: 100,000 for a large account.
+    since, seen = None, 0
+    for month, spots in conn.execute(
+            f"SELECT broadcast_month, sum(spots) FROM customer_total_summary WHERE customer_id = ?{ae_sql}"
+            " GROUP BY broadcast_month ORDER BY broadcast_month DESC", [customer_id] + ae_args):
+        since, seen = month, seen + spots
+        if seen >= 25:
             break
+    recent = [] if since is None else [dict(r) for r in conn.execute(
+        "SELECT s.air_date, s.broadcast_month AS month, s.spot_type, s.language_code, s.market_code,"
+        " s.ae, s.revenue_type, s.length_seconds, s.gross_rate, s.station_net"
+        f" FROM spots s WHERE s.customer_id = ? AND s.broadcast_month >= ?{s_ae_sql}"
+        " ORDER BY s.air_date DESC, s.id DESC LIMIT 25", [customer_id, _months_back(since, 1)] + ae_args)]
     bill_codes = [dict(r) for r in conn.execute(
         "SELECT bill_code, sum(spots) AS spots, min(broadcast_month) AS first, max(broadcast_month) AS last"
         f" FROM customer_code_summary WHERE customer_id = ?{ae_sql}"
