@@ -187,7 +187,7 @@ def test_only_an_admin_sees_rejected_rows(app, config, email, status):
     assert ("#REF!" in r.text) == (status == 200)
 
 
-AE_RULES = {endpoint: ("own" if endpoint in auth_web.AE_FILTERED_ENDPOINTS else
+AE_RULES = {endpoint: ("own" if endpoint in auth_web.AE_FILTERED_ENDPOINTS | auth_web.AE_CUSTOMER_ENDPOINTS else
                        "open" if endpoint in auth_web.AE_OPEN_ENDPOINTS | auth_web.PUBLIC_ENDPOINTS else
                        "refused") for endpoint in URLS}
 
@@ -284,8 +284,9 @@ def test_no_page_offers_a_link_or_choice_that_answers_403(app, config, email):
     paths = {urlsplit(url).path for url in reached}
     assert {URLS[e] for e in REPORTS if e != "customer_detail"} & paths  # the crawl went somewhere
     if email.startswith("jane"):
+        # Jane's own customers (1 and 2) are linked; John's (3) never is
         assert paths == {URLS[e] for e in auth_web.AE_FILTERED_ENDPOINTS} | {
-            "/reports/", "/static/style.css", "/static/favicon.svg"}
+            "/reports/", "/static/style.css", "/static/favicon.svg", "/reports/customer/1", "/reports/customer/2"}
         assert not [url for url in reached if "JOHN" in url.upper()]
     else:
         assert "/reports/customer/3" in paths and "/reports/imports" in paths
@@ -329,13 +330,25 @@ def test_a_viewer_s_customer_names_link_to_customer_pages_that_open(app, config,
 
 
 @pytest.mark.parametrize("endpoint", ["monthly_summary", "customer_revenue", "sector_analysis"])
-def test_an_ae_sees_customer_names_as_plain_text(app, config, endpoint):
-    # The viewer's page for the same filters first: a page cached for one role is not shown to another.
+def test_an_ae_s_customer_names_open_their_own_view_of_the_customer(app, config, endpoint):
     query = {"year": 2026, "ae": JANE}
-    assert "/reports/customer/" in signed_in(app, config, "viewer@example.com").get(URLS[endpoint], query_string=query).text
-    page = signed_in(app, config, "jane@example.com").get(URLS[endpoint], query_string=query).text
-    assert "<td>Jade Palace</td>" in page and "<td>Acme Foods</td>" in page
-    assert "/reports/customer/" not in page
+    c = signed_in(app, config, "jane@example.com")
+    links = [href for href in Offered(c.get(URLS[endpoint], query_string=query).text).links
+             if href.startswith("/reports/customer/")]
+    assert {urlsplit(href).path for href in links} == {"/reports/customer/1", "/reports/customer/2"}
+    for href in links:
+        customer = c.get(href, follow_redirects=True)
+        assert customer.status_code == 200 and JOHN not in customer.text.upper()
+
+
+def test_an_ae_opens_only_a_customer_they_have_booked(app, config):
+    c = signed_in(app, config, "jane@example.com")
+    r = c.get("/reports/customer/3?year=2026&ae=JANE+DOE")
+    assert r.status_code == 403 and "only the customers you have booked" in r.text
+    assert SECRET_CLIENT not in r.text
+    assert c.get("/reports/customer/3?year=2026&ae=JANE+DOE&format=json").status_code == 403
+    assert c.get("/reports/customer/3?year=2026&ae=JOHN+ROE").status_code == 403
+    assert c.get("/reports/customer/3", follow_redirects=True).status_code == 403
 
 
 @pytest.mark.parametrize("email", ["viewer@example.com", "management@example.com"])

@@ -362,7 +362,7 @@ def test_market_analysis_figures_equal_the_workbook(client, spots):
         assert number(rows[group]["Bonus spots"]) == sum(1 for s in mine if s.spot_type == "BNS")
     matrix = {r["Language group"]: r for r in page.records("language_market")}
     chinese_lax = sum(s.gross for s in counted if GROUPS.get(s.language) == "Chinese" and s.market == "LAX")
-    assert matrix["Chinese"]["LAX"] == money(chinese_lax)
+    assert matrix["Chinese"]["Los Angeles (LAX)"] == money(chinese_lax)
     assert page.totals("language_groups")["Gross"] == money(sum(s.gross for s in counted))
     assert "Share of gross by language group" in html
 

@@ -391,7 +391,13 @@ class App:
         return self.report_page(request, queries.sector_analysis)
 
     def on_customer_detail(self, request, customer_id):
-        return self.report_page(request, queries.customer_detail, customer_id)
+        """An ae user reaches this with `ae=` their own (auth_web.authorize sees to it); the
+        query says whether they have booked the customer, which only the database knows."""
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.customer_detail, filters, customer_id)
+        if report is not None:
+            auth_web.check_booked(request.principal, report.extra["booked"])
+        return self.render_report(request, report, key, fmt)
 
     def on_management_performance(self, request):
         return self.report_page(request, queries.management_performance)
