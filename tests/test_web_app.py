@@ -331,7 +331,7 @@ def test_customer_search_is_case_accent_and_punctuation_blind(search_client, q, 
     assert sorted((r["Agency"], r["Customer"]) for r in found) == sorted(
         tuple(code.split(":")) if ":" in code else ("", code) for code in wanted)
     if wanted:
-        assert page.totals("customers")["Total"] == money(sum(g for code, _, g in SEARCH_ROWS if code in wanted))
+        assert page.totals("customers")["Total 2026"] == money(sum(g for code, _, g in SEARCH_ROWS if code in wanted))
 
 
 def test_ae_dashboard_figures_equal_the_workbook(client, spots):
