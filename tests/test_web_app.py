@@ -659,3 +659,61 @@ def test_a_redirect_never_carries_the_host_header_a_client_sent(client):
     for path, location in (("/reports", "/reports/"), ("/reports?year=2026", "/reports/?year=2026")):
         response = client.get(path, headers={"Host": "evil.example"})
         assert response.status_code in (301, 308) and response.headers["Location"] == location
+
+
+# Defects found trying the reports as a new user (issue 11) ------------------------------------------
+
+def test_new_customers_are_flagged_only_where_the_data_reaches_back_before_the_year(tmp_path, session_token):
+    import datetime as dt
+
+    from ctvdb.importer import import_workbook
+    from xlsx_rows import Row, write
+
+    def row(code, year, gross, line):
+        return Row(bill_code=code, air_date=dt.date(year, 3, 3), month=dt.date(year, 3, 1), gross=gross, line=line)
+
+    rows = [row("Old Client", 2025, 500, 1), row("Old Client", 2026, 700, 2), row("Brand New", 2026, 900, 3),
+            row("Gone Client", 2025, 300, 4), row("Bonus First", 2025, 0, 5), row("Bonus First", 2026, 400, 6)]
+    write(tmp_path / "log.xlsx", {"Commercials": rows})
+    import_workbook(tmp_path / "ctvdb.db", tmp_path / "log.xlsx", mode="manual", auto_setup=True)
+    cache.REPORTS.clear()
+    client = signed_in(create_app(Config(database_path=tmp_path / "ctvdb.db"), now=lambda: NOW),
+                       session_token(tmp_path / "ctvdb.db"))
+    # The data begins in 2025: in 2025 nobody can be called new.
+    html, page = get_page(client, "/reports/revenue-dashboard-customer?year=2025")
+    assert {r["Customer"]: r["New"] for r in page.records("customers")} == {
+        "Old Client": "", "Gone Client": "", "Bonus First": ""}
+    assert "The data begins in 2025, so no customer can be called new this year." in html
+    # In 2026: new = no revenue in 2025 (a bonus spot carries none).
+    html, page = get_page(client, "/reports/revenue-dashboard-customer?year=2026")
+    assert {r["Customer"]: r["New"] for r in page.records("customers")} == {
+        "Old Client": "", "Brand New": "NEW", "Bonus First": "NEW"}
+    assert "New this year</dt><dd>2</dd>" in html
+
+
+def selected(html: str, name: str) -> str:
+    select = re.search(rf'<select name="{name}">(.*?)</select>', html, re.S).group(1)
+    return re.search(r'<option value="([^"]*)" selected>', select).group(1)
+
+
+def test_the_filter_form_shows_what_the_figures_are(client):
+    html = client.get("/reports/revenue-dashboard-customer?year=2030").get_data(as_text=True)
+    assert selected(html, "year") == "2030"
+    html = client.get("/reports/monthly/revenue-summary?from=2025-11&to=2026-02").get_data(as_text=True)
+    assert selected(html, "year") == "" and ">From/to range</option>" in html
+    assert 'name="from" value="2025-11"' in html and 'name="to" value="2026-02"' in html
+    html = client.get("/reports/management-performance?year=2025&quarter=3").get_data(as_text=True)
+    assert selected(html, "year") == "2025" and selected(html, "period") == "q3"
+
+
+def test_the_403_and_404_pages_keep_the_menu_and_who_is_signed_in(sample, session_token):
+    cache.REPORTS.clear()
+    app = create_app(Config(database_path=sample.database), now=lambda: NOW)
+    ae = signed_in(app, session_token(sample.database, role="ae", ae="Frank Tran"))
+    for url, status in (("/reports/imports", 403), ("/reports/no-such-page", 404)):
+        response = ae.get(url)
+        html = response.get_data(as_text=True)
+        assert response.status_code == status
+        assert '<span class="user">ae-frank.tran@example.com</span>' in html
+        assert 'href="/reports/ae-dashboard"' in html and ">Sign out</button>" in html
+    assert "There is no page at this address." in html and "requested URL was not found" not in html
