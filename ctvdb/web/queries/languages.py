@@ -122,7 +122,7 @@ def language_review(conn: sqlite3.Connection, filters: Filters, today: date) -> 
         r["category"] = CATEGORY_WORDS.get(r["category"], r["category"])
     return Report(
         name="language_review",
-        filters=filters.as_dict(),
+        filters={k: v for k, v in filters.as_dict().items() if k != "measure"},
         extra={"total": sum(c["spots"] for c in counts),
                "high_value": sum(c["high_value"] or 0 for c in counts),
                "statuses": sorted({(c["status_code"], c["status"]) for c in counts})},

@@ -54,7 +54,9 @@ def imports(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
             [dict(r) for r in conn.execute(
                 "SELECT sheet, row_number, column_name, value, reason FROM rejected_rows"
                 " WHERE batch_id = ? ORDER BY sheet, row_number LIMIT ?", (filters.batch, filters.limit))]))
-    return Report(name="imports", filters=filters.as_dict(), tables=tables,
+    # No figure of these tables is gross or net: the measure is no filter of theirs.
+    return Report(name="imports", filters={k: v for k, v in filters.as_dict().items() if k != "measure"},
+                  tables=tables,
                   extra={"statuses": ["COMPLETED", "FAILED", "RUNNING"]})
 
 
