@@ -198,6 +198,15 @@ def main(argv: list[str] | None = None) -> int:
         spots, customers = conn.execute(
             "SELECT (SELECT count(*) FROM spots), (SELECT count(*) FROM customers)").fetchone()
         token = bench_session(database)
+        if not conn.execute("SELECT 1 FROM budgets LIMIT 1").fetchone():
+            # Budgets as management sets them, so the pacing pages compare with something: each
+            # AE's booked gross of the month a year earlier, plus 5 %.
+            with conn:
+                conn.execute(
+                    "INSERT INTO budgets (ae, broadcast_month, amount) SELECT ae, broadcast_month + 100,"
+                    " round(1.05 * total(gross), 2) FROM customer_total_summary"
+                    " WHERE broadcast_month BETWEEN ? AND ? GROUP BY 1, 2",
+                    ((today.year - 1) * 100 + 1, (today.year - 1) * 100 + 12))
         top_customer = conn.execute(
             "SELECT customer_id FROM customer_month_summary GROUP BY customer_id"
             " ORDER BY total(gross) DESC LIMIT 1").fetchone()[0]
@@ -210,11 +219,17 @@ def main(argv: list[str] | None = None) -> int:
         ("monthly summary", "/reports/monthly/revenue-summary"),
         ("customer revenue", "/reports/revenue-dashboard-customer"),
         ("customer revenue, net, 1 AE", "/reports/revenue-dashboard-customer?measure=net&ae=FRANK+TRAN"),
+        ("customer revenue, sorted by total", "/reports/revenue-dashboard-customer?sort=total&dir=asc"),
+        ("customer revenue, sorted by name", "/reports/revenue-dashboard-customer?sort=customer&dir=desc"),
         ("AE dashboard", "/reports/ae-dashboard"),
+        ("AE dashboard, quarter to date", "/reports/ae-dashboard?period=qtd"),
         ("market analysis", "/reports/market-analysis"),
         ("sector analysis", "/reports/sector-analysis"),
         ("customer detail (top customer)", f"/reports/customer/{top_customer}"),
         ("management performance", "/reports/management-performance"),
+        ("management, this month", "/reports/management-performance?period=month"),
+        ("management, YTD, by variance", "/reports/management-performance?period=ytd&sort=variance&dir=asc"),
+        ("customer detail, net", f"/reports/customer/{top_customer}?measure=net"),
         ("import history", "/reports/imports"),
         ("language review", "/reports/language-review"),
     ]

@@ -44,6 +44,11 @@ ADMIN_ARGUMENTS = {"imports": ("batch",)}
 AE_OPEN_ENDPOINTS = frozenset({"index", "signout"})
 AE_FILTERED_ENDPOINTS = frozenset({"monthly_summary", "customer_revenue", "ae_dashboard",
                                    "market_analysis", "sector_analysis", "management_performance"})
+# Pages about one customer, filtered by `ae=` the same way, that an ae may open only for a
+# customer they have booked. Whether they have needs the report database, which this module
+# never reads: the view asks the query, then `check_booked`.
+AE_CUSTOMER_ENDPOINTS = frozenset({"customer_detail"})
+NOT_BOOKED = "You can see only the customers you have booked."
 
 Render = Callable[..., Response]
 
@@ -171,7 +176,7 @@ def refusal(principal: Principal | None, endpoint: str, args: MultiDict) -> str 
         return "Only an administrator can see rejected rows."
     if principal.role != "ae" or endpoint in AE_OPEN_ENDPOINTS:
         return None
-    if endpoint not in AE_FILTERED_ENDPOINTS:
+    if endpoint not in AE_FILTERED_ENDPOINTS | AE_CUSTOMER_ENDPOINTS:
         return "This report is not open to account executives."
     if any(auth.normalise_ae(a) != principal.ae for a in args.getlist("ae")):
         return "You can see only your own accounts."
@@ -191,7 +196,8 @@ def authorize(conn: sqlite3.Connection, config: Config, request: Request,
     Returns the Principal (None on a public endpoint nobody is signed in to) when the view may
     run, or the Response to send instead: 302 to the sign-in page for a page, 401 for a
     download, 302 to the ae's own figures when an ae gave no `ae=`. Raises Forbidden when the
-    signed-in user's role does not allow it.
+    signed-in user's role does not allow it (the view of an AE_CUSTOMER_ENDPOINTS page refuses a
+    customer the ae never booked).
     """
     principal = current_principal(conn, config, request)
     if endpoint in PUBLIC_ENDPOINTS:
@@ -201,11 +207,19 @@ def authorize(conn: sqlite3.Connection, config: Config, request: Request,
     reason = refusal(principal, endpoint, request.args)
     if reason is not None:
         raise Forbidden(reason)
-    if principal.role == "ae" and endpoint in AE_FILTERED_ENDPOINTS and not request.args.getlist("ae"):
+    if (principal.role == "ae" and endpoint in AE_FILTERED_ENDPOINTS | AE_CUSTOMER_ENDPOINTS
+            and not request.args.getlist("ae")):
         query = request.args.to_dict(flat=False)
         query["ae"] = [principal.ae]
         return redirect(f"{request.path}?{urlencode(query, doseq=True)}", 302)
     return principal
+
+
+def check_booked(principal: Principal | None, booked: bool) -> None:
+    """The rest of the rule for AE_CUSTOMER_ENDPOINTS, once the view knows from the database
+    whether the ae has booked this customer: Forbidden when they have not."""
+    if principal is not None and principal.ae and not booked:
+        raise Forbidden(NOT_BOOKED)
 
 
 def sign_in_required(request: Request) -> Response:

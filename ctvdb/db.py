@@ -7,12 +7,15 @@ NNNN-1 to NNNN. `PRAGMA user_version` records the version a database is at.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import sqlite3
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+
+from ctvdb import names
 
 BUSY_TIMEOUT_MS = 5000
 IMPORT_CACHE_KIB = 131072   # the import's page cache: a big spots table's index pages stay hot
@@ -51,9 +54,18 @@ def schema_version() -> int:
 
 def _tune(conn: sqlite3.Connection) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
+    # fold(name) in SQL is names.fold: the customer search compares folded names. Deterministic,
+    # so SQLite may call it once per row and value; memoised, since the same few thousand
+    # names come back on every search.
+    conn.create_function("fold", 1, _fold_memo, deterministic=True)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+@functools.lru_cache(maxsize=65536)
+def _fold_memo(text: str | None) -> str:
+    return names.fold(text)
 
 
 def connect(path: str | Path, *, create: bool = False) -> sqlite3.Connection:

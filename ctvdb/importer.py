@@ -228,6 +228,9 @@ def _parse(book: workbook.Workbook, progress) -> _Parsed:
         parsed.rows_read += len(part.rows)
         seen = 0
         for offset, row in enumerate(part.rows):
+            if reader.is_trade(row):
+                parsed.rows_trade += 1
+                continue
             try:
                 if offset in errors:
                     raise Rejected(*errors[offset])
@@ -239,9 +242,6 @@ def _parse(book: workbook.Workbook, progress) -> _Parsed:
                 parsed.rows_ignored += 1
                 continue
             seen += 1
-            if spot.revenue_type == codes.TRADE:
-                parsed.rows_trade += 1
-                continue
             spots.append((sheet, first + offset, spot))
             figures = months.get(spot.broadcast_month)
             if figures is None:

@@ -1,5 +1,6 @@
 """One workbook row → the typed values of one spot, or the reason it cannot be read.
 
+`RowReader.is_trade(values)` says whether a row is Trade, to be excluded unread; otherwise
 `RowReader.read(values)` returns a `Spot` tuple, `IGNORED` for a blank or totals row, or raises
 `Rejected(column, value, reason)`. It runs once per row of a 35,000-row file every day and of
 1.5 million rows in a rebuild, so it keeps repeated text in small caches and avoids work per cell.
@@ -236,6 +237,11 @@ class RowReader:
         self._seconds = _Memo(_seconds)
         self._affidavits = _Memo(_affidavit)
         self._integers = _Memo(_integer)
+
+    def is_trade(self, row: list) -> bool:
+        """Trade (barter) is never stored, so its row is excluded before any other cell is
+        read: a Trade row with no air date or a broken cell is not a rejected row."""
+        return self._revenue_types[row[REVENUE_TYPE]] == codes.TRADE
 
     def read(self, row: list, sheet_source_default: str | None = None):
         """A Spot, IGNORED, or raises Rejected. Excel error cells are caught by the caller."""

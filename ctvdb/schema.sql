@@ -240,6 +240,7 @@ CREATE TABLE language_month_summary (
     spots           INTEGER NOT NULL,
     gross           REAL NOT NULL,
     net             REAL NOT NULL,
+    spot_value      REAL NOT NULL,             -- total of the spots' Spot Value (bonus spots too)
     PRIMARY KEY (broadcast_month, ae, market_code, language_code, spot_type, revenue_type)
 ) WITHOUT ROWID;
 
@@ -263,16 +264,18 @@ CREATE TABLE reference_loads (
 -- reading the customer's spots (tens of thousands for a large account); review_month_summary
 -- holds the review queue's counts. Both are rebuilt with the other summaries by
 -- `ctvdb.summaries.refresh_summaries`. The partial index hands the queue its newest high-value
--- spots first without sorting a quarter of a million of them.
+-- spots first without sorting a quarter of a million of them. v8 added its AE (an account
+-- executive's view of a customer reads only their spots) and the language summary's spot value.
 CREATE TABLE customer_code_summary (
     broadcast_month INTEGER NOT NULL,
     customer_id     INTEGER NOT NULL REFERENCES customers(id),
+    ae              TEXT NOT NULL,
     bill_code       TEXT NOT NULL,
     language_code   TEXT NOT NULL,             -- '' when none
     spots           INTEGER NOT NULL,
     gross           REAL NOT NULL,
     net             REAL NOT NULL,
-    PRIMARY KEY (broadcast_month, customer_id, bill_code, language_code)
+    PRIMARY KEY (broadcast_month, customer_id, ae, bill_code, language_code)
 ) WITHOUT ROWID;
 CREATE INDEX customer_code_summary_customer ON customer_code_summary (customer_id, broadcast_month);
 

@@ -40,18 +40,19 @@ GROUP BY 1, 2, 3, 4, 5
 
 _LANGUAGE_MONTH = """
 SELECT broadcast_month, ae, coalesce(market_code, ''), coalesce(language_code, ''),
-       coalesce(spot_type, ''), revenue_type, count(*), total(gross_rate), total(station_net)
+       coalesce(spot_type, ''), revenue_type, count(*), total(gross_rate), total(station_net),
+       total(spot_value)
 FROM spots
 WHERE broadcast_month = ?
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 
 _CUSTOMER_CODE = """
-SELECT broadcast_month, customer_id, bill_code, coalesce(language_code, ''),
+SELECT broadcast_month, customer_id, ae, bill_code, coalesce(language_code, ''),
        count(*), total(gross_rate), total(station_net)
 FROM spots
 WHERE broadcast_month = ?
-GROUP BY 1, 2, 3, 4
+GROUP BY 1, 2, 3, 4, 5
 """
 
 _REVIEW_MONTH = """
@@ -79,7 +80,7 @@ TABLES = {table: f"INSERT INTO {table}{select}" for table, select in SELECTS.ite
 # from the database, from the same SELECTs (the others read other summaries or spot_languages).
 FROM_SPOTS = ("customer_month_summary", "language_month_summary", "customer_code_summary")
 SPOT_FIELDS = ("broadcast_month", "customer_id", "ae", "revenue_type", "market_code", "language_code",
-               "spot_type", "bill_code", "gross_rate", "station_net")
+               "spot_type", "bill_code", "gross_rate", "station_net", "spot_value")
 
 
 def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],

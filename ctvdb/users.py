@@ -43,8 +43,16 @@ def add_commands(sub) -> None:
 def read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass("Password: ")
-    if getpass.getpass("Password again: ") != password:
+    # With no terminal, getpass would read (and echo) whatever stdin holds, then die on its end.
+    if not sys.stdin.isatty():
+        raise CommandError("standard input is not a terminal, so nobody can type the password there: "
+                           "pipe it in with --password-stdin")
+    try:
+        password = getpass.getpass("Password: ")
+        again = getpass.getpass("Password again: ")
+    except EOFError:
+        raise CommandError("no password was typed; nothing was changed") from None
+    if again != password:
         raise CommandError("the two passwords differ; nothing was changed")
     return password
 

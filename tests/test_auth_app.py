@@ -5,6 +5,7 @@ values that must come back escaped and change no data."""
 
 import hashlib
 import json
+import html
 import re
 import sqlite3
 import time
@@ -186,7 +187,7 @@ def test_only_an_admin_sees_rejected_rows(app, config, email, status):
     assert ("#REF!" in r.text) == (status == 200)
 
 
-AE_RULES = {endpoint: ("own" if endpoint in auth_web.AE_FILTERED_ENDPOINTS else
+AE_RULES = {endpoint: ("own" if endpoint in auth_web.AE_FILTERED_ENDPOINTS | auth_web.AE_CUSTOMER_ENDPOINTS else
                        "open" if endpoint in auth_web.AE_OPEN_ENDPOINTS | auth_web.PUBLIC_ENDPOINTS else
                        "refused") for endpoint in URLS}
 
@@ -254,15 +255,20 @@ class Offered(HTMLParser):
 
 def crawl(c, start="/reports/") -> dict[str, int]:
     """Every URL reachable from `start` by a link or a filter choice, with the status it answers
-    (after the ae's redirect to their own figures)."""
-    seen, queue = {}, [start]
+    (after the ae's redirect to their own figures). Every URL found is opened; the links of only
+    one page per shape (path and argument names) are followed, since a page's sort, download and
+    month links multiply with its filters without offering anything new."""
+    seen, queue, expanded = {}, [start], set()
     while queue:
         url = queue.pop()
         if url in seen:
             continue
         r = c.get(url, follow_redirects=True)
         seen[url] = r.status_code
-        if r.status_code == 200 and r.mimetype == "text/html":
+        parts = urlsplit(url)
+        shape = (parts.path, frozenset(parse_qs(parts.query)))
+        if r.status_code == 200 and r.mimetype == "text/html" and shape not in expanded:
+            expanded.add(shape)
             page = Offered(r.text)
             queue += page.links
             queue += [f"{r.request.path}?{urlencode({name: value})}"
@@ -278,8 +284,9 @@ def test_no_page_offers_a_link_or_choice_that_answers_403(app, config, email):
     paths = {urlsplit(url).path for url in reached}
     assert {URLS[e] for e in REPORTS if e != "customer_detail"} & paths  # the crawl went somewhere
     if email.startswith("jane"):
+        # Jane's own customers (1 and 2) are linked; John's (3) never is
         assert paths == {URLS[e] for e in auth_web.AE_FILTERED_ENDPOINTS} | {
-            "/reports/", "/static/style.css", "/static/favicon.svg"}
+            "/reports/", "/static/style.css", "/static/favicon.svg", "/reports/customer/1", "/reports/customer/2"}
         assert not [url for url in reached if "JOHN" in url.upper()]
     else:
         assert "/reports/customer/3" in paths and "/reports/imports" in paths
@@ -314,7 +321,8 @@ def test_only_an_admin_s_menu_has_the_users_page(app, config, email, users_link)
 def test_a_viewer_s_customer_names_link_to_customer_pages_that_open(app, config, endpoint):
     c = signed_in(app, config, "viewer@example.com")
     page = c.get(URLS[endpoint], query_string={"year": 2026}).text
-    links = dict((name, href) for href, name in re.findall(r'<a href="(/reports/customer/\d+)">([^<]+)</a>', page))
+    links = dict((name, html.unescape(href)) for href, name in re.findall(
+        r'<a href="(/reports/customer/\d+(?:\?[^"]*)?)">([^<]+)</a>', page))
     assert set(links) == {"Jade Palace", "Acme Foods", SECRET_CLIENT}
     for name, href in links.items():
         customer = c.get(href)
@@ -322,13 +330,25 @@ def test_a_viewer_s_customer_names_link_to_customer_pages_that_open(app, config,
 
 
 @pytest.mark.parametrize("endpoint", ["monthly_summary", "customer_revenue", "sector_analysis"])
-def test_an_ae_sees_customer_names_as_plain_text(app, config, endpoint):
-    # The viewer's page for the same filters first: a page cached for one role is not shown to another.
+def test_an_ae_s_customer_names_open_their_own_view_of_the_customer(app, config, endpoint):
     query = {"year": 2026, "ae": JANE}
-    assert "/reports/customer/" in signed_in(app, config, "viewer@example.com").get(URLS[endpoint], query_string=query).text
-    page = signed_in(app, config, "jane@example.com").get(URLS[endpoint], query_string=query).text
-    assert "<td>Jade Palace</td>" in page and "<td>Acme Foods</td>" in page
-    assert "/reports/customer/" not in page
+    c = signed_in(app, config, "jane@example.com")
+    links = [href for href in Offered(c.get(URLS[endpoint], query_string=query).text).links
+             if href.startswith("/reports/customer/")]
+    assert {urlsplit(href).path for href in links} == {"/reports/customer/1", "/reports/customer/2"}
+    for href in links:
+        customer = c.get(href, follow_redirects=True)
+        assert customer.status_code == 200 and JOHN not in customer.text.upper()
+
+
+def test_an_ae_opens_only_a_customer_they_have_booked(app, config):
+    c = signed_in(app, config, "jane@example.com")
+    r = c.get("/reports/customer/3?year=2026&ae=JANE+DOE")
+    assert r.status_code == 403 and "only the customers you have booked" in r.text
+    assert SECRET_CLIENT not in r.text
+    assert c.get("/reports/customer/3?year=2026&ae=JANE+DOE&format=json").status_code == 403
+    assert c.get("/reports/customer/3?year=2026&ae=JOHN+ROE").status_code == 403
+    assert c.get("/reports/customer/3", follow_redirects=True).status_code == 403
 
 
 @pytest.mark.parametrize("email", ["viewer@example.com", "management@example.com"])

@@ -724,3 +724,25 @@ def test_a_running_batch_of_a_live_import_is_never_marked_interrupted(tmp_path, 
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_a_trade_row_with_no_air_date_is_excluded_as_trade_not_rejected(tmp_path, database):
+    """Trade is barter and never stored, so what else its row lacks does not matter: it must
+    not count towards the 1 % rejected limit (six such rows in 157 would fail the import)."""
+    paid = month_rows(NOV, 150)
+    trade = [Row(revenue_type="Trade", gross=900.0, air_date=None, line=901),
+             Row(revenue_type="Trade", gross=800.0, air_date="", line=902),
+             Row(revenue_type="trade ", gross=700.0, air_date="not a date", line=903),
+             Row(revenue_type="Trade", gross=600.0, air_date="#REF!", line=904),     # an Excel error cell
+             Row(revenue_type="Trade", gross=500.0, air_date=None, month="", line=905),
+             Row(revenue_type="Trade", gross=400.0, line=906)]
+    broken = [Row(gross=123.0, air_date=None, line=907)]                           # not Trade: rejected
+    write(tmp_path / "log.xlsx", {"Commercials": paid + trade + broken})
+    result = run(database, tmp_path / "log.xlsx", mode="manual")
+
+    assert result.status == "COMPLETED"
+    batch = query(database, "SELECT rows_trade, rows_rejected, rows_imported FROM import_batches WHERE id = ?",
+                  result.batch_id)[0]
+    assert batch == (len(trade), len(broken), len(paid))
+    assert query(database, "SELECT row_number, column_name FROM rejected_rows") == [(2 + len(paid) + len(trade), "B Start Date")]
+    assert spots_and_gross(database, 202611) == (len(paid), round(sum(r.gross for r in paid), 2))

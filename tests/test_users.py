@@ -17,8 +17,15 @@ PASSWORD = "correct horse battery"
 
 
 
+class Terminal(io.StringIO):
+    """Standard input that is a terminal, for the tests that answer the password prompt."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def run(db_path, monkeypatch, *args, stdin=""):
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    monkeypatch.setattr("sys.stdin", stdin if isinstance(stdin, io.StringIO) else io.StringIO(stdin))
     return cli.main(["--db", str(db_path), "users", *args])
 
 
@@ -45,11 +52,20 @@ def test_add_reads_the_password_from_stdin_and_names_the_database(db_path, monke
 def test_add_prompts_twice_and_refuses_two_different_passwords(db_path, monkeypatch, capsys):
     answers = iter([PASSWORD, PASSWORD + "!"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-    assert run(db_path, monkeypatch, "add", "a@example.com", "--role", "admin") == 1
+    assert run(db_path, monkeypatch, "add", "a@example.com", "--role", "admin", stdin=Terminal()) == 1
     assert "the two passwords differ" in capsys.readouterr().err
     assert user(db_path, "a@example.com") is None
     monkeypatch.setattr("getpass.getpass", lambda prompt="": PASSWORD)
-    assert run(db_path, monkeypatch, "add", "a@example.com", "--role", "admin") == 0
+    assert run(db_path, monkeypatch, "add", "a@example.com", "--role", "admin", stdin=Terminal()) == 0
+
+
+def test_ctrl_d_at_the_prompt_is_one_line(db_path, monkeypatch, capsys):
+    def end_of_input(prompt=""):
+        raise EOFError
+    monkeypatch.setattr("getpass.getpass", end_of_input)
+    assert run(db_path, monkeypatch, "add", "a@example.com", "--role", "admin", stdin=Terminal()) == 1
+    assert "ctvdb: error: no password was typed; nothing was changed" in capsys.readouterr().err
+    assert user(db_path, "a@example.com") is None
 
 
 def test_add_errors_are_one_line_and_exit_1(db_path, monkeypatch, capsys):
@@ -128,3 +144,24 @@ def test_the_password_never_reaches_the_log(db_path, monkeypatch, caplog):
     run(db_path, monkeypatch, "passwd", "a@example.com", "--password-stdin", stdin="the new password")
     assert "a@example.com" in caplog.text
     assert PASSWORD not in caplog.text and "the new password" not in caplog.text
+
+
+def test_add_with_no_terminal_says_to_use_password_stdin_in_one_line(db_path):
+    import subprocess
+    import sys
+
+    for command in (["add", "a@example.com", "--role", "admin"], ["passwd", "b@example.com"]):
+        if command[0] == "passwd":
+            conn = db.connect_auth(db_path)
+            auth.add_user(conn, "b@example.com", PASSWORD, "viewer")
+            conn.close()
+        # No terminal at all: stdin is /dev/null and the process has no controlling terminal.
+        done = subprocess.run([sys.executable, "-m", "ctvdb", "--db", str(db_path), "users", *command],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                              start_new_session=True)
+        assert done.returncode in (1, 2), done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert lines[0] == f"ctvdb: database {db_path}"
+        assert len(lines) == 2 and "Traceback" not in done.stderr, done.stderr
+        assert lines[1].startswith("ctvdb: error: ") and "--password-stdin" in lines[1]
+    assert user(db_path, "a@example.com") is None

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import openpyxl
 import pytest
@@ -286,6 +287,53 @@ def test_customer_revenue_filters(client, spots):
     assert page.records("customers") == [] if "customers" in page.tables else True
 
 
+SEARCH_ROWS = [  # (bill code, AE, gross): one AE per customer, so one report row per customer
+    ("Phở Hòa", "Alice Nguyen", 1200.0), ("Phở Hòa", "Alice Nguyen", 340.5),
+    ("Nguyễn Law Office:Lee Dental", "Brandon Wu", 800.0),
+    ("Nguyễn Law Office:Tran Pharmacy", "Alice Nguyen", 410.0),
+    ("Hòa Bình Market", "Brandon Wu", 650.0), ("Ngô Bakery", "Brandon Wu", 275.0),
+    ("Admerasia:McDonald's", "Carol Lee", 990.0),
+]
+
+
+@pytest.fixture(scope="module")
+def search_client(tmp_path_factory, session_token):
+    """A database of a few customers with accented names and agencies, imported for real."""
+    from ctvdb.importer import import_workbook
+    from xlsx_rows import Row, write
+
+    folder = tmp_path_factory.mktemp("search")
+    rows = [Row(bill_code=code, sales_person=ae, gross=gross, line=i + 1)
+            for i, (code, ae, gross) in enumerate(SEARCH_ROWS)]
+    write(folder / "log.xlsx", {"Commercials": rows})
+    import_workbook(folder / "ctvdb.db", folder / "log.xlsx", mode="manual", auto_setup=True)
+    app = create_app(Config(database_path=folder / "ctvdb.db"), now=lambda: NOW)
+    return signed_in(app, session_token(folder / "ctvdb.db"))
+
+
+@pytest.mark.parametrize("q, wanted", [
+    ("pho", {"Phở Hòa"}),
+    ("PHO HOA", {"Phở Hòa"}),
+    ("phở hòa", {"Phở Hòa"}),
+    ("phohoa", {"Phở Hòa"}),                                   # spaces do not matter either
+    ("hoa", {"Phở Hòa", "Hòa Bình Market"}),
+    ("nguyen", {"Nguyễn Law Office:Lee Dental", "Nguyễn Law Office:Tran Pharmacy"}),
+    ("NGUYEN LAW", {"Nguyễn Law Office:Lee Dental", "Nguyễn Law Office:Tran Pharmacy"}),
+    ("mcdonalds", {"Admerasia:McDonald's"}),
+    ("McDonald’s", {"Admerasia:McDonald's"}),
+    ("zzz", set()),
+    ("-", set()),                                              # folds to nothing: finds nothing
+])
+def test_customer_search_is_case_accent_and_punctuation_blind(search_client, q, wanted):
+    cache.REPORTS.clear()
+    _, page = get_page(search_client, f"/reports/revenue-dashboard-customer?year=2026&q={quote(q)}")
+    found = page.records("customers") if "customers" in page.tables else []
+    assert sorted((r["Agency"], r["Customer"]) for r in found) == sorted(
+        tuple(code.split(":")) if ":" in code else ("", code) for code in wanted)
+    if wanted:
+        assert page.totals("customers")["Total 2026"] == money(sum(g for code, _, g in SEARCH_ROWS if code in wanted))
+
+
 def test_ae_dashboard_figures_equal_the_workbook(client, spots):
     _, page = get_page(client, f"/reports/ae-dashboard?year={YEAR}")
     rows = {r["AE"]: r for r in page.records("aes")}
@@ -314,7 +362,7 @@ def test_market_analysis_figures_equal_the_workbook(client, spots):
         assert number(rows[group]["Bonus spots"]) == sum(1 for s in mine if s.spot_type == "BNS")
     matrix = {r["Language group"]: r for r in page.records("language_market")}
     chinese_lax = sum(s.gross for s in counted if GROUPS.get(s.language) == "Chinese" and s.market == "LAX")
-    assert matrix["Chinese"]["LAX"] == money(chinese_lax)
+    assert matrix["Chinese"]["Los Angeles (LAX)"] == money(chinese_lax)
     assert page.totals("language_groups")["Gross"] == money(sum(s.gross for s in counted))
     assert "Share of gross by language group" in html
 
@@ -389,8 +437,8 @@ def test_language_review_queue_is_high_value_first(client, sample):
     ("/reports/monthly/revenue-summary?to=Smarch-26", 400, "is not a month like 2026-11 or Nov-26"),
     ("/reports/revenue-dashboard-customer?measure=both", 400, "neither gross nor net"),
     ("/reports/customer/999999", 404, "There is no such customer"),
-    ("/reports/customer/abc", 404, "requested URL was not found"),
-    ("/reports/nothing-here", 404, "requested URL was not found"),
+    ("/reports/customer/abc", 404, "There is no page at this address."),
+    ("/reports/nothing-here", 404, "There is no page at this address."),
 ])
 def test_bad_parameters_give_a_page_in_the_layout(client, url, status, sentence):
     response = client.get(url)
@@ -430,7 +478,7 @@ def test_downloads_hold_the_same_figures_as_the_page(client, url, table):
 
     response = client.get(url + f"&format=csv&table={table}")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
-    records = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    records = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     labels = records[0]
     keep = [labels.index(h) for h in head]
     csv_rows = [[r[i] for i in keep] for r in records[1:]]
@@ -439,13 +487,22 @@ def test_downloads_hold_the_same_figures_as_the_page(client, url, table):
     response = client.get(url + "&format=xlsx")
     assert response.mimetype.endswith("spreadsheetml.sheet")
     book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
-    values = [r + (None,) * (len(head) + 4 - len(r)) for r in book[table].iter_rows(values_only=True)]
-    keep = [list(values[0]).index(h) for h in head]
-    assert figures([[r[i] for i in keep] for r in values[1:]]) == figures(shown)
+    json_response = client.get(url + "&format=json")
+    data = json.loads(json_response.data)["tables"][table]
+    # A sheet is named by its table's title (less what Excel refuses), its header under a block
+    # that states the report and its filters.
+    sheet = book[" ".join(re.sub(r"[\[\]:*?/\\]", " ", data["title"]).split())[:31].rstrip()]
+    values = [r + (None,) * (len(head) + 4 - len(r)) for r in sheet.iter_rows(values_only=True)]
+    start = next(i for i, r in enumerate(values) if set(head) <= set(r))
+    keep = [list(values[start]).index(h) for h in head]
+    # XLSX holds a percentage as a fraction (12.5 % is 0.125) shown with a % format.
+    kinds = {c["label"]: c["kind"] for c in data["columns"]}
+    scale = [100 if kinds[h] in ("pct", "change_pct") else 1 for h in head]
+    sheet_rows = [[r[i] * k if isinstance(r[i], (int, float)) else r[i] for i, k in zip(keep, scale)]
+                  for r in values[start + 1:]]
+    assert figures(sheet_rows) == figures(shown)
 
-    response = client.get(url + "&format=json")
-    assert response.mimetype == "application/json"
-    data = json.loads(response.data)["tables"][table]
+    assert json_response.mimetype == "application/json"
     keys = {c["label"]: c["key"] for c in data["columns"]}
     json_rows = [[row.get(keys[h]) for h in head] for row in data["rows"] + ([data["totals"]] if data["totals"] else [])]
     assert figures(json_rows) == figures(shown)
@@ -602,3 +659,61 @@ def test_a_redirect_never_carries_the_host_header_a_client_sent(client):
     for path, location in (("/reports", "/reports/"), ("/reports?year=2026", "/reports/?year=2026")):
         response = client.get(path, headers={"Host": "evil.example"})
         assert response.status_code in (301, 308) and response.headers["Location"] == location
+
+
+# Defects found trying the reports as a new user (issue 11) ------------------------------------------
+
+def test_new_customers_are_flagged_only_where_the_data_reaches_back_before_the_year(tmp_path, session_token):
+    import datetime as dt
+
+    from ctvdb.importer import import_workbook
+    from xlsx_rows import Row, write
+
+    def row(code, year, gross, line):
+        return Row(bill_code=code, air_date=dt.date(year, 3, 3), month=dt.date(year, 3, 1), gross=gross, line=line)
+
+    rows = [row("Old Client", 2025, 500, 1), row("Old Client", 2026, 700, 2), row("Brand New", 2026, 900, 3),
+            row("Gone Client", 2025, 300, 4), row("Bonus First", 2025, 0, 5), row("Bonus First", 2026, 400, 6)]
+    write(tmp_path / "log.xlsx", {"Commercials": rows})
+    import_workbook(tmp_path / "ctvdb.db", tmp_path / "log.xlsx", mode="manual", auto_setup=True)
+    cache.REPORTS.clear()
+    client = signed_in(create_app(Config(database_path=tmp_path / "ctvdb.db"), now=lambda: NOW),
+                       session_token(tmp_path / "ctvdb.db"))
+    # The data begins in 2025: in 2025 nobody can be called new.
+    html, page = get_page(client, "/reports/revenue-dashboard-customer?year=2025")
+    assert {r["Customer"]: r["New"] for r in page.records("customers")} == {
+        "Old Client": "", "Gone Client": "", "Bonus First": ""}
+    assert "The data begins in 2025, so no customer can be called new this year." in html
+    # In 2026: new = no revenue in 2025 (a bonus spot carries none).
+    html, page = get_page(client, "/reports/revenue-dashboard-customer?year=2026")
+    assert {r["Customer"]: r["New"] for r in page.records("customers")} == {
+        "Old Client": "", "Brand New": "NEW", "Bonus First": "NEW"}
+    assert "New this year</dt><dd>2</dd>" in html
+
+
+def selected(html: str, name: str) -> str:
+    select = re.search(rf'<select name="{name}">(.*?)</select>', html, re.S).group(1)
+    return re.search(r'<option value="([^"]*)" selected>', select).group(1)
+
+
+def test_the_filter_form_shows_what_the_figures_are(client):
+    html = client.get("/reports/revenue-dashboard-customer?year=2030").get_data(as_text=True)
+    assert selected(html, "year") == "2030"
+    html = client.get("/reports/monthly/revenue-summary?from=2025-11&to=2026-02").get_data(as_text=True)
+    assert selected(html, "year") == "" and ">From/to range</option>" in html
+    assert 'name="from" value="2025-11"' in html and 'name="to" value="2026-02"' in html
+    html = client.get("/reports/management-performance?year=2025&quarter=3").get_data(as_text=True)
+    assert selected(html, "year") == "2025" and selected(html, "period") == "q3"
+
+
+def test_the_403_and_404_pages_keep_the_menu_and_who_is_signed_in(sample, session_token):
+    cache.REPORTS.clear()
+    app = create_app(Config(database_path=sample.database), now=lambda: NOW)
+    ae = signed_in(app, session_token(sample.database, role="ae", ae="Frank Tran"))
+    for url, status in (("/reports/imports", 403), ("/reports/no-such-page", 404)):
+        response = ae.get(url)
+        html = response.get_data(as_text=True)
+        assert response.status_code == status
+        assert '<span class="user">ae-frank.tran@example.com</span>' in html
+        assert 'href="/reports/ae-dashboard"' in html and ">Sign out</button>" in html
+    assert "There is no page at this address." in html and "requested URL was not found" not in html

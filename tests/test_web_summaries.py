@@ -27,14 +27,14 @@ CHECKS = [
      " round(total(station_net), 2), count(*) FILTER (WHERE gross_rate > 0),"
      " round(total(gross_rate) FILTER (WHERE gross_rate > 0), 2), min(gross_rate) FILTER (WHERE gross_rate > 0),"
      " max(gross_rate) FILTER (WHERE gross_rate > 0) FROM spots GROUP BY 1, 2, 3, 4"),
-    ("SELECT broadcast_month, language_code, spot_type, sum(spots), round(total(gross), 2)"
-     " FROM language_month_summary GROUP BY 1, 2, 3",
+    ("SELECT broadcast_month, language_code, spot_type, sum(spots), round(total(gross), 2),"
+     " round(total(spot_value), 2) FROM language_month_summary GROUP BY 1, 2, 3",
      "SELECT broadcast_month, coalesce(language_code, ''), coalesce(spot_type, ''), count(*),"
-     " round(total(gross_rate), 2) FROM spots GROUP BY 1, 2, 3"),
-    ("SELECT customer_id, bill_code, language_code, sum(spots), round(total(net), 2)"
-     " FROM customer_code_summary GROUP BY 1, 2, 3",
-     "SELECT customer_id, bill_code, coalesce(language_code, ''), count(*), round(total(station_net), 2)"
-     " FROM spots GROUP BY 1, 2, 3"),
+     " round(total(gross_rate), 2), round(total(spot_value), 2) FROM spots GROUP BY 1, 2, 3"),
+    ("SELECT customer_id, ae, bill_code, language_code, sum(spots), round(total(net), 2)"
+     " FROM customer_code_summary GROUP BY 1, 2, 3, 4",
+     "SELECT customer_id, ae, bill_code, coalesce(language_code, ''), count(*), round(total(station_net), 2)"
+     " FROM spots GROUP BY 1, 2, 3, 4"),
     ("SELECT broadcast_month, status, category, sum(spots), sum(high_value) FROM review_month_summary"
      " GROUP BY 1, 2, 3",
      "SELECT s.broadcast_month, sl.status, sl.category, count(*), sum(sl.high_value) FROM spots s"
@@ -93,6 +93,27 @@ def test_migration_builds_the_summaries_of_an_existing_database(imported_sample,
                        " PRAGMA user_version = 4;")
     conn.close()
     conn = db.connect(path)
-    assert db.migrate(conn) == ["0005_report_speed", "0006_customer_totals", "0007_auth_database"]
+    assert db.migrate(conn) == ["0005_report_speed", "0006_customer_totals", "0007_auth_database",
+                                "0008_summary_values"]
+    conn.close()
+    assert_summaries_agree(path)
+
+
+def test_migration_8_adds_the_spot_value_and_the_ae_to_a_version_7_database(imported_sample, private_copy):
+    path = private_copy(imported_sample(rows=3000, months="Jan-25..Dec-26").database)
+    conn = sqlite3.connect(path)
+    conn.executescript(  # the two summaries as version 7 had them, empty as if never filled
+        "DROP TABLE language_month_summary; DROP TABLE customer_code_summary;"
+        " CREATE TABLE language_month_summary (broadcast_month INTEGER NOT NULL, ae TEXT NOT NULL,"
+        " market_code TEXT NOT NULL, language_code TEXT NOT NULL, spot_type TEXT NOT NULL,"
+        " revenue_type TEXT NOT NULL, spots INTEGER NOT NULL, gross REAL NOT NULL, net REAL NOT NULL,"
+        " PRIMARY KEY (broadcast_month, ae, market_code, language_code, spot_type, revenue_type)) WITHOUT ROWID;"
+        " CREATE TABLE customer_code_summary (broadcast_month INTEGER NOT NULL, customer_id INTEGER NOT NULL,"
+        " bill_code TEXT NOT NULL, language_code TEXT NOT NULL, spots INTEGER NOT NULL, gross REAL NOT NULL,"
+        " net REAL NOT NULL, PRIMARY KEY (broadcast_month, customer_id, bill_code, language_code)) WITHOUT ROWID;"
+        " PRAGMA user_version = 7;")
+    conn.close()
+    conn = db.connect(path)
+    assert db.migrate(conn) == ["0008_summary_values"]
     conn.close()
     assert_summaries_agree(path)

@@ -198,15 +198,24 @@ class App:
         if isinstance(exc, RequestRedirect):  # a missing trailing slash: a relative Location, never
             parts = urlsplit(exc.new_url)     # one built from the Host header a client sent
             return redirect(parts.path + (f"?{parts.query}" if parts.query else ""), exc.code)
+        if isinstance(exc, NotFound) and exc.description == NotFound.description:
+            exc = NotFound("There is no page at this address. Check the link, or start again from the reports.")
         if request.path == "/health" or request.args.get("format") == "json":
             body = {"status": "error", "error": exc.description}
             if exc.code == 503:
                 body["database"] = "unreachable"
             return Response(json.dumps(body), status=exc.code, mimetype="application/json")
+        footer = None
         try:
             footer = self.footer(request)
-        except Exception:  # noqa: BLE001 - an error page must not fail on its footer
-            footer = None
+            # A refused or unknown page still shows who is signed in and their menu: the 403 was
+            # raised before the view, and a 404 before sign-in was even looked at.
+            if request.principal is None:
+                if request.auth_db is None:
+                    request.auth_db = db.connect_auth(self.config.database_path)
+                request.principal = auth_web.current_principal(request.auth_db, self.config, request)
+        except Exception:  # noqa: BLE001 - an error page must not fail on its footer or menu
+            log.warning("error page for %s drawn without its footer or menu", request.path)
         if request.db is not None:
             request.db.close()
             request.db = None
@@ -266,12 +275,19 @@ class App:
         if report is None:
             raise NotFound("There is no such customer; it may have been merged or never imported.")
         if fmt in ("csv", "xlsx", "json"):
-            body = (downloads.to_csv(report, request.args.get("table")) if fmt == "csv" else
-                    downloads.to_xlsx(report) if fmt == "xlsx" else downloads.to_json(report, key[1]))
+            table = request.args.get("table")
+            if fmt == "csv":
+                body = downloads.to_csv(report, table)
+            elif fmt == "xlsx":
+                about = {"title": _title(report), "data_version": key[1], "tz": self.tz,
+                         "made": self.pacific(self.now().isoformat())}
+                body = downloads.to_xlsx(report, about)
+            else:
+                body = downloads.to_json(report, key[1])
             response = Response(body, mimetype=downloads.MIME[fmt])
             if fmt != "json":
                 response.headers["Content-Disposition"] = \
-                    f'attachment; filename="{downloads.filename(report, fmt)}"'
+                    f'attachment; filename="{downloads.filename(report, fmt, table)}"'
             return response
         # The page's links and choices depend on the rules, and the rules only on role and AE.
         user = request.principal
@@ -375,7 +391,13 @@ class App:
         return self.report_page(request, queries.sector_analysis)
 
     def on_customer_detail(self, request, customer_id):
-        return self.report_page(request, queries.customer_detail, customer_id)
+        """An ae user reaches this with `ae=` their own (auth_web.authorize sees to it); the
+        query says whether they have booked the customer, which only the database knows."""
+        filters, fmt = params.parse_filters(request.args), params.parse_format(request.args)
+        report, key = self.report(request, queries.customer_detail, filters, customer_id)
+        if report is not None:
+            auth_web.check_booked(request.principal, report.extra["booked"])
+        return self.render_report(request, report, key, fmt)
 
     def on_management_performance(self, request):
         return self.report_page(request, queries.management_performance)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
+from ctvdb.names import fold
 from ctvdb.web.params import Filters, month_label
 
 IAS = "Internal Ad Sales"
@@ -174,9 +175,16 @@ def _where(filters: Filters, alias: str = "s", *, revenue_type: bool = True,
             chosen.append("c.sector_code = ?")
             chosen_params.append(filters.sector)
     if customer and filters.q:
-        chosen.append("(c.name LIKE ? ESCAPE '\\' OR c.agency_chain LIKE ? ESCAPE '\\')")
-        like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        chosen_params += [like, like]
+        # Folded on both sides (names.fold, registered in SQL by db) and without spaces, so that
+        # "pho hoa" finds "Phở Hòa" and "cocacola" finds "Coca-Cola". A search that folds to
+        # nothing ("-") finds nothing rather than everything.
+        folded = fold(filters.q).replace(" ", "")
+        if folded:
+            chosen.append("(instr(replace(fold(c.name), ' ', ''), ?) > 0"
+                          " OR c.agency_chain <> '' AND instr(replace(fold(c.agency_chain), ' ', ''), ?) > 0)")
+            chosen_params += [folded, folded]
+        else:
+            chosen.append("0")
     if chosen:  # evaluated once, not joined to every summary row
         sql.append(f"{alias}.customer_id IN (SELECT c.id FROM customers c WHERE {' AND '.join(chosen)})")
         params += chosen_params

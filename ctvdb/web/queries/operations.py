@@ -28,15 +28,13 @@ def imports(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
         " GROUP BY batch_id, column_name, reason ORDER BY batch_id DESC, rows DESC",
         ("[" + ",".join(str(b["id"]) for b in batches) + "]",))]
     for b in batches:
-        b["months_replaced"] = ", ".join(month_label(int(m)) for m in b["months_replaced"].split(",") if m)
-        b["months_protected"] = ", ".join(
-            f"{month_label(int(m.split(':')[0]))} ({m.split(':', 1)[1]})" if ":" in m else m
-            for m in b["months_protected"].split(",") if m)
+        b["months_replaced"] = month_ranges([int(m) for m in b["months_replaced"].split(",") if m])
+        b["months_protected"] = _protected_ranges(b["months_protected"])
     tables = [
         Table("batches", "Import batches",
               [Column("id", "Batch", "id"), Column("mode", "Mode"), Column("status", "Status"),
-               Column("source_file", "Source file"), Column("started_at", "Started"),
-               Column("finished_at", "Finished"), Column("rows_read", "Read", "int"),
+               Column("source_file", "Source file"), Column("started_at", "Started", "datetime"),
+               Column("finished_at", "Finished", "datetime"), Column("rows_read", "Read", "int"),
                Column("rows_imported", "Imported", "int"), Column("rows_deleted", "Deleted", "int"),
                Column("rows_ignored", "Ignored", "int"), Column("rows_trade", "Trade", "int"),
                Column("rows_rejected", "Rejected", "int"), Column("months_replaced", "Months replaced"),
@@ -56,8 +54,39 @@ def imports(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
             [dict(r) for r in conn.execute(
                 "SELECT sheet, row_number, column_name, value, reason FROM rejected_rows"
                 " WHERE batch_id = ? ORDER BY sheet, row_number LIMIT ?", (filters.batch, filters.limit))]))
-    return Report(name="imports", filters=filters.as_dict(), tables=tables,
+    # No figure of these tables is gross or net: the measure is no filter of theirs.
+    return Report(name="imports", filters={k: v for k, v in filters.as_dict().items() if k != "measure"},
+                  tables=tables,
                   extra={"statuses": ["COMPLETED", "FAILED", "RUNNING"]})
+
+
+def month_ranges(months: list[int]) -> str:
+    """Broadcast months in words, consecutive ones as a range: a rebuild's 48 months are
+    "Jan-23..Dec-26", not 48 labels in a row; a gap starts a new range ("Jan-25..Mar-25, Jun-25")."""
+    runs: list[list[int]] = []
+    for month in sorted(set(months)):
+        if runs and month == _next_month(runs[-1][-1]):
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return ", ".join(month_label(run[0]) if len(run) == 1 else f"{month_label(run[0])}..{month_label(run[-1])}"
+                     for run in runs)
+
+
+def _protected_ranges(stored: str) -> str:
+    """'202301:closed,202302:closed,202610:previous month…' -> 'Jan-23..Feb-23 (closed), Oct-26 (previous
+    month…)': the months kept for one reason, as ranges, the reasons in the order of their first month."""
+    by_reason: dict[str, list[int]] = {}
+    for item in stored.split(","):
+        month, _, reason = item.partition(":")
+        if month:
+            by_reason.setdefault(reason, []).append(int(month))
+    return ", ".join(f"{month_ranges(months)} ({reason})" if reason else month_ranges(months)
+                     for reason, months in sorted(by_reason.items(), key=lambda item: min(item[1])))
+
+
+def _next_month(month: int) -> int:
+    return month + 1 if month % 100 < 12 else (month // 100 + 1) * 100 + 1
 
 
 # Lookups for the reference loads and the demo ---------------------------------------------------

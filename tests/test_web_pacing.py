@@ -1,0 +1,239 @@
+"""Month pacing (issue 11): management and AE performance for a month, a quarter to date and a
+year to date, against a budget file the test writes and the same months a year before; the
+reports index's headline figures; sorting by any column. Every expected figure is summed here
+from the workbook's rows and the budget lines, never taken from ctvdb."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlencode
+
+import pytest
+
+from ctvdb import db
+from ctvdb.config import Config
+from ctvdb.web import cache, reference
+from ctvdb.web.app import create_app
+from ctvdb.web.params import Sort
+from ctvdb.web.sorting import sort_rows
+from test_web_app import NOW, PageTables, money, number, signed_in, spot
+
+# NOW is 25 Nov 2026 in Pacific time: this month is Nov-26, the quarter to date Oct-26..Nov-26.
+THIS_MONTH, QTD, YTD = [202611], [202610, 202611], list(range(202601, 202612))
+
+
+@pytest.fixture(scope="module")
+def sample(imported_sample):
+    return imported_sample(rows=3000, months="Jan-25..Dec-26")
+
+
+@pytest.fixture(scope="module")
+def spots(sample, workbook_rows):
+    return [s for s in map(spot, workbook_rows(sample.workbook)) if s.revenue_type != "Trade"]
+
+
+def budget_amount(ae: str, month: int) -> float:
+    return 1000.0 * (len(ae) % 5 + 1) + 7.25 * (month % 100)
+
+
+@pytest.fixture(scope="module")
+def budgeted(sample, spots, tmp_path_factory):
+    """A copy of the sample with a budget for every AE and month of 2026, except the first AE's
+    November: (database, {(AE, month): budget}, that AE)."""
+    import shutil
+    folder = tmp_path_factory.mktemp("pacing")
+    database = folder / "ctvdb.db"
+    for source, target in ((sample.database, database), (db.auth_path(sample.database), db.auth_path(database))):
+        shutil.copyfile(source, target)
+    aes = sorted({s.ae for s in spots})
+    missing = aes[0]
+    budgets = {(ae, m): budget_amount(ae, m) for ae in aes for m in range(202601, 202613)
+               if (ae, m) != (missing, 202611)}
+    lines = ["ae,month,amount"] + [f"{ae.title()},{m // 100}-{m % 100:02d},{amount:.2f}"
+                                   for (ae, m), amount in budgets.items()]
+    (folder / "budgets.csv").write_text("\n".join(lines) + "\n")
+    conn = db.connect(database)
+    try:
+        assert reference.load_budgets(conn, folder / "budgets.csv") == len(budgets)
+    finally:
+        conn.close()
+    return database, budgets, missing
+
+
+@pytest.fixture
+def client(budgeted, session_token):
+    cache.REPORTS.clear()
+    cache.FOOTER.clear()
+    database = budgeted[0]
+    app = create_app(Config(database_path=database), now=lambda: NOW)
+    return signed_in(app, session_token(database, role="management"))
+
+
+def as_json(client, url: str) -> dict:
+    response = client.get(url + ("&" if "?" in url else "?") + "format=json")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return json.loads(response.get_data())
+
+
+def expected(spots, budgets, months, ae=None) -> dict:
+    """Booked, last year, budget, booked − budget and % of budget, summed from the rows."""
+    mine = [s for s in spots if ae is None or s.ae == ae]
+    booked = sum(s.gross for s in mine if s.month in months)
+    last = sum(s.gross for s in mine if s.month + 100 in months)
+    goals = {(a, m): v for (a, m), v in budgets.items() if m in months and (ae is None or a == ae)}
+    budget = sum(goals.values()) if goals else None
+    if ae is None:   # the company: every AE's booking against every AE's loaded budget
+        compared = booked
+    else:            # an AE: the months that have a budget
+        compared = sum(s.gross for s in mine if s.month in {m for _, m in goals})
+    return {"booked": round(booked, 2), "last_year": round(last, 2), "budget": budget,
+            "variance": None if budget is None else round(compared - budget, 2),
+            "pacing": round(100 * compared / budget, 1) if budget else None,
+            "change": round(booked - last, 2)}
+
+
+def check(row: dict, want: dict) -> None:
+    for key in ("booked", "last_year", "change"):
+        assert row[key] == pytest.approx(want[key], abs=0.011), key
+    if want["budget"] is None:
+        assert row["budget"] is None and row["variance"] is None and row["pacing"] is None
+    else:
+        assert row["budget"] == pytest.approx(want["budget"], abs=0.011)
+        assert row["variance"] == pytest.approx(want["variance"], abs=0.011)
+        assert row["pacing"] == pytest.approx(want["pacing"], abs=0.051)
+
+
+@pytest.mark.parametrize("period, months", [("month", THIS_MONTH), ("qtd", QTD), ("ytd", YTD)])
+def test_management_pacing_for_the_company_equals_the_rows_and_the_budget_file(client, spots, budgeted, period, months):
+    _, budgets, _ = budgeted
+    data = as_json(client, f"/reports/management-performance?period={period}")
+    assert data["filters"]["first_month"] == months[0] and data["filters"]["last_month"] == months[-1]
+    check(data["tables"]["aes"]["totals"], expected(spots, budgets, months))
+    by_month = {r["month"]: r for r in data["tables"]["months"]["rows"]}
+    assert sorted(by_month) == months
+    for m in months:
+        check(by_month[m], expected(spots, budgets, [m]))
+
+
+@pytest.mark.parametrize("period, months", [("month", THIS_MONTH), ("qtd", QTD), ("ytd", YTD)])
+def test_management_pacing_for_one_ae_equals_the_rows_and_the_budget_file(client, spots, budgeted, period, months):
+    _, budgets, _ = budgeted
+    ae = sorted({s.ae for s in spots})[1]
+    data = as_json(client, f"/reports/management-performance?{urlencode({'period': period, 'ae': ae})}")
+    (row,) = data["tables"]["aes"]["rows"]
+    assert row["ae"] == ae
+    check(row, expected(spots, budgets, months, ae))
+    for r in data["tables"]["ae_months"]["rows"]:
+        check(r, expected(spots, budgets, [r["month"]], ae))
+
+
+def test_a_quarter_and_a_range_are_periods_too(client, spots, budgeted):
+    _, budgets, _ = budgeted
+    data = as_json(client, "/reports/management-performance?year=2026&quarter=2")
+    check(data["tables"]["aes"]["totals"], expected(spots, budgets, [202604, 202605, 202606]))
+    data = as_json(client, "/reports/management-performance?from=2026-02&to=2026-05")
+    check(data["tables"]["aes"]["totals"], expected(spots, budgets, [202602, 202603, 202604, 202605]))
+
+
+def test_a_month_without_a_budget_shows_a_dash_not_zero(client, spots, budgeted):
+    _, budgets, missing = budgeted
+    html = client.get("/reports/management-performance?period=month").get_data(as_text=True)
+    page = PageTables(html)
+    row = {r["AE"]: r for r in page.records("aes")}[missing]
+    assert row["Budget"] == "—" and row["Booked − budget"] == "—" and row["% of budget"] == "—"
+    assert row["Booked"] == money(sum(s.gross for s in spots if s.ae == missing and s.month == 202611))
+    # Over the quarter that AE has October's budget: compared with October's booking only.
+    data = as_json(client, f"/reports/management-performance?{urlencode({'period': 'qtd', 'ae': missing})}")
+    check(data["tables"]["aes"]["rows"][0], expected(spots, budgets, QTD, missing))
+    assert data["tables"]["aes"]["rows"][0]["budget"] == pytest.approx(budgets[(missing, 202610)])
+
+
+def test_pacing_is_shaded_with_its_thresholds_said_and_the_current_month_highlighted(client, spots, budgeted):
+    _, budgets, _ = budgeted
+    html = client.get("/reports/management-performance?year=2026").get_data(as_text=True)
+    assert "behind under 90 % of budget, near from 90 % to 100 %, ahead from 100 %" in html
+    months = re.search(r'<section class="table" id="months">.*?</section>', html, re.S).group(0)
+    rows = re.findall(r"<tr( class=\"current\")?>(.*?)</tr>", months.split("<tbody>")[1].split("</tbody>")[0], re.S)
+    assert len(rows) == 12
+    for i, (current, cells) in enumerate(rows, 1):
+        month = 202600 + i
+        assert bool(current) == (month == 202611)
+        want = expected(spots, budgets, [month])
+        shade = "pace-behind" if want["pacing"] < 90 else "pace-near" if want["pacing"] < 100 else "pace-ahead"
+        assert f'<td class="num {shade}">{want["pacing"]:.1f}%</td>' in cells
+
+
+def test_ae_performance_takes_the_period_too(client, spots, budgeted):
+    _, budgets, _ = budgeted
+    ae = sorted({s.ae for s in spots})[2]
+    data = as_json(client, f"/reports/ae-dashboard?{urlencode({'period': 'qtd', 'ae': ae})}")
+    check(data["tables"]["aes"]["rows"][0], expected(spots, budgets, QTD, ae))
+    data = as_json(client, f"/reports/ae-dashboard?{urlencode({'period': 'ytd', 'measure': 'net'})}")
+    net = sum(s.net for s in spots if s.month in YTD)
+    assert data["tables"]["aes"]["totals"]["booked"] == pytest.approx(net, abs=0.011)
+    assert "budget" not in {c["key"] for c in data["tables"]["aes"]["columns"]}   # budgets are gross
+
+
+def test_the_index_opens_with_this_month_quarter_and_year_to_date(client, spots, budgeted):
+    _, budgets, _ = budgeted
+    html = client.get("/reports/").get_data(as_text=True)
+    cards = re.findall(r'<a class="headline-card" href="([^"]+)">(.*?)</a>', html, re.S)
+    assert [href for href, _ in cards] == [f"/reports/management-performance?period={p}"
+                                           for p in ("month", "qtd", "ytd")]
+    for (_, text), months in zip(cards, (THIS_MONTH, QTD, YTD)):
+        want = expected(spots, budgets, months)
+        assert f"${want['booked']:,.2f}" in text and f"Budget ${want['budget']:,.2f}" in text
+        assert f"Last year ${want['last_year']:,.2f}" in text and f"{want['pacing']:.1f}% of budget" in text
+
+
+def test_an_ae_s_index_headline_is_their_own(budgeted, spots, session_token):
+    database, budgets, _ = budgeted
+    ae = sorted({s.ae for s in spots})[1]
+    cache.REPORTS.clear()
+    app = create_app(Config(database_path=database), now=lambda: NOW)
+    client = signed_in(app, session_token(database, role="ae", ae=ae.title()))
+    html = client.get("/reports/").get_data(as_text=True)
+    want = expected(spots, budgets, YTD, ae)
+    assert f"${want['booked']:,.2f}" in html and f"Budget ${want['budget']:,.2f}" in html
+    assert f"/reports/management-performance?period=ytd&amp;ae={ae.replace(' ', '+')}" in html
+
+
+# Sorting -------------------------------------------------------------------------------------------
+
+def test_sort_rows_numbers_months_and_names_as_a_person_expects():
+    rows = [{"name": "Zeta", "n": 5.0, "m": 202611}, {"name": "Ánh Dương", "n": None, "m": 202501},
+            {"name": "anh", "n": 5.0, "m": 202512}, {"name": "Bình", "n": -2.0, "m": 202602},
+            {"name": "bob", "n": 10.0, "m": None}]
+    assert [r["name"] for r in sort_rows(rows, "name", "text", False)] == ["anh", "Ánh Dương", "Bình", "bob", "Zeta"]
+    assert [r["name"] for r in sort_rows(rows, "name", "text", True)] == ["Zeta", "bob", "Bình", "Ánh Dương", "anh"]
+    # Numbers as numbers, ties in the report's own order both ways, an empty cell last both ways.
+    assert [r["name"] for r in sort_rows(rows, "n", "money", False)] == ["Bình", "Zeta", "anh", "bob", "Ánh Dương"]
+    assert [r["name"] for r in sort_rows(rows, "n", "money", True)] == ["bob", "Zeta", "anh", "Bình", "Ánh Dương"]
+    assert [r["m"] for r in sort_rows(rows, "m", "month", False)] == [202501, 202512, 202602, 202611, None]
+
+
+def test_every_heading_sorts_its_table_on_the_server_both_ways(client, spots, budgeted):
+    html = client.get("/reports/management-performance?year=2026").get_data(as_text=True)
+    headings = re.findall(r'<a class="sort" href="([^"]+)">([^<]+)</a>', html)
+    assert ("/reports/management-performance?year=2026&amp;sort=variance&amp;dir=desc", "Booked − budget") in headings
+    for param, desc in (("variance", True), ("variance", False), ("pacing", True), ("ae", False)):
+        data = as_json(client, f"/reports/management-performance?year=2026&sort={param}&dir={'desc' if desc else 'asc'}")
+        rows = data["tables"]["aes"]["rows"]
+        values = [r[param] for r in rows if r[param] is not None]
+        assert values == sorted(values, reverse=desc) and len(values) > 3
+        assert data["tables"]["aes"]["totals"]["ae"] == "Total"    # the totals stay at the foot
+    # Another table of the page: TABLE.COLUMN; months in time order.
+    data = as_json(client, "/reports/management-performance?year=2026&sort=months.month&dir=desc")
+    assert [r["month"] for r in data["tables"]["months"]["rows"]] == list(range(202612, 202600, -1))
+    page = PageTables(client.get("/reports/management-performance?year=2026&sort=booked&dir=asc").get_data(as_text=True))
+    booked = [number(r["Booked ▲"]) for r in page.records("aes")]
+    assert booked == sorted(booked) and booked[-1] == max(
+        sum(s.gross for s in spots if s.ae == ae and s.month // 100 == 2026) for ae in {s.ae for s in spots})
+
+
+def test_a_sort_by_no_such_column_is_a_sentence(client):
+    response = client.get("/reports/management-performance?sort=nothing")
+    assert response.status_code == 400 and "This page has no column “nothing” to sort by." in response.get_data(as_text=True)
+    assert client.get("/reports/management-performance?sort=ae&dir=up").status_code == 400
+    assert Sort("months", "month", True).param() == "months.month"
