@@ -717,3 +717,23 @@ def test_the_403_and_404_pages_keep_the_menu_and_who_is_signed_in(sample, sessio
         assert '<span class="user">ae-frank.tran@example.com</span>' in html
         assert 'href="/reports/ae-dashboard"' in html and ">Sign out</button>" in html
     assert "There is no page at this address." in html and "requested URL was not found" not in html
+
+
+@pytest.mark.parametrize("url", REPORT_PAGES[1:] + [f"/reports/customer/1?year={YEAR}", "/reports/imports?batch=1"])
+def test_every_table_of_every_page_sorts_by_its_headings_and_downloads(client, url):
+    import html as html_module
+    html, page = get_page(client, url)
+    sections = re.findall(r'<section class="table" id="([^"]+)">(.*?)</section>', html, re.S)
+    assert sections
+    for name, section in sections:
+        if "<table" not in section:
+            continue
+        head = section[section.index("<thead>"):section.index("</thead>")]
+        assert head.count("<th ") == head.count('<a class="sort" href="'), name
+        (href,) = re.findall(r'<p class="table-downloads"><a href="([^"]+)">CSV</a>', section)
+        response = client.get(html_module.unescape(href))
+        assert response.status_code == 200 and response.get_data()[:3] == b"\xef\xbb\xbf", (name, href)
+        records = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+        shown = page.tables[name]
+        body_rows = len(shown["rows"]) - section.count('<tr class="detail">')
+        assert len(records) == 1 + body_rows + (1 if shown.get("foot") else 0), name
