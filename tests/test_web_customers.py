@@ -17,18 +17,9 @@ from ctvdb.config import Config
 from ctvdb.importer import import_workbook
 from ctvdb.web import cache
 from ctvdb.web.app import create_app
-from test_web_app import NOW, YEAR, PageTables, in_year, money, signed_in, spot
+# The same sample and its spots as the app's tests (their fixtures, not copies of them).
+from test_web_app import NOW, YEAR, PageTables, in_year, money, sample, signed_in, spot, spots  # noqa: F401
 from xlsx_rows import Row, write
-
-
-@pytest.fixture(scope="module")
-def sample(imported_sample):
-    return imported_sample(rows=3000, months="Jan-25..Dec-26")
-
-
-@pytest.fixture(scope="module")
-def spots(sample, workbook_rows):
-    return [s for s in map(spot, workbook_rows(sample.workbook)) if s.revenue_type != "Trade"]
 
 
 @pytest.fixture

@@ -17,20 +17,11 @@ from ctvdb.web import cache, reference
 from ctvdb.web.app import create_app
 from ctvdb.web.params import Sort
 from ctvdb.web.sorting import sort_rows
-from test_web_app import NOW, PageTables, money, number, signed_in, spot
+# The same sample and its spots as the app's tests (their fixtures, not copies of them).
+from test_web_app import NOW, PageTables, money, number, sample, signed_in, spot, spots  # noqa: F401
 
 # NOW is 25 Nov 2026 in Pacific time: this month is Nov-26, the quarter to date Oct-26..Nov-26.
 THIS_MONTH, QTD, YTD = [202611], [202610, 202611], list(range(202601, 202612))
-
-
-@pytest.fixture(scope="module")
-def sample(imported_sample):
-    return imported_sample(rows=3000, months="Jan-25..Dec-26")
-
-
-@pytest.fixture(scope="module")
-def spots(sample, workbook_rows):
-    return [s for s in map(spot, workbook_rows(sample.workbook)) if s.revenue_type != "Trade"]
 
 
 def budget_amount(ae: str, month: int) -> float:
