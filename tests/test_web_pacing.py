@@ -228,3 +228,13 @@ def test_a_sort_by_no_such_column_is_a_sentence(client):
     assert response.status_code == 400 and "This page has no column “nothing” to sort by." in response.get_data(as_text=True)
     assert client.get("/reports/management-performance?sort=ae&dir=up").status_code == 400
     assert Sort("months", "month", True).param() == "months.month"
+
+
+def test_the_current_broadcast_month_ends_on_the_last_sunday():
+    import datetime as dt
+
+    from ctvdb.web.queries import current_month
+    assert current_month(dt.date(2026, 11, 25)) == 202611
+    assert current_month(dt.date(2026, 11, 29)) == 202611     # Sunday: the last day of broadcast November
+    assert current_month(dt.date(2026, 11, 30)) == 202612     # Monday: broadcast December begins
+    assert current_month(dt.date(2026, 12, 28)) == 202701     # the week of 3 January 2027

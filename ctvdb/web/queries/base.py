@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from ctvdb.names import fold
 from ctvdb.web.params import Filters, month_label
@@ -129,7 +130,7 @@ def period_months(filters: Filters, year: int, today) -> tuple[int, int]:
         return (months[-120] if len(months) > 120 else first), last
     if filters.quarter:
         return year * 100 + 3 * filters.quarter - 2, year * 100 + 3 * filters.quarter
-    month = today.month
+    month = current_month(today) % 100
     if filters.period == "month":
         return year * 100 + month, year * 100 + month
     if filters.period == "qtd":
@@ -150,8 +151,11 @@ def pace_class(pct: float) -> str:
 
 
 def current_month(today) -> int:
-    """The broadcast month today is in, as YYYYMM (the calendar month: a report only highlights it)."""
-    return today.year * 100 + today.month
+    """The broadcast month today is in, as YYYYMM. A broadcast month ends on the last Sunday of
+    its calendar month, so a day belongs to the month of the Sunday that ends its week (Monday
+    30 November 2026 is in December)."""
+    sunday = today + timedelta(days=6 - today.weekday())
+    return sunday.year * 100 + sunday.month
 
 
 def _where(filters: Filters, alias: str = "s", *, revenue_type: bool = True,

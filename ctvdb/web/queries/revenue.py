@@ -340,17 +340,17 @@ def index(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     """This month, quarter to date and year to date: booked (gross, every revenue type) against
     budget and the same months last year — for the company, or an ae user's own AE."""
     month = current_month(today)
-    first = today.year * 100 + 1
+    first = month // 100 * 100 + 1
     _, booked, budgets = _pacing(conn, filters, "gross", first, month, True)
     aes = sorted(set(booked) | set(budgets))
     total, goal = _company(_months(first, month), booked, budgets, aes)
-    quarter_start = today.year * 100 + 3 * ((today.month - 1) // 3) + 1
+    quarter_start = first + 3 * ((month % 100 - 1) // 3)
     rows = [{"period": name, "key": key, "months": _period_words(start, month),
              **_pace(_months(start, month), total, goal or None)}
             for name, key, start in (("This month", "month", month), ("Quarter to date", "qtd", quarter_start),
                                      ("Year to date", "ytd", first))]
     return Report(
-        name="index", filters={**filters.as_dict(), "year": today.year}, options={},
+        name="index", filters={**filters.as_dict(), "year": month // 100}, options={},
         extra={"month": month},
         tables=[Table("headline", "Booked against budget and last year",
                       [Column("period", "Period"), Column("months", "Months")] + PACE_COLUMNS, rows)],
