@@ -737,3 +737,12 @@ def test_every_table_of_every_page_sorts_by_its_headings_and_downloads(client, u
         shown = page.tables[name]
         body_rows = len(shown["rows"]) - section.count('<tr class="detail">')
         assert len(records) == 1 + body_rows + (1 if shown.get("foot") else 0), name
+
+
+@pytest.mark.parametrize("url", REPORT_PAGES + [f"/reports/customer/1?year={YEAR}", "/reports/market-analysis?market=ZZZ",
+                                 f"/reports/revenue-dashboard-customer?year={YEAR}&market=SEA"])
+def test_no_figure_reads_0_00_or_a_dollar_and_a_dash(client, url):
+    html, page = get_page(client, url)
+    assert "$—" not in html and "$-" not in html
+    cells = [cell for t in page.tables.values() for row in t["rows"] + [t.get("foot") or []] for cell in row]
+    assert "0.00" not in cells and "-0.00" not in cells and "\u22120.00" not in cells
