@@ -172,3 +172,20 @@ def assign_language(category: str, spot_type: str, code: str) -> tuple[str | Non
             return "E", "default", review
         return None, "undetermined", True
     return None, "invalid", True
+
+
+def month_ranges(months: list[int]) -> str:
+    """Broadcast months in words, consecutive ones as a range: a rebuild's 48 months are
+    "Jan-23..Dec-26", not 48 labels in a row; a gap starts a new range ("Jan-25..Mar-25, Jun-25")."""
+    runs: list[list[int]] = []
+    for month in sorted(set(months)):
+        if runs and month == _next_month(runs[-1][-1]):
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return ", ".join(month_label(run[0]) if len(run) == 1 else f"{month_label(run[0])}..{month_label(run[-1])}"
+                     for run in runs)
+
+
+def _next_month(month: int) -> int:
+    return month + 1 if month % 100 < 12 else (month // 100 + 1) * 100 + 1

@@ -628,7 +628,7 @@ def _plan_empty(parsed: _Parsed) -> list[MonthFigures]:
 
 
 def _summary(result: ImportResult, planned: bool) -> str:
-    replaced = ", ".join(codes.month_label(m) for m in result.months_replaced) or "no months"
+    replaced = codes.month_ranges(result.months_replaced) or "no months"
     verb = "would replace" if planned else "replaced"
     text = (f"{verb} {replaced} with {result.rows_imported:,} spots "
             f"({result.rows_deleted:,} removed)")

@@ -39,7 +39,7 @@ def test_unattended_import_logs_and_ends_with_one_sentence(tmp_path):
                       "--log-file", tmp_path / "import.log", "--summary-json", tmp_path / "summary.json")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == \
-        "Import batch 1 completed: replaced Nov-26, Dec-26 with 20 spots (0 removed)."
+        "Import batch 1 completed: replaced Nov-26..Dec-26 with 20 spots (0 removed)."
     log = (tmp_path / "import.log").read_text()
     assert "Nov-26   replace        12" in log and "Import batch 1 completed" in log
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -111,7 +111,7 @@ def test_on_a_terminal_it_previews_and_asks_before_writing(tmp_path):
     status, shown = run_on_terminal([tmp_path / "log.xlsx", "--db", database], "y")
     assert status == 0, shown
     assert "reading" in shown and "writing" in shown and "100%" in shown   # the progress bar
-    assert "Import batch 1 completed: replaced Nov-26, Dec-26 with 15 spots" in shown
+    assert "Import batch 1 completed: replaced Nov-26..Dec-26 with 15 spots" in shown
     assert spots(database) == 15
 
 

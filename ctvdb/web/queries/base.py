@@ -256,7 +256,8 @@ def describe(report: Report) -> list[tuple[str, str]]:
     if f.get("measure"):
         out.append(("Measure", f["measure"].title()))
     names = {"market": {m["code"]: f"{m['name']} ({m['code']})" for m in o.get("markets", [])},
-             "sector": {s["code"]: s["name"] for s in o.get("sectors", [])} | {"NONE": UNASSIGNED}}
+             "sector": {s["code"]: s["name"] for s in o.get("sectors", [])} | {"NONE": UNASSIGNED},
+             "status": dict(o.get("status_words", {}))}
     for key, label in (("ae", "AE"), ("revenue_type", "Revenue type"), ("market", "Market"),
                        ("sector", "Sector"), ("q", "Search"), ("status", "Status")):
         if f.get(key):

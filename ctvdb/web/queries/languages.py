@@ -123,6 +123,7 @@ def language_review(conn: sqlite3.Connection, filters: Filters, today: date) -> 
     return Report(
         name="language_review",
         filters={k: v for k, v in filters.as_dict().items() if k != "measure"},
+        options={"status_words": STATUS_WORDS},
         extra={"total": sum(c["spots"] for c in counts),
                "high_value": sum(c["high_value"] or 0 for c in counts),
                "statuses": sorted({(c["status_code"], c["status"]) for c in counts})},

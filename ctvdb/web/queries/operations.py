@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
+from ctvdb.codes import month_ranges
 from ctvdb.web.params import Filters, month_label
 from ctvdb.web.queries.base import (
     Column, Table, Report,
@@ -60,19 +61,6 @@ def imports(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
                   extra={"statuses": ["COMPLETED", "FAILED", "RUNNING"]})
 
 
-def month_ranges(months: list[int]) -> str:
-    """Broadcast months in words, consecutive ones as a range: a rebuild's 48 months are
-    "Jan-23..Dec-26", not 48 labels in a row; a gap starts a new range ("Jan-25..Mar-25, Jun-25")."""
-    runs: list[list[int]] = []
-    for month in sorted(set(months)):
-        if runs and month == _next_month(runs[-1][-1]):
-            runs[-1].append(month)
-        else:
-            runs.append([month])
-    return ", ".join(month_label(run[0]) if len(run) == 1 else f"{month_label(run[0])}..{month_label(run[-1])}"
-                     for run in runs)
-
-
 def _protected_ranges(stored: str) -> str:
     """'202301:closed,202302:closed,202610:previous month…' -> 'Jan-23..Feb-23 (closed), Oct-26 (previous
     month…)': the months kept for one reason, as ranges, the reasons in the order of their first month."""
@@ -85,8 +73,6 @@ def _protected_ranges(stored: str) -> str:
                      for reason, months in sorted(by_reason.items(), key=lambda item: min(item[1])))
 
 
-def _next_month(month: int) -> int:
-    return month + 1 if month % 100 < 12 else (month // 100 + 1) * 100 + 1
 
 
 # Lookups for the reference loads and the demo ---------------------------------------------------
