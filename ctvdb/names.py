@@ -1,7 +1,8 @@
 """Names compared the way a person reads them: `fold("Phở Hòa")` == `fold("PHO HOA")` == "pho hoa".
 
-The customer search uses it now; the duplicate finder (DOMAIN.md §7) will compare folded names
-too, and drop the legal words (Inc, LLC…) itself: a search for "inc" must still find "Acme Inc".
+The customer search uses `fold`; the name similarity (ctvdb/similar.py, DOMAIN.md §7) uses
+`match_key`, which also drops the legal words (Inc, LLC…). `fold` keeps them: a search for "inc"
+must still find "Acme Inc".
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ _LETTERS = str.maketrans({
 # Apostrophes and full stops join (McDonald's ~ mcdonalds, A.B.C. ~ abc); every other
 # punctuation mark or symbol separates words (Coca-Cola ~ coca cola).
 _JOINERS = str.maketrans(dict.fromkeys("'’‘ʼ`´.", ""))
+# Words that say what kind of company a name is, not which one (DOMAIN.md §7), as fold leaves them.
+LEGAL_WORDS = frozenset({"inc", "llc", "ltd", "co", "corp", "company", "the"})
 
 
 def _is_accent(char: str) -> bool:
@@ -44,3 +47,12 @@ def fold(text: str | None) -> str:
         out.append(char if category in "LNM" else " ")
     # NFC puts back together what NFKD took apart and is not an accent: Hangul syllables, kana.
     return " ".join(unicodedata.normalize("NFC", "".join(out)).split())
+
+
+def match_key(name: str | None) -> str:
+    """The folded name without its legal words, for comparing two names: "The Home Depot, Inc."
+    -> "home depot". Word order is kept; the scorers in ctvdb/similar.py are blind to it. A name
+    made only of legal words ("The Company") keeps them, so it still has something to compare."""
+    folded = fold(name)
+    words = [word for word in folded.split() if word not in LEGAL_WORDS]
+    return " ".join(words) or folded
