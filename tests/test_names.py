@@ -2,7 +2,7 @@
 
 import pytest
 
-from ctvdb.names import fold
+from ctvdb.names import fold, match_key
 
 
 @pytest.mark.parametrize("name, folded", [
@@ -52,3 +52,27 @@ def test_apostrophes_punctuation_ampersand_and_spaces(name, folded):
 
 def test_nothing_to_fold_is_empty():
     assert fold(None) == fold("") == fold(" - ' . ") == ""
+
+
+@pytest.mark.parametrize("name, key", [
+    ("The Home Depot", "home depot"),
+    ("Nguyễn Law Office LLC", "nguyen law office"),
+    ("Mc Donald's Inc.", "mc donalds"),                # spacing is the scorers' business
+    ("Acme Co., Ltd", "acme"),
+    ("Pacific Corp", "pacific"),
+    ("Lee & Sons Company", "lee and sons"),
+    ("Pharmacy Tran", "pharmacy tran"),               # word order kept
+])
+def test_match_key_drops_the_legal_words(name, key):
+    assert match_key(name) == key
+
+
+@pytest.mark.parametrize("name, key", [
+    ("Theater Coco Incheon", "theater coco incheon"),  # whole words only
+    ("Costco", "costco"),
+    ("The Company", "the company"),                    # nothing left: the legal words stay
+    ("김밥천국 Inc", "김밥천국"),
+    ("", ""),
+])
+def test_match_key_keeps_what_is_not_a_legal_word(name, key):
+    assert match_key(name) == key
