@@ -38,7 +38,7 @@ def cmd_migrate(args, config) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ctvdb import import_cli, months, sample, users
+    from ctvdb import customers_cli, import_cli, months, sample, users
     from ctvdb.web import commands as web_commands
 
     parser = argparse.ArgumentParser(prog="ctvdb", description=__doc__.splitlines()[0])
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     months.add_commands(sub)
     web_commands.add_commands(sub)
     users.add_commands(sub)
+    customers_cli.add_commands(sub)
     return parser
 
 

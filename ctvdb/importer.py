@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from ctvdb import codes, db, summaries, workbook
+from ctvdb import customers as customers_module
 from ctvdb.rows import SPOT_COLUMNS, Rejected, RowReader, Spot
 
 log = logging.getLogger("ctvdb.import")
@@ -293,9 +294,14 @@ def _plan(conn, parsed: _Parsed, mode: str, today: dt.date, include_previous: bo
     return plan
 
 
-def _customer_ids(conn, bill_codes: set[str]) -> tuple[dict[str, tuple[int, int | None]], int]:
-    """bill code → (customer id, agency id), creating what is missing."""
-    known = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT identity_key, id, agency_id FROM customers")}
+def _customer_ids(conn, bill_codes: set[str], batch_id: int) -> tuple[dict[str, tuple[int, int | None]], int]:
+    """bill code → (customer id, agency id), creating what is missing.
+
+    A bill code goes where `bill_codes` points it: the customer the import once created for it,
+    or the one a person aliased or merged it into (DOMAIN.md §7). A new one creates an unreviewed
+    customer, which the resolution queue then shows."""
+    known = {row[0]: (row[1], row[2]) for row in conn.execute(
+        "SELECT b.code_key, c.id, c.agency_id FROM bill_codes b JOIN customers c ON c.id = b.customer_id")}
     agencies = {row[0]: row[1] for row in conn.execute("SELECT name_key, id FROM agencies")}
     by_code: dict[str, tuple[int, int | None]] = {}
     created = 0
@@ -314,11 +320,34 @@ def _customer_ids(conn, bill_codes: set[str]) -> tuple[dict[str, tuple[int, int 
             if position == 0:
                 agency_id = agencies[agency_key]
         customer_id = conn.execute(
-            "INSERT INTO customers (name, agency_chain, agency_id, identity_key) VALUES (?, ?, ?, ?)",
-            (name, ":".join(chain), agency_id, key)).lastrowid
+            "INSERT INTO customers (name, agency_chain, agency_id, identity_key, review_reason)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (name, ":".join(chain), agency_id, key, f"a new bill code in import batch {batch_id}")).lastrowid
+        conn.execute("INSERT INTO bill_codes (code_key, bill_code, customer_id) VALUES (?, ?, ?)",
+                     (key, code, customer_id))
         known[key] = by_code[code] = (customer_id, agency_id)
         created += 1
     return by_code, created
+
+
+def _reactivate(conn, spots, customers, months: list[int], batch_id: int) -> None:
+    """A deactivated customer given more spots in the replaced months than it had there is
+    active again and back in the resolution queue, with the reason (DOMAIN.md §7)."""
+    inactive = {row[0] for row in conn.execute("SELECT id FROM customers WHERE active = 0")}
+    if not inactive or not months:
+        return
+    arriving: dict[int, int] = {}
+    for _, _, spot in spots:
+        customer_id = customers[spot.bill_code][0]
+        if customer_id in inactive:
+            arriving[customer_id] = arriving.get(customer_id, 0) + 1
+    marks = ",".join("?" * len(months))
+    for customer_id, count in sorted(arriving.items()):
+        had = conn.execute(f"SELECT coalesce(sum(spots), 0) FROM customer_total_summary WHERE customer_id = ?"
+                           f" AND broadcast_month IN ({marks})", (customer_id, *months)).fetchone()[0]
+        if count > had:
+            customers_module.reactivate_for_import(
+                conn, customer_id, f"{count - had} new spots arrived in import batch {batch_id}")
 
 
 def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mode: str,
@@ -334,7 +363,8 @@ def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mod
             conn.execute("INSERT INTO markets (code, name) VALUES (?, ?)", (code, codes.MARKETS.get(code, code)))
     # When every month is replaced, the bill codes gathered while checking are the ones needed.
     bill_codes = parsed.bill_codes if len(replace) == len(parsed.months) else {s.bill_code for _, _, s in spots}
-    customers, result.new_customers = _customer_ids(conn, bill_codes)
+    customers, result.new_customers = _customer_ids(conn, bill_codes, batch_id)
+    _reactivate(conn, spots, customers, replace, batch_id)
     worker = _summaries_in_background(spots, customers, replace)
     try:
         _write_spots(conn, result, parsed, spots, customers, replace, batch_id, worker, progress)

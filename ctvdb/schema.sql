@@ -42,7 +42,21 @@ CREATE TABLE customers (
     identity_key TEXT NOT NULL UNIQUE,         -- lower-cased normalised full bill code
     sector_code  TEXT REFERENCES sectors(code),
     created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-);
+    -- v9, the workbench (DOMAIN.md §7). identity_key stays the bill code the customer was created
+    -- for; which bill codes belong to it now is table bill_codes. Deactivated: hidden from pick
+    -- lists, never from figures; the import reactivates it when new spots arrive.
+    , active INTEGER NOT NULL DEFAULT 1,
+    -- reviewed_at NULL = in the resolution queue (review_reason says why it is there)
+    reviewed_at TEXT,
+    reviewed_by TEXT,
+    review_reason TEXT,
+    -- irregular: political campaigns, one-off events; a Political-sector customer starts irregular
+    revenue_class TEXT NOT NULL DEFAULT 'regular' CHECK (revenue_class IN ('regular', 'irregular')),
+    -- set when merged into another customer (or its last bill code was aliased away): it keeps
+    -- no bill code and no spot, and never comes back unless the change is undone
+    merged_into INTEGER REFERENCES customers(id),
+    -- +1 on every change: a form carries the version it was drawn from, and a stale one is refused
+    version INTEGER NOT NULL DEFAULT 1);
 
 CREATE TABLE import_batches (
     id               INTEGER PRIMARY KEY,
@@ -311,3 +325,46 @@ CREATE TABLE customer_total_summary (
 ) WITHOUT ROWID;
 CREATE INDEX customer_total_summary_customer ON customer_total_summary (customer_id, broadcast_month);
 
+
+-- v9: the customer workbench. Identity is decided by people (ctvdb/customers.py); the import only
+-- proposes (DOMAIN.md §7).
+--
+-- Every normalised bill code ever seen, lower-cased in Python like the import does (SQLite's
+-- lower() leaves accented capitals alone), and the customer its spots belong to: spots.customer_id
+-- always equals the customer_id of its bill code here. A bill code whose customer has another
+-- identity_key is an alias: a person pointed it there (an alias, a merge or a split), and every
+-- later import follows it. bill_code is the spelling first seen, for display.
+CREATE TABLE bill_codes (
+    code_key    TEXT PRIMARY KEY,
+    bill_code   TEXT NOT NULL,
+    customer_id INTEGER NOT NULL REFERENCES customers(id)
+) WITHOUT ROWID;
+CREATE INDEX bill_codes_customer ON bill_codes (customer_id);
+
+-- The change log (ctvdb/changes.py): one row for every edit a person (or, reactivating a customer,
+-- the import) makes, written in the edit's own transaction. before/after are JSON with what the
+-- change replaced and what it set (bill-code mappings, columns, versions): shown as history, and
+-- what an undo restores. An undo is a change of its own (undoes = the change it took back; that
+-- change's undone_by = the undo). actor is the person's email, or 'import'.
+CREATE TABLE changes (
+    id          INTEGER PRIMARY KEY,
+    changed_at  TEXT NOT NULL,                 -- ISO UTC
+    actor       TEXT NOT NULL,
+    kind        TEXT NOT NULL,                 -- alias, merge, split, rename, move, class, ...
+    object_type TEXT NOT NULL,                 -- 'customer'
+    object_id   INTEGER NOT NULL,              -- the customer the change is about (a merge's survivor)
+    before_json TEXT NOT NULL,
+    after_json  TEXT NOT NULL,
+    summary     TEXT NOT NULL,                 -- one sentence for a person
+    undoes      INTEGER REFERENCES changes(id),
+    undone_by   INTEGER REFERENCES changes(id)
+);
+
+-- Every object a change touched (a merge touches the survivor and each customer merged): a
+-- customer's history, and who changed it last when a stale form is refused.
+CREATE TABLE change_objects (
+    object_type TEXT NOT NULL,
+    object_id   INTEGER NOT NULL,
+    change_id   INTEGER NOT NULL REFERENCES changes(id),
+    PRIMARY KEY (object_type, object_id, change_id)
+) WITHOUT ROWID;

@@ -13,6 +13,7 @@ refresh_summaries then stores its rows (or, if it failed, builds them in SQL as 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
@@ -102,6 +103,23 @@ def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],
                     conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
             else:
                 conn.execute(insert, (month,))
+
+
+# The summaries keyed by customer: an identity change (ctvdb/customers.py) moves spots between
+# customers and leaves every month's totals as they were, so only these, and only for the
+# customers it touched, need rebuilding.
+BY_CUSTOMER = ("customer_month_summary", "customer_total_summary", "customer_code_summary")
+
+
+def refresh_customers(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
+    """Rebuild the customer-keyed summaries of `customer_ids`, every month. Runs in the caller's
+    transaction; reads the customers' spots through spots_customer_month, never the whole table."""
+    ids = json.dumps(sorted(set(int(i) for i in customer_ids)))
+    for table in BY_CUSTOMER:
+        conn.execute(f"DELETE FROM {table} WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
+        select = SELECTS[table].replace(
+            "WHERE broadcast_month = ?", "WHERE customer_id IN (SELECT value FROM json_each(?))")
+        conn.execute(f"INSERT INTO {table}{select}", (ids,))
 
 
 def compute(rows: Iterable[tuple], months: Iterable[int]) -> dict[str, dict[int, list[tuple]]]:

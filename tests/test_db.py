@@ -155,3 +155,26 @@ def test_users_sessions_and_sign_in_limits_move_to_the_sign_in_database_intact(t
     assert main.execute("SELECT name FROM sqlite_master WHERE name IN "
                         "('users', 'sessions', 'signin_attempts', 'auth_secrets')").fetchall() == []
     main.close()
+
+
+def test_migration_9_gives_every_customer_its_own_bill_code_and_puts_it_in_the_queue(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript((FIXTURES / "schema_v1.sql").read_text() + "\nPRAGMA user_version = 1;")
+    conn.executescript("""
+        INSERT INTO import_batches (id, mode, source_file, status, started_at) VALUES (1, 'daily', 'x.xlsx', 'COMPLETED', '2026-11-01T12:00:00Z');
+        INSERT INTO customers (id, name, identity_key) VALUES (1, 'Phở Hòa', 'phở hòa'), (2, 'Idle', 'idle');
+        INSERT INTO spots (id, batch_id, sheet, row_number, customer_id, bill_code, air_date, gross_rate, station_net,
+                           broadcast_month, month_label, ae, revenue_type, market_code)
+        VALUES (1, 1, 'Commercials', 2, 1, 'Phở Hòa', '2026-11-03', 250.0, 212.5, 202611, 'Nov-26', 'ALICE', 'Internal Ad Sales', 'SFO');
+    """)
+    conn.close()
+    done = ctvdb("--db", path, "migrate")
+    assert done.returncode == 0, done.stderr
+    conn = db.connect(path)
+    assert [tuple(r) for r in conn.execute("SELECT * FROM bill_codes ORDER BY customer_id")] == [
+        ("phở hòa", "Phở Hòa", 1), ("idle", "idle", 2)]
+    assert [tuple(r) for r in conn.execute(
+        "SELECT active, reviewed_at, revenue_class, merged_into, version FROM customers ORDER BY id")] == [
+        (1, None, "regular", None, 1)] * 2
+    conn.close()

@@ -85,16 +85,28 @@ def test_refresh_all_rebuilds_damaged_summaries(imported_sample, private_copy):
     assert_summaries_agree(path)
 
 
+# Migration 9 (the customer workbench) as if never applied, for the tests of older migrations.
+BEFORE_V9 = """
+    DROP TABLE change_objects; DROP TABLE changes; DROP TABLE bill_codes;
+    CREATE TABLE customers_v8 (id INTEGER PRIMARY KEY, name TEXT NOT NULL, agency_chain TEXT NOT NULL DEFAULT '',
+        agency_id INTEGER REFERENCES agencies(id), identity_key TEXT NOT NULL UNIQUE,
+        sector_code TEXT REFERENCES sectors(code), created_at TEXT NOT NULL);
+    INSERT INTO customers_v8 SELECT id, name, agency_chain, agency_id, identity_key, sector_code, created_at FROM customers;
+    DROP TABLE customers; ALTER TABLE customers_v8 RENAME TO customers;
+"""
+
+
 def test_migration_builds_the_summaries_of_an_existing_database(imported_sample, private_copy):
     path = private_copy(imported_sample(rows=3000, months="Jan-25..Dec-26").database)
     conn = sqlite3.connect(path)
+    conn.executescript(BEFORE_V9)
     conn.executescript("DROP TABLE customer_code_summary; DROP TABLE review_month_summary;"
                        " DROP INDEX spot_languages_review_queue; DROP TABLE customer_total_summary;"
                        " PRAGMA user_version = 4;")
     conn.close()
     conn = db.connect(path)
     assert db.migrate(conn) == ["0005_report_speed", "0006_customer_totals", "0007_auth_database",
-                                "0008_summary_values"]
+                                "0008_summary_values", "0009_customer_workbench"]
     conn.close()
     assert_summaries_agree(path)
 
@@ -102,6 +114,7 @@ def test_migration_builds_the_summaries_of_an_existing_database(imported_sample,
 def test_migration_8_adds_the_spot_value_and_the_ae_to_a_version_7_database(imported_sample, private_copy):
     path = private_copy(imported_sample(rows=3000, months="Jan-25..Dec-26").database)
     conn = sqlite3.connect(path)
+    conn.executescript(BEFORE_V9)
     conn.executescript(  # the two summaries as version 7 had them, empty as if never filled
         "DROP TABLE language_month_summary; DROP TABLE customer_code_summary;"
         " CREATE TABLE language_month_summary (broadcast_month INTEGER NOT NULL, ae TEXT NOT NULL,"
@@ -114,6 +127,6 @@ def test_migration_8_adds_the_spot_value_and_the_ae_to_a_version_7_database(impo
         " PRAGMA user_version = 7;")
     conn.close()
     conn = db.connect(path)
-    assert db.migrate(conn) == ["0008_summary_values"]
+    assert db.migrate(conn) == ["0008_summary_values", "0009_customer_workbench"]
     conn.close()
     assert_summaries_agree(path)

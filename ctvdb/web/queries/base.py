@@ -65,12 +65,14 @@ class Report:
 
 # Data version and freshness --------------------------------------------------------------------
 
-def data_version(conn: sqlite3.Connection) -> tuple[int, int, int]:
-    """Changes whenever anything a report shows can change: an import, a reference load, a close."""
+def data_version(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
+    """Changes whenever anything a report shows can change: an import, a reference load, a close,
+    a person's change to who a customer is (the change log)."""
     row = conn.execute(
         "SELECT (SELECT coalesce(max(id), 0) FROM import_batches WHERE status = 'COMPLETED'),"
         "       (SELECT coalesce(max(id), 0) FROM reference_loads),"
-        "       (SELECT count(*) FROM month_closures)"
+        "       (SELECT count(*) FROM month_closures),"
+        "       (SELECT coalesce(max(id), 0) FROM changes)"
     ).fetchone()
     return tuple(row)
 

@@ -1,0 +1,111 @@
+"""`ctvdb customers …` and `ctvdb changes …`: the workbench's writes for scripts (ctvdb/customers.py).
+
+Each prints what it changed in one line and exits 0; a refusal is the function's sentence, exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ctvdb import changes, customers, db
+from ctvdb.console import CommandError, say_database
+
+
+def add_commands(sub) -> None:
+    group = sub.add_parser("customers", help="decide who a customer is: list, merge, alias, rename, move, class")
+    commands = group.add_subparsers(dest="customers_command", required=True, metavar="ACTION")
+
+    p = commands.add_parser("list", help="list the customers with their bill codes and gross")
+    p.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    p.add_argument("--unreviewed", action="store_true", help="only the resolution queue")
+    p.set_defaults(func=cmd_list)
+
+    p = commands.add_parser("merge", help="merge customers into a survivor")
+    p.add_argument("survivor", type=int, metavar="SURVIVOR_ID")
+    p.add_argument("others", type=int, nargs="+", metavar="OTHER_ID")
+    p.add_argument("--name", help="the survivor's new name")
+    _by(p, lambda conn, a: customers.merge(conn, a.by, a.survivor, a.others, name=a.name))
+
+    p = commands.add_parser("alias", help="point a bill code at a customer")
+    p.add_argument("bill_code", metavar="BILL_CODE")
+    p.add_argument("customer", type=int, metavar="CUSTOMER_ID")
+    _by(p, lambda conn, a: customers.alias(conn, a.by, a.bill_code, a.customer))
+
+    p = commands.add_parser("rename", help="rename a customer")
+    p.add_argument("customer", type=int, metavar="ID")
+    p.add_argument("name", metavar="NAME")
+    _by(p, lambda conn, a: customers.rename(conn, a.by, a.customer, a.name))
+
+    p = commands.add_parser("move", help="move a customer to another agency chain, or to direct")
+    p.add_argument("customer", type=int, metavar="ID")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--agency", metavar="CHAIN", help="'Agency' or 'Agency1:Agency2'")
+    where.add_argument("--direct", action="store_true")
+    _by(p, lambda conn, a: customers.move(conn, a.by, a.customer, None if a.direct else a.agency))
+
+    p = commands.add_parser("class", help="set a customer's revenue class")
+    p.add_argument("customer", type=int, metavar="ID")
+    p.add_argument("revenue_class", choices=customers.CLASSES)
+    _by(p, lambda conn, a: customers.set_class(conn, a.by, a.customer, a.revenue_class))
+
+    group = sub.add_parser("changes", help="the change log of the customer workbench: list, undo")
+    commands = group.add_subparsers(dest="changes_command", required=True, metavar="ACTION")
+    p = commands.add_parser("list", help="the changes, newest first")
+    p.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    p.set_defaults(func=cmd_changes)
+    p = commands.add_parser("undo", help="undo a merge, alias, split, move, rename or class change")
+    p.add_argument("change", type=int, metavar="CHANGE_ID")
+    _by(p, lambda conn, a: changes.undo(conn, a.by, a.change))
+
+
+def _by(parser, write) -> None:
+    parser.add_argument("--by", required=True, metavar="EMAIL", help="who makes the change")
+    parser.set_defaults(func=lambda args, config: _write(args, config, write))
+
+
+def _write(args, config, write) -> int:
+    say_database(config)
+    conn = db.connect(config.database_path)
+    try:
+        try:
+            change_id = write(conn, args)
+        except changes.ChangeError as exc:
+            raise CommandError(str(exc)) from None
+        print(f"Change {change_id}: {changes.get(conn, change_id).summary}.")
+    finally:
+        conn.close()
+    return 0
+
+
+def cmd_list(args, config) -> int:
+    say_database(config)
+    conn = db.connect_readonly(config.database_path)
+    try:
+        found = customers.list_customers(conn, unreviewed=args.unreviewed)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False))
+        return 0
+    for c in found:
+        chain = f"{c['agency_chain']}:" if c["agency_chain"] else ""
+        flags = [c["revenue_class"]] + ([] if c["active"] else ["deactivated"]) + \
+            (["unreviewed"] if c["reviewed_at"] is None else [])
+        print(f"{c['id']}\t{chain}{c['name']}\t{c['gross']:.2f}\t{', '.join(flags)}\t{' | '.join(c['bill_codes'])}")
+    return 0
+
+
+def cmd_changes(args, config) -> int:
+    say_database(config)
+    conn = db.connect_readonly(config.database_path)
+    try:
+        found = changes.list_changes(conn)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps([c.as_dict() for c in found], ensure_ascii=False))
+        return 0
+    for c in found:
+        undone = f" (undone by change {c.undone_by})" if c.undone_by else ""
+        print(f"{c.id}\t{changes.when(c.changed_at)}\t{c.actor}\t{c.kind}\t{c.summary}{undone}")
+    return 0
