@@ -161,9 +161,9 @@ def sheet_name(title: str, fallback: str, taken: set[str]) -> str:
 
 
 def _version_text(version) -> str:
-    if isinstance(version, (tuple, list)) and len(version) == 3:
-        batch, load, closed = version
-        return f"import batch {batch}, reference load {load}, {closed} months closed"
+    if isinstance(version, (tuple, list)) and len(version) == 4:
+        batch, load, closed, change = version
+        return f"import batch {batch}, reference load {load}, {closed} months closed, change {change}"
     return str(version)
 
 
