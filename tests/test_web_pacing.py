@@ -238,3 +238,37 @@ def test_the_current_broadcast_month_ends_on_the_last_sunday():
     assert current_month(dt.date(2026, 11, 29)) == 202611     # Sunday: the last day of broadcast November
     assert current_month(dt.date(2026, 11, 30)) == 202612     # Monday: broadcast December begins
     assert current_month(dt.date(2026, 12, 28)) == 202701     # the week of 3 January 2027
+
+
+def test_reports_leave_out_irregular_revenue_when_asked_and_say_so(sample, spots, private_copy, session_token):
+    from ctvdb import customers
+    database = private_copy(sample.database)
+    conn = db.connect(database)
+    try:
+        by_code = {code: cid for cid, code in conn.execute(
+            "SELECT id, CASE WHEN agency_chain = '' THEN name ELSE agency_chain || ':' || name END FROM customers")}
+        political = sorted({s.bill_code for s in spots})[:3]
+        for code in political:
+            customers.set_class(conn, "lead@example.com", by_code[code], "irregular")
+    finally:
+        conn.close()
+    cache.REPORTS.clear()
+    client = signed_in(create_app(Config(database_path=database), now=lambda: NOW), session_token(database))
+    in_2026 = [s for s in spots if s.month // 100 == 2026]
+    for cls, keep in (("regular", lambda s: s.bill_code not in political), ("irregular", lambda s: s.bill_code in political),
+                      ("", lambda s: True)):
+        data = as_json(client, f"/reports/revenue-dashboard-customer?year=2026&revenue_class={cls}")
+        assert data["tables"]["customers"]["totals"]["total"] == pytest.approx(
+            sum(s.gross for s in in_2026 if keep(s)), abs=0.011)
+        data = as_json(client, f"/reports/management-performance?year=2026&revenue_class={cls}")
+        assert data["tables"]["aes"]["totals"]["booked"] == pytest.approx(sum(s.gross for s in in_2026 if keep(s)), abs=0.011)
+    words = client.get("/reports/revenue-dashboard-customer?year=2026&revenue_class=regular&format=xlsx")
+    import io
+
+    import openpyxl
+    sheet = openpyxl.load_workbook(io.BytesIO(words.get_data())).worksheets[0]
+    facts = {r[0].value: r[1].value for r in sheet.iter_rows(max_row=12) if r[0].value}
+    assert facts["Revenue class"] == "Regular only"
+    html = client.get("/reports/management-performance?year=2026&revenue_class=irregular").get_data(as_text=True)
+    assert "budgets are for every revenue type and class together" in html
+    assert client.get("/reports/monthly/revenue-summary?revenue_class=political").status_code == 400

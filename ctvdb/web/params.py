@@ -30,6 +30,7 @@ class Filters:
     market: str | None = None
     period: str | None = None           # month | qtd | ytd: this month, quarter or year to date
     sector: str | None = None           # a sector code, or "NONE" for unassigned customers
+    revenue_class: str | None = None    # regular | irregular; None: both
     q: str | None = None                # customer name / agency search
     status: str | None = None           # imports: batch status; review: language status
     batch: int | None = None
@@ -98,6 +99,9 @@ def parse_filters(args: MultiDict) -> Filters:
         period = None
     elif period and period not in PERIODS:
         raise BadRequest(f"The period “{period[:20]}” is not a month, quarter or year to date.")
+    revenue_class = (args.get("revenue_class") or "").strip().lower() or None
+    if revenue_class not in (None, "regular", "irregular"):
+        raise BadRequest(f"The revenue class “{revenue_class[:20]}” is neither regular nor irregular.")
     ae = _text(args, "ae")
     market = _text(args, "market", 10)
     sector = _text(args, "sector", 20)
@@ -113,6 +117,7 @@ def parse_filters(args: MultiDict) -> Filters:
         revenue_type=_text(args, "revenue_type"),
         market=market.upper() if market else None,
         sector=sector.upper() if sector else None,
+        revenue_class=revenue_class,
         q=_text(args, "q"),
         status=status.lower() if status else None,
         batch=_int(args, "batch", 1, 10**12, "import batch"),
@@ -163,7 +168,7 @@ def query_args(filters: dict) -> dict:
             out["period"] = filters["period"]
     if filters.get("measure", "gross") != "gross":
         out["measure"] = filters["measure"]
-    for key in ("ae", "revenue_type", "market", "sector", "q", "status", "batch"):
+    for key in ("ae", "revenue_type", "market", "sector", "revenue_class", "q", "status", "batch"):
         if filters.get(key):
             out[key] = filters[key]
     if filters.get("limit", 200) != 200:

@@ -13,6 +13,10 @@ from ctvdb.web.params import Filters, month_label
 IAS = "Internal Ad Sales"
 MONTH_KEYS = tuple(f"m{i:02d}" for i in range(1, 13))
 UNASSIGNED = "Unassigned"
+# `revenue_class=`: a report shows regular and irregular revenue unless told otherwise.
+CLASS_WORDS = {"regular": "Regular only", "irregular": "Irregular only"}
+CLASS_PAGES = frozenset({"monthly_summary", "customer_revenue", "ae_dashboard", "management_performance",
+                         "sector_analysis"})
 
 
 @dataclass
@@ -161,7 +165,7 @@ def current_month(today) -> int:
 
 
 def _where(filters: Filters, alias: str = "s", *, revenue_type: bool = True,
-           customer: bool = False) -> tuple[str, list]:
+           customer: bool = False, classes: bool = True) -> tuple[str, list]:
     """AND-clauses for the common filters against a summary table aliased `alias`."""
     sql, params = [], []
     if filters.ae:
@@ -191,6 +195,11 @@ def _where(filters: Filters, alias: str = "s", *, revenue_type: bool = True,
             chosen_params += [folded, folded]
         else:
             chosen.append("0")
+    # Irregular revenue (political campaigns, one-off events) is in every report unless left out:
+    # the class filter applies to every revenue report, not only the customer ones.
+    if classes and filters.revenue_class:
+        chosen.append("c.revenue_class = ?")
+        chosen_params.append(filters.revenue_class)
     if chosen:  # evaluated once, not joined to every summary row
         sql.append(f"{alias}.customer_id IN (SELECT c.id FROM customers c WHERE {' AND '.join(chosen)})")
         params += chosen_params
@@ -260,6 +269,8 @@ def describe(report: Report) -> list[tuple[str, str]]:
     names = {"market": {m["code"]: f"{m['name']} ({m['code']})" for m in o.get("markets", [])},
              "sector": {s["code"]: s["name"] for s in o.get("sectors", [])} | {"NONE": UNASSIGNED},
              "status": dict(o.get("status_words", {}))}
+    if report.name in CLASS_PAGES:
+        out.append(("Revenue class", CLASS_WORDS.get(f.get("revenue_class"), "Regular and irregular")))
     for key, label in (("ae", "AE"), ("revenue_type", "Revenue type"), ("market", "Market"),
                        ("sector", "Sector"), ("q", "Search"), ("status", "Status")):
         if f.get(key):

@@ -20,7 +20,8 @@ def market_analysis(conn: sqlite3.Connection, filters: Filters, today: date) -> 
     their spot value (column 17), which the language summary keeps."""
     options = _options(conn)
     year = _year(filters, options, today.year)
-    extra_sql, params = _where(filters, revenue_type=False)
+    # The language summary has no customer: the revenue class is no filter of this page.
+    extra_sql, params = _where(filters, revenue_type=False, classes=False)
     cells = conn.execute(
         "SELECT coalesce(l.language_group, 'Other') AS grp, s.language_code, s.market_code, s.spot_type,"
         " sum(s.spots) AS spots, total(s.gross) AS gross, total(s.spot_value) AS spot_value"
@@ -64,7 +65,7 @@ def market_analysis(conn: sqlite3.Connection, filters: Filters, today: date) -> 
               "share": 100.0 if total else None, "bonus_share": _pct(sums["bonus_spots"], sums["spots"])}
     return Report(
         name="market_analysis",
-        filters={**filters.as_dict(), "year": year},
+        filters={**{k: v for k, v in filters.as_dict().items() if k != "revenue_class"}, "year": year},
         options=options,
         extra={"total": _money(total), "bonus_spots": sums["bonus_spots"], "bonus_value": _money(sums["bonus_value"]),
                "chart": [(g["group"], g["gross"]) for g in group_rows]},

@@ -191,9 +191,9 @@ def _booked(conn: sqlite3.Connection, filters: Filters, measure: str, first: int
 
 
 def _budgets(conn: sqlite3.Connection, filters: Filters, first: int, last: int) -> dict[str, dict[int, float]]:
-    """{AE: {month: budget}}: budgets are per AE and month for every revenue type and market, so
-    a revenue-type or market filter has no budget to compare with."""
-    if filters.revenue_type or filters.market:
+    """{AE: {month: budget}}: budgets are per AE and month for every revenue type, market and
+    revenue class, so a page filtered by one of those has no budget to compare with."""
+    if filters.revenue_type or filters.market or filters.revenue_class:
         return {}
     budget: dict[str, dict[int, float]] = {}
     for ae, month, amount in conn.execute(
