@@ -276,3 +276,34 @@ def test_a_change_bumps_the_data_version_the_report_cache_is_keyed_by(loaded):
     before = queries.data_version(conn)
     customers.set_class(conn, ANA, cid(conn, "wells fargo"), "irregular")
     assert queries.data_version(conn) != before
+
+
+def test_the_customer_detail_page_shows_who_changed_the_customer_and_where_a_merged_one_went(tmp_path, session_token):
+    import datetime as dt
+
+    from ctvdb import customers
+    from ctvdb.config import Config
+    from ctvdb.importer import import_workbook
+    from ctvdb.web import cache
+    from ctvdb.web.app import create_app
+    from test_web_app import NOW, PageTables, signed_in
+    from xlsx_rows import Row, write
+
+    rows = [Row(bill_code="Pho Hoa", gross=100, line=1), Row(bill_code="PHỞ HÒA", gross=250, line=2)]
+    write(tmp_path / "log.xlsx", {"Commercials": rows})
+    database = tmp_path / "ctvdb.db"
+    import_workbook(database, tmp_path / "log.xlsx", mode="manual", auto_setup=True, today=dt.date(2026, 11, 20))
+    conn = db.connect(database)
+    try:
+        ids = {name: cid for cid, name in conn.execute("SELECT id, name FROM customers")}
+        customers.merge(conn, "ana@example.com", ids["Pho Hoa"], [ids["PHỞ HÒA"]])
+    finally:
+        conn.close()
+    cache.REPORTS.clear()
+    client = signed_in(create_app(Config(database_path=database), now=lambda: NOW), session_token(database))
+    html = client.get(f"/reports/customer/{ids['Pho Hoa']}?year=2026").get_data(as_text=True)
+    history = PageTables(html).records("history")
+    assert len(history) == 1 and history[0]["By"] == "ana@example.com" and "merged into" in history[0]["Change"]
+    assert "350.00" in html      # both bill codes' spots are the survivor's
+    gone = client.get(f"/reports/customer/{ids['PHỞ HÒA']}?year=2026").get_data(as_text=True)
+    assert f'was merged into <a href="/reports/customer/{ids["Pho Hoa"]}">Pho Hoa</a>' in gone

@@ -81,11 +81,19 @@ def customer_detail(conn: sqlite3.Connection, customer_id: int, filters: Filters
     latest spots and bill codes. With `filters.ae` every figure is that AE's spots only, and
     extra["booked"] says whether the AE has any (an ae user may open only such a customer)."""
     customer = conn.execute(
-        "SELECT c.id, c.name, c.agency_chain, c.identity_key, c.sector_code, sec.name AS sector"
-        " FROM customers c LEFT JOIN sectors sec ON sec.code = c.sector_code WHERE c.id = ?",
+        "SELECT c.id, c.name, c.agency_chain, c.identity_key, c.sector_code, sec.name AS sector,"
+        " c.merged_into, m.name AS merged_into_name, c.active, c.revenue_class"
+        " FROM customers c LEFT JOIN sectors sec ON sec.code = c.sector_code"
+        " LEFT JOIN customers m ON m.id = c.merged_into WHERE c.id = ?",
         (customer_id,)).fetchone()
     if customer is None:
         return None
+    # Who this customer is, as people decided it: every change that touched it, newest first.
+    history = [dict(r) for r in conn.execute(
+        "SELECT ch.changed_at, ch.actor, ch.summary,"
+        " CASE WHEN ch.undone_by IS NOT NULL THEN 'undone by change ' || ch.undone_by ELSE '' END AS undone"
+        " FROM change_objects o JOIN changes ch ON ch.id = o.change_id"
+        " WHERE o.object_type = 'customer' AND o.object_id = ? ORDER BY ch.id DESC LIMIT 100", (customer_id,))]
     options = _options(conn)
     year = _year(filters, options, today.year)
     measure = "net" if filters.measure == "net" else "gross"
@@ -198,6 +206,9 @@ def customer_detail(conn: sqlite3.Connection, customer_id: int, filters: Filters
                   [Column("bill_code", "Bill code"), Column("spots", "Spots", "int"),
                    Column("first", "First month", "month"), Column("last", "Last month", "month")],
                   bill_codes),
+            Table("history", "Who this customer is: the changes people made",
+                  [Column("changed_at", "When", "datetime"), Column("summary", "Change"),
+                   Column("actor", "By"), Column("undone", "Undone", minor=True)], history),
         ],
     )
 
