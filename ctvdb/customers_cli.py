@@ -12,7 +12,8 @@ from ctvdb.console import CommandError, say_database
 
 
 def add_commands(sub) -> None:
-    group = sub.add_parser("customers", help="decide who a customer is: list, merge, alias, rename, move, class")
+    group = sub.add_parser("customers", help="decide who a customer is: list, merge, alias, split, rename, move,"
+                                             " class, deactivate, reactivate, review")
     commands = group.add_subparsers(dest="customers_command", required=True, metavar="ACTION")
 
     p = commands.add_parser("list", help="list the customers with their bill codes and gross")
@@ -47,6 +48,19 @@ def add_commands(sub) -> None:
     p.add_argument("customer", type=int, metavar="ID")
     p.add_argument("revenue_class", choices=customers.CLASSES)
     _by(p, lambda conn, a: customers.set_class(conn, a.by, a.customer, a.revenue_class))
+
+    p = commands.add_parser("split", help="take a bill code off the customer it was wrongly aliased to")
+    p.add_argument("bill_code", metavar="BILL_CODE")
+    p.add_argument("--to", type=int, metavar="CUSTOMER_ID",
+                   help="the customer it belongs to (default: its own, as the import made it)")
+    _by(p, lambda conn, a: customers.split(conn, a.by, a.bill_code, a.to))
+
+    for action, write, text in (("deactivate", customers.deactivate, "hide a customer from pick lists (never from figures)"),
+                                ("reactivate", customers.reactivate, "make a deactivated customer active again"),
+                                ("review", customers.mark_reviewed, "confirm a customer is one of its own: it leaves the queue")):
+        p = commands.add_parser(action, help=text)
+        p.add_argument("customer", type=int, metavar="ID")
+        _by(p, lambda conn, a, write=write: write(conn, a.by, a.customer))
 
     group = sub.add_parser("changes", help="the change log of the customer workbench: list, undo")
     commands = group.add_subparsers(dest="changes_command", required=True, metavar="ACTION")

@@ -68,3 +68,26 @@ def test_commands_print_one_line_and_exit_0_or_one_sentence_and_exit_1(loaded, c
     assert status == 1 and "was already undone by ana@example.com" in err
     status, out, _ = run(capsys, path, "changes", "list")
     assert status == 0 and len(out.splitlines()) == 6 and f"(undone by change {merge_id + 5})" in out
+
+
+def test_split_deactivate_reactivate_and_review_commands(loaded, capsys):
+    path, conn = loaded
+    pho = cid(conn, "phở hòa")
+    own = cid(conn, "pho hoa")
+    status, out, _ = run(capsys, path, "customers", "alias", "PHO HOA", pho, "--by", ANA)
+    assert status == 0
+    spots_of = lambda customer: conn.execute(   # noqa: E731
+        "SELECT count(*) FROM spots WHERE customer_id = ?", (customer,)).fetchone()[0]
+    together = spots_of(pho)
+    status, out, _ = run(capsys, path, "customers", "split", "PHO HOA", "--by", ANA)
+    assert status == 0 and out.count("\n") == 1
+    assert spots_of(own) > 0 and spots_of(pho) + spots_of(own) == together
+    status, out, _ = run(capsys, path, "customers", "deactivate", pho, "--by", ANA)
+    assert status == 0 and not customers.get(conn, pho).active
+    status, out, _ = run(capsys, path, "customers", "reactivate", pho, "--by", ANA)
+    assert status == 0 and customers.get(conn, pho).active
+    status, out, _ = run(capsys, path, "customers", "review", pho, "--by", ANA)
+    assert status == 0 and customers.get(conn, pho).reviewed_at is not None
+    status, out, err = run(capsys, path, "customers", "review", 999999, "--by", ANA)
+    assert status == 1 and out == "" and "999999" in err.strip().splitlines()[-1]
+    assert [c.kind for c in changes.list_changes(conn)][:4] == ["review", "reactivate", "deactivate", "split"]
