@@ -53,9 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_commands(sub)
     import_cli.add_commands(sub)
     months.add_commands(sub)
-    web_commands.add_commands(sub)
+    groups = web_commands.add_commands(sub)
     users.add_commands(sub)
     customers_cli.add_commands(sub)
+    customers_cli.add_sector_commands(groups["sectors"])
     return parser
 
 

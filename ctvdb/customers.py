@@ -22,10 +22,10 @@ from ctvdb import changes, codes, db, names, summaries
 from ctvdb.changes import ChangeError
 
 CLASSES = ("regular", "irregular")
-UNDOABLE = ("alias", "merge", "split", "move", "rename", "class")
+UNDOABLE = ("alias", "merge", "split", "move", "rename", "class", "sector")
 # The columns a change may set, kept in its before/after so an undo can put them back.
 _STATE = ("name", "agency_chain", "agency_id", "active", "reviewed_at", "reviewed_by", "review_reason",
-          "revenue_class", "merged_into")
+          "revenue_class", "merged_into", "sector_code")
 
 
 class CustomerError(ChangeError):
@@ -290,9 +290,20 @@ def reactivate_for_import(conn, customer_id: int, reason: str) -> int:
 
 # What every write shares -----------------------------------------------------------------------
 
+def load(conn, customer_id, expected_version: int | None = None) -> Customer:
+    """The customer, or one sentence: no such customer, or it changed since the page was opened."""
+    return _load(conn, customer_id, expected_version)
+
+
+def apply_columns(conn, actor: str, kind: str, object_id: int, summary: str, updates: dict[int, dict]) -> int:
+    """Set columns of customers that no figure depends on (a sector), with the change-log row and
+    versions as every write: for ctvdb/sectors.py, inside its transaction."""
+    return _apply(conn, actor, kind, object_id, summary, {}, updates, refresh=False)
+
+
 def _apply(conn, actor: str, kind: str, object_id: int, summary: str, moves: dict[str, int],
            updates: dict[int, dict], undoes: int | None = None, created: int | None = None,
-           new_agencies: tuple[int, ...] = ()) -> int:
+           new_agencies: tuple[int, ...] = (), refresh: bool = True) -> int:
     """Set customers' columns, point bill codes at customers (and their spots with them), bump
     the version of every customer touched, rebuild their summaries and record the change."""
     moves = {key: int(cid) for key, cid in moves.items()}
@@ -311,7 +322,8 @@ def _apply(conn, actor: str, kind: str, object_id: int, summary: str, moves: dic
     _point(conn, moves, owners)
     conn.execute("UPDATE customers SET version = version + 1 WHERE id IN (SELECT value FROM json_each(?))",
                  (_json(touched),))
-    summaries.refresh_customers(conn, touched)
+    if refresh or moves:
+        summaries.refresh_customers(conn, touched)
     after = {"codes": moves, "customers": {i: _state(conn, i) for i in touched},
              "versions": {i: get(conn, i).version for i in touched},
              "created": created, "new_agencies": list(new_agencies)}

@@ -5,9 +5,10 @@ Each prints what it changed in one line and exits 0; a refusal is the function's
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
-from ctvdb import changes, customers, db
+from ctvdb import changes, customers, db, sectors
 from ctvdb.console import CommandError, say_database
 
 
@@ -70,6 +71,45 @@ def add_commands(sub) -> None:
     p = commands.add_parser("undo", help="undo a merge, alias, split, move, rename or class change")
     p.add_argument("change", type=int, metavar="CHANGE_ID")
     _by(p, lambda conn, a: changes.undo(conn, a.by, a.change))
+
+
+def add_sector_commands(commands) -> None:
+    """`ctvdb sectors list|add|rename|retire|restore|assign` beside `ctvdb sectors load`."""
+    p = commands.add_parser("list", help="the sectors, with their customers; retired ones marked")
+    p.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    p.set_defaults(func=cmd_sectors)
+    p = commands.add_parser("add", help="add a sector")
+    p.add_argument("code", metavar="CODE")
+    p.add_argument("name", metavar="NAME")
+    _by(p, lambda conn, a: sectors.add(conn, a.by, a.code, a.name))
+    p = commands.add_parser("rename", help="rename a sector")
+    p.add_argument("code", metavar="CODE")
+    p.add_argument("name", metavar="NAME")
+    _by(p, lambda conn, a: sectors.rename(conn, a.by, a.code, a.name))
+    for action, write, text in (("retire", sectors.retire, "retire a sector (its customers keep it)"),
+                                ("restore", sectors.restore, "bring a retired sector back")):
+        p = commands.add_parser(action, help=text)
+        p.add_argument("code", metavar="CODE")
+        _by(p, lambda conn, a, write=write: write(conn, a.by, a.code))
+    p = commands.add_parser("assign", help="give customers a sector (NONE: no sector)")
+    p.add_argument("code", metavar="CODE")
+    p.add_argument("customers", type=int, nargs="+", metavar="CUSTOMER_ID")
+    _by(p, lambda conn, a: sectors.assign(conn, a.by, a.customers, None if a.code.upper() == "NONE" else a.code))
+
+
+def cmd_sectors(args, config) -> int:
+    say_database(config)
+    conn = db.connect_readonly(config.database_path)
+    try:
+        found = sectors.list_sectors(conn)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(s) for s in found], ensure_ascii=False))
+        return 0
+    for s in found:
+        print(f"{s.code}\t{s.name}\t{s.customers} customers{'' if s.active else ' (retired)'}")
+    return 0
 
 
 def _by(parser, write) -> None:

@@ -21,7 +21,8 @@ CREATE TABLE markets (
 CREATE TABLE sectors (
     code TEXT PRIMARY KEY,
     name TEXT NOT NULL
-);
+    -- v10: 0 = retired, kept with its customers and history, no longer offered for assignment
+    , active INTEGER NOT NULL DEFAULT 1);
 
 CREATE TABLE revenue_types (
     name       TEXT PRIMARY KEY,
@@ -217,7 +218,10 @@ INSERT INTO sectors (code, name) VALUES
     ('RETAIL', 'Retail'),
     ('TECH', 'Technology & Telecom'),
     ('TRAVEL', 'Travel & Casinos'),
-    ('OTHER', 'Other');
+    ('OTHER', 'Other'),
+    ('CASINO', 'Casino & Gaming'),
+    ('EDU', 'Education'),
+    ('POL', 'Political');
 -- v3: summary tables for the report pages, and a record of reference-data loads.
 --
 -- The revenue reports read these instead of scanning 1.5 M spots on every page. They are

@@ -93,6 +93,7 @@ BEFORE_V9 = """
         sector_code TEXT REFERENCES sectors(code), created_at TEXT NOT NULL);
     INSERT INTO customers_v8 SELECT id, name, agency_chain, agency_id, identity_key, sector_code, created_at FROM customers;
     DROP TABLE customers; ALTER TABLE customers_v8 RENAME TO customers;
+    ALTER TABLE sectors DROP COLUMN active; DELETE FROM sectors WHERE code IN ('CASINO', 'EDU', 'POL');
 """
 
 
@@ -106,7 +107,7 @@ def test_migration_builds_the_summaries_of_an_existing_database(imported_sample,
     conn.close()
     conn = db.connect(path)
     assert db.migrate(conn) == ["0005_report_speed", "0006_customer_totals", "0007_auth_database",
-                                "0008_summary_values", "0009_customer_workbench"]
+                                "0008_summary_values", "0009_customer_workbench", "0010_sector_list"]
     conn.close()
     assert_summaries_agree(path)
 
@@ -127,6 +128,6 @@ def test_migration_8_adds_the_spot_value_and_the_ae_to_a_version_7_database(impo
         " PRAGMA user_version = 7;")
     conn.close()
     conn = db.connect(path)
-    assert db.migrate(conn) == ["0008_summary_values", "0009_customer_workbench"]
+    assert db.migrate(conn) == ["0008_summary_values", "0009_customer_workbench", "0010_sector_list"]
     conn.close()
     assert_summaries_agree(path)

@@ -21,7 +21,9 @@ DEMO_SPOTS_PER_MONTH = 3000
 DEMO_YEARS = 4          # this year and the three before it
 
 
-def add_commands(sub) -> None:
+def add_commands(sub) -> dict:
+    """The web-side commands; returns the `sectors` and `budgets` groups, to which other areas add
+    their actions (`ctvdb sectors add …` is ctvdb/customers_cli.py's)."""
     p = sub.add_parser("serve", help="serve the reports with uvicorn (as production does)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -37,14 +39,17 @@ def add_commands(sub) -> None:
     p.add_argument("--no-serve", action="store_true", help="build the database and stop")
     p.set_defaults(func=cmd_demo)
 
+    groups = {}
     for kind, columns in (("sectors", "customer,sector"), ("budgets", "ae,month,amount")):
-        group = sub.add_parser(kind, help=f"load {kind} from a CSV").add_subparsers(
-            dest=f"{kind}_command", required=True, metavar="ACTION")
+        group = groups[kind] = sub.add_parser(
+            kind, help="the sector list and customers' sectors" if kind == "sectors" else f"load {kind} from a CSV"
+        ).add_subparsers(dest=f"{kind}_command", required=True, metavar="ACTION")
         p = group.add_parser("load", help=f"load {kind} from a CSV with header `{columns}`",
                              description=_csv_help(kind),
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("csv", metavar="FILE.csv")
         p.set_defaults(func=cmd_load, kind=kind)
+    return groups
 
 
 def _csv_help(kind: str) -> str:
