@@ -356,9 +356,11 @@ def _state(conn, customer_id: int) -> dict:
 
 
 def _drop_unused_agencies(conn, agency_ids) -> None:
+    # Customers only: a spot carries its customer's agency, so an agency no customer has is on no
+    # spot either; asking spots (no index on agency_id) read all 1.5 M of them, a third of an undo.
     for agency_id in agency_ids:
-        conn.execute("DELETE FROM agencies WHERE id = ? AND NOT EXISTS (SELECT 1 FROM customers WHERE agency_id = ?)"
-                     " AND NOT EXISTS (SELECT 1 FROM spots WHERE agency_id = ?)", (agency_id, agency_id, agency_id))
+        conn.execute("DELETE FROM agencies WHERE id = ? AND NOT EXISTS (SELECT 1 FROM customers WHERE agency_id = ?)",
+                     (agency_id, agency_id))
 
 
 def _create(conn, code: str) -> Customer:
