@@ -38,7 +38,7 @@ DATA_FORMATS = frozenset({"csv", "json", "xlsx"})
 PUBLIC_ENDPOINTS = frozenset({"signin", "static", "health", "root"})
 ADMIN_ENDPOINTS = frozenset({"admin_users"})
 # The customer workbench (issue 12): the people who own the data decide who a customer is.
-WORKBENCH_ENDPOINTS = frozenset({"customer_list", "customer_review", "customer_review_decide",
+WORKBENCH_ENDPOINTS = frozenset({"customer_list", "customer_merge", "customer_review", "customer_review_decide",
                                  "customer_changes", "customer_undo"})
 WORKBENCH_ROLES = frozenset({"admin", "management"})
 NOT_WORKBENCH = "Only an administrator or a manager can decide who a customer is."

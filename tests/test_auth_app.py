@@ -127,12 +127,13 @@ URLS = {
     "imports": "/reports/imports",
     "language_review": "/reports/language-review",
     "customer_list": "/customers/",
+    "customer_merge": "/customers/merge",
     "customer_review": "/customers/review",
     "customer_review_decide": "/customers/review",
     "customer_changes": "/customers/changes",
     "customer_undo": "/customers/changes/1/undo",
 }
-POSTS = {"signout", "customer_review_decide", "customer_undo"}    # forms, never links
+POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo"}    # forms, never links
 WORKBENCH = {"customer_list", "customer_review", "customer_changes"}
 REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}
                  - POSTS - WORKBENCH)

@@ -271,3 +271,34 @@ def test_the_customer_list_searches_accent_blind_and_filters(site):
     unreviewed = c.get("/customers/?unreviewed=yes").text
     assert len(re.findall(r'<a href="/reports/customer/\d+">', unreviewed)) == len(CODES) - 1
     assert c.get("/customers/?class=irregular").text.count('href="/reports/customer/') == 0
+
+
+def merge_form(c, site, survivor: str, others: list[str], stale: str | None = None):
+    page = c.get("/customers/").text
+    data = {"csrf_token": csrf(page), "survivor": cid(site, survivor), "merge": [cid(site, o) for o in others]}
+    for code in [survivor, *others]:
+        data[f"version_{cid(site, code)}"] = version(site, cid(site, code)) - (code == stale)
+    return c.post("/customers/merge", data=data, headers=ORIGIN)
+
+
+def test_the_list_s_merge_form_merges_the_ticked_customers_and_the_log_undoes_it(site):
+    c = client(site)
+    before = revenue(c)
+    r = merge_form(c, site, "Wells Fargo", ["Wells  Fargo Bank PROD", "Tempur Sealy"])
+    assert r.status_code == 303 and "were merged into" in c.get(r.headers["Location"]).text
+    group = {"Wells  Fargo Bank PROD": "Wells Fargo", "Tempur Sealy": "Wells Fargo"}
+    assert revenue(c) == {cid(site, code): g for code, g in gross_by(lambda b: group.get(b, b)).items()}
+    log = c.get("/customers/changes").text
+    undo = re.findall(r'action="(/customers/changes/\d+/undo)"', log)[0]
+    assert c.post(undo, data={"csrf_token": csrf(log)}, headers=ORIGIN).status_code == 303
+    assert revenue(c) == before
+
+
+def test_the_merge_form_refuses_a_stale_version_and_a_merge_into_itself(site):
+    c = client(site)
+    unchanged = digest(site)
+    r = merge_form(c, site, "Wells Fargo", ["Tempur Sealy"], stale="Tempur Sealy")
+    assert r.status_code == 409 and "changed after the page was opened" in r.text
+    r = merge_form(c, site, "Wells Fargo", ["Wells Fargo"])
+    assert r.status_code == 409 and "Choose at least one customer to merge into" in r.text
+    assert digest(site) == unchanged

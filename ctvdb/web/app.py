@@ -101,6 +101,7 @@ class App:
             Rule("/admin/users", endpoint="admin_users", methods=["GET", "POST"]),
             # The customer workbench: views in web/views/workbench.py, named by the rule.
             Rule("/customers/", endpoint="customer_list", methods=["GET"]),
+            Rule("/customers/merge", endpoint="customer_merge", methods=["POST"]),
             Rule("/customers/review", endpoint="customer_review", methods=["GET"]),
             Rule("/customers/review", endpoint="customer_review_decide", methods=["POST"]),
             Rule("/customers/changes", endpoint="customer_changes", methods=["GET"]),

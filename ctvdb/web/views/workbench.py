@@ -98,6 +98,25 @@ def customer_undo(app, request: Request, change_id: int) -> Response:
     return redirect(f"/customers/changes?change={undo_id}", 303)
 
 
+def customer_merge(app, request: Request) -> Response:
+    """The list's merge form: the ticked customers into the one chosen to survive, each checked
+    against the version the page showed."""
+    auth_web.check_form(app.config, request, request.principal)
+    survivor = _int(request.form, "survivor")
+    others = [i for i in dict.fromkeys(_ids(request.form.getlist("merge"))) if i != survivor]
+    versions = {i: _int(request.form, f"version_{i}") for i in [survivor, *others]}
+    change_id = _write(app, request, lambda conn, actor: customers.merge(
+        conn, actor, survivor, others, expected_versions=versions))
+    return redirect(f"/customers/?change={change_id}", 303)
+
+
+def _ids(values) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise BadRequest("The merge form names a customer that is not a number; reload the page.") from None
+
+
 def customer_list(app, request: Request) -> Response:
     filters = params.parse_filters(request.args)
     revenue_class = request.args.get("class") if request.args.get("class") in customers.CLASSES else None
