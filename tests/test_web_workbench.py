@@ -302,3 +302,65 @@ def test_the_merge_form_refuses_a_stale_version_and_a_merge_into_itself(site):
     r = merge_form(c, site, "Wells Fargo", ["Wells Fargo"])
     assert r.status_code == 409 and "Choose at least one customer to merge into" in r.text
     assert digest(site) == unchanged
+
+
+# In Chromium: the queue's "same as" and the log's undo, clicked -------------------------------
+
+def totals_on_page(page, customer_id: int) -> dict[str, str]:
+    """{AE: the Total cell} of a customer's rows in the customer revenue table, as shown."""
+    page.open("/reports/revenue-dashboard-customer?year=2026")
+    head, rows = page.js(
+        '[[...document.querySelectorAll("#customers thead th")].map(c => c.textContent.trim()),'
+        ' [...document.querySelectorAll("#customers tbody tr")].filter(tr => tr.querySelector('
+        f'"a[href^=\'/reports/customer/{customer_id}?\'], a[href=\'/reports/customer/{customer_id}\']"))'
+        '.map(tr => [...tr.cells].map(c => c.textContent.trim()))]')
+    total, ae = head.index("Total 2026"), head.index("AE")
+    return {cells[ae]: cells[total] for cells in rows}
+
+
+def expected_on_page(bill_codes) -> dict[str, str]:
+    """{AE: gross} of the workbook rows of these bill codes, as the page formats money."""
+    sums = defaultdict(float)
+    for row in rows():
+        if row.bill_code in bill_codes:
+            sums[row.sales_person.upper()] += row.gross
+    return {ae: f"{g:,.2f}" for ae, g in sums.items()}
+
+
+def click(page, selector: str) -> None:
+    """Press a form's button and wait for the page the redirect lands on."""
+    page.tools.events.clear()
+    page.js(f'document.querySelector("{selector}").click()')
+    page.tools.wait_for("Page.loadEventFired")
+
+
+def test_in_chromium_same_as_in_the_queue_then_undo_in_the_log(site, tmp_path):
+    from browser import CHROMIUM, Tab, chromium, free_port, start_uvicorn, wait_for_port
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed (apt-get install chromium)")
+    database = site[1].database_path
+    conn = db.connect_auth(database)
+    token = auth.start_session(conn, auth.get_user(conn, "management@example.com"), timedelta(hours=1))
+    conn.close()
+    mcd, survivor = cid(site, "McDonalds"), cid(site, "Admerasia:McDonald's")
+    agency_mcd = "Admerasia:McDonald's"
+    port = free_port()
+    process = start_uvicorn(database, port)
+    try:
+        wait_for_port(port, process)
+        with chromium(tmp_path / "profile") as tools:
+            page = Tab(tools, port, (auth_web.SESSION_COOKIE, token))
+            assert totals_on_page(page, survivor) == expected_on_page([agency_mcd])
+            page.open("/customers/review")
+            click(page, f"#customer-{mcd} button[name=into][value='{survivor}']")
+            assert "was merged into" in page.js('document.querySelector("p.message").textContent')
+            assert totals_on_page(page, survivor) == expected_on_page([agency_mcd, "McDonalds"])
+            page.open("/customers/changes")
+            click(page, "form[action$='/undo'] button")
+            assert "was undone" in page.js('document.querySelector("p.message").textContent')
+            assert totals_on_page(page, survivor) == expected_on_page([agency_mcd])
+            assert totals_on_page(page, mcd) == expected_on_page(["McDonalds"])
+            page.close()
+    finally:
+        process.terminate()
+        process.wait(10)
