@@ -37,6 +37,11 @@ DATA_FORMATS = frozenset({"csv", "json", "xlsx"})
 # Endpoints of the web app's URL map, by who may open them. `root` only redirects to the index.
 PUBLIC_ENDPOINTS = frozenset({"signin", "static", "health", "root"})
 ADMIN_ENDPOINTS = frozenset({"admin_users"})
+# The customer workbench (issue 12): the people who own the data decide who a customer is.
+WORKBENCH_ENDPOINTS = frozenset({"customer_list", "customer_merge", "customer_review", "customer_review_decide",
+                                 "customer_changes", "customer_undo"})
+WORKBENCH_ROLES = frozenset({"admin", "management"})
+NOT_WORKBENCH = "Only an administrator or a manager can decide who a customer is."
 # Arguments only an admin may give: the import history's rejected rows (`batch=`) show raw cells.
 ADMIN_ARGUMENTS = {"imports": ("batch",)}
 # What an `ae` user may open: pages without figures, and the reports whose every figure is
@@ -172,6 +177,8 @@ def refusal(principal: Principal | None, endpoint: str, args: MultiDict) -> str 
         return "Sign in to open this page."
     if endpoint in ADMIN_ENDPOINTS and not principal.is_admin:
         return "Only an administrator can open this page."
+    if endpoint in WORKBENCH_ENDPOINTS and principal.role not in WORKBENCH_ROLES:
+        return NOT_WORKBENCH
     if not principal.is_admin and any(args.get(a) for a in ADMIN_ARGUMENTS.get(endpoint, ())):
         return "Only an administrator can see rejected rows."
     if principal.role != "ae" or endpoint in AE_OPEN_ENDPOINTS:

@@ -126,13 +126,22 @@ URLS = {
     "management_performance": "/reports/management-performance",
     "imports": "/reports/imports",
     "language_review": "/reports/language-review",
+    "customer_list": "/customers/",
+    "customer_merge": "/customers/merge",
+    "customer_review": "/customers/review",
+    "customer_review_decide": "/customers/review",
+    "customer_changes": "/customers/changes",
+    "customer_undo": "/customers/changes/1/undo",
 }
-REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"})
+POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo"}    # forms, never links
+WORKBENCH = {"customer_list", "customer_review", "customer_changes"}
+REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}
+                 - POSTS - WORKBENCH)
 
 
 def request(c, endpoint, query=""):
     url = URLS[endpoint] + (f"?{query}" if query else "")
-    return c.post(url, headers=ORIGIN) if endpoint == "signout" else c.get(url)
+    return c.post(url, headers=ORIGIN) if endpoint in POSTS else c.get(url)
 
 
 def test_the_route_table_covers_every_rule_of_the_url_map(app):
@@ -168,7 +177,9 @@ def test_viewers_management_and_admins_read_every_report(app, config, email, end
     r = request(c, endpoint)
     if endpoint == "admin_users":
         assert r.status_code == (200 if email.startswith("admin") else 403)
-    elif endpoint == "signout":
+    elif endpoint in WORKBENCH:
+        assert r.status_code == (403 if email.startswith("viewer") else 200)
+    elif endpoint in POSTS:
         assert r.status_code == 403  # no CSRF token: refused, still signed in
         assert c.get("/reports/").status_code == 200
     elif endpoint == "root":
@@ -384,7 +395,7 @@ def test_may_open_says_what_the_app_answers(app, config, email):
     conn = db.connect_auth(config.database_path)
     principal = auth_web.Principal(auth.get_user(conn, email), "", "session")
     conn.close()
-    for endpoint in sorted(set(URLS) - {"signout"}):  # signout is a POST form, not a link
+    for endpoint in sorted(set(URLS) - POSTS):  # a POST is a form, not a link
         for args in ({}, {"ae": JANE}, {"ae": JOHN}, {"ae": ""}, {"batch": "1"}):
             status = request(c, endpoint, urlencode(args)).status_code
             assert auth_web.may_open(principal, endpoint, **args) == (status != 403), (endpoint, args, status)

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 from ctvdb import auth_web, db
 from ctvdb.config import Config
 from ctvdb.web import cache, charts, downloads, links, params, queries, sorting
+from ctvdb.web.views import VIEWS
 
 log = logging.getLogger("ctvdb.web")
 STATIC = Path(__file__).parent / "static"
@@ -45,6 +46,10 @@ REPORT_PAGES = [
      "Pacing per AE and month: booked against budget and last year, for any period."),
     ("imports", "Import history", "Every import batch: status, counts, months replaced, rejected rows."),
     ("language_review", "Language review queue", "Spots whose language needs a person, high value first."),
+    ("customer_review", "Customer resolution queue",
+     "New customers from the imports, with the existing customers each most likely is."),
+    ("customer_list", "Customers", "Every customer with its bill codes and last 12 months' gross."),
+    ("customer_changes", "Customer change log", "Every decision about who a customer is, with undo."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -94,6 +99,13 @@ class App:
             Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
             Rule("/signout", endpoint="signout", methods=["POST"]),
             Rule("/admin/users", endpoint="admin_users", methods=["GET", "POST"]),
+            # The customer workbench: views in web/views/workbench.py, named by the rule.
+            Rule("/customers/", endpoint="customer_list", methods=["GET"]),
+            Rule("/customers/merge", endpoint="customer_merge", methods=["POST"]),
+            Rule("/customers/review", endpoint="customer_review", methods=["GET"]),
+            Rule("/customers/review", endpoint="customer_review_decide", methods=["POST"]),
+            Rule("/customers/changes", endpoint="customer_changes", methods=["GET"]),
+            Rule("/customers/changes/<id:change_id>/undo", endpoint="customer_undo", methods=["POST"]),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(
@@ -173,6 +185,8 @@ class App:
         refused = self.authorize(request, endpoint)
         if refused is not None:
             return refused
+        if endpoint in VIEWS:
+            return VIEWS[endpoint](self, request, **values)
         return getattr(self, f"on_{endpoint}")(request, **values)
 
     def authorize(self, request: Request, endpoint: str) -> Response | None:

@@ -1,0 +1,6 @@
+"""Views that live outside app.py, by the endpoint of their URL-map rule (STYLE.md)."""
+
+from ctvdb.web.views import workbench
+
+VIEWS = {name: getattr(workbench, name) for name in (
+    "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo")}

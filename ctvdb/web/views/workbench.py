@@ -1,0 +1,129 @@
+"""The customer workbench's pages (issue 12): the resolution queue, the change log, the list.
+
+A write view takes four steps: check the form (auth_web.check_form: origin and CSRF), call one
+function of ctvdb/customers.py on a connection opened for this request, which commits, and
+redirect (303) back to the page with the change's id, whose summary the page shows. A refusal
+(a stale form, bad input) is a 409 page with the function's sentence; nothing was changed.
+"""
+
+from __future__ import annotations
+
+from werkzeug.exceptions import BadRequest, Conflict
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from ctvdb import auth_web, changes, customers, db
+from ctvdb.web import params
+from ctvdb.web.queries import workbench as queries
+
+TITLES = {"customer_review": "Customer resolution queue", "customer_changes": "Customer change log",
+          "customer_list": "Customers"}
+
+
+def _page(app, request: Request, endpoint: str, **context) -> Response:
+    body = app.jinja.get_template(f"customers/{endpoint[len('customer_'):]}.html").render(
+        user=request.principal, csrf_token=request.principal.csrf_token, **context)
+    response = app.page(request, endpoint, body, title=TITLES[endpoint])
+    response.headers["Cache-Control"] = "no-store"   # a page with forms is drawn fresh every time
+    return response
+
+
+def _done(conn, request: Request) -> str | None:
+    """The one line saying what the POST before the redirect did, from its change id."""
+    try:
+        change_id = int(request.args.get("change", ""))
+    except ValueError:
+        return None
+    change = changes.get(conn, change_id)
+    return f"{change.summary}." if change else None
+
+
+def _int(form, name: str) -> int:
+    try:
+        return int(form.get(name, ""))
+    except ValueError:
+        raise BadRequest(f"The form is missing its {name.replace('_', ' ')}; reload the page and try again.") from None
+
+
+def _write(app, request: Request, write) -> int:
+    """Run one write of ctvdb/customers.py on a connection of this request's own; the view
+    checked the form (auth_web.check_form) first."""
+    conn = db.connect(app.config.database_path)
+    try:
+        return write(conn, request.principal.user.email)
+    except changes.ChangeError as exc:
+        raise Conflict(str(exc)) from None
+    finally:
+        conn.close()
+
+
+def customer_review(app, request: Request) -> Response:
+    conn = app.connection(request)
+    message = _done(conn, request)
+    later = request.args.get("later", "")
+    if later.isdigit() and (customer := customers.get(conn, int(later))):
+        message = f"{customer.label} was left for later."
+    return _page(app, request, "customer_review", r=queries.customer_review(conn), message=message)
+
+
+def customer_review_decide(app, request: Request) -> Response:
+    """One decision on one customer of the queue. "Same as" merges the customer into the
+    suggestion: every bill code of it becomes an alias of the suggestion, in one change that one
+    undo takes back (aliasing its bill codes one by one would be a change, and a version, each)."""
+    auth_web.check_form(app.config, request, request.principal)
+    form = request.form
+    customer_id, version, action = _int(form, "customer_id"), _int(form, "version"), form.get("action")
+    if action == "later":
+        return redirect(f"/customers/review?later={customer_id}", 303)
+    if action == "new":
+        change_id = _write(app, request, lambda conn, actor: customers.mark_reviewed(
+            conn, actor, customer_id, version))
+    elif action == "same":
+        survivor = _int(form, "into")
+        change_id = _write(app, request, lambda conn, actor: customers.merge(
+            conn, actor, survivor, [customer_id], expected_versions={customer_id: version}))
+    else:
+        raise BadRequest("The resolution queue does not know that action.")
+    return redirect(f"/customers/review?change={change_id}", 303)
+
+
+def customer_changes(app, request: Request) -> Response:
+    conn = app.connection(request)
+    return _page(app, request, "customer_changes", r=queries.customer_changes(conn), message=_done(conn, request))
+
+
+def customer_undo(app, request: Request, change_id: int) -> Response:
+    auth_web.check_form(app.config, request, request.principal)
+    undo_id = _write(app, request, lambda conn, actor: customers.undo(conn, actor, change_id))
+    return redirect(f"/customers/changes?change={undo_id}", 303)
+
+
+def customer_merge(app, request: Request) -> Response:
+    """The list's merge form: the ticked customers into the one chosen to survive, each checked
+    against the version the page showed."""
+    auth_web.check_form(app.config, request, request.principal)
+    survivor = _int(request.form, "survivor")
+    others = [i for i in dict.fromkeys(_ids(request.form.getlist("merge"))) if i != survivor]
+    versions = {i: _int(request.form, f"version_{i}") for i in [survivor, *others]}
+    change_id = _write(app, request, lambda conn, actor: customers.merge(
+        conn, actor, survivor, others, expected_versions=versions))
+    return redirect(f"/customers/?change={change_id}", 303)
+
+
+def _ids(values) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise BadRequest("The merge form names a customer that is not a number; reload the page.") from None
+
+
+def customer_list(app, request: Request) -> Response:
+    filters = params.parse_filters(request.args)
+    revenue_class = request.args.get("class") if request.args.get("class") in customers.CLASSES else None
+    active = request.args.get("active") if request.args.get("active") in ("yes", "no") else None
+    unreviewed = request.args.get("unreviewed") == "yes"
+    conn = app.connection(request)
+    report = queries.customer_list(conn, filters, app.today(), revenue_class=revenue_class, active=active,
+                                   unreviewed=unreviewed)
+    return _page(app, request, "customer_list", r=report, revenue_class=revenue_class or "", active=active or "",
+                 unreviewed=unreviewed, message=_done(conn, request))
