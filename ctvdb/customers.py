@@ -22,7 +22,7 @@ from ctvdb import changes, codes, db, names, summaries
 from ctvdb.changes import ChangeError
 
 CLASSES = ("regular", "irregular")
-UNDOABLE = ("alias", "merge", "split", "move", "rename", "class", "sector")
+UNDOABLE = ("alias", "merge", "split", "move", "rename", "class", "sector", "deactivate")
 # The columns a change may set, kept in its before/after so an undo can put them back.
 _STATE = ("name", "agency_chain", "agency_id", "active", "reviewed_at", "reviewed_by", "review_reason",
           "revenue_class", "merged_into", "sector_code")
@@ -369,6 +369,25 @@ def _create(conn, code: str) -> Customer:
     new_id = conn.execute("INSERT INTO customers (name, agency_chain, identity_key) VALUES (?, ?, ?)",
                           (name, ":".join(chain), code.lower())).lastrowid
     return get(conn, new_id)
+
+
+def deactivate_many(conn, actor: str, customer_ids, expected_versions: dict[int, int] | None = None) -> int:
+    """Deactivate several customers in one change (the stale accounts page): hidden from pick
+    lists, never from figures; one undo-able row, or one sentence and nothing changed."""
+    actor = _actor(actor)
+    ids = sorted({int(i) for i in customer_ids})
+    if not ids:
+        raise CustomerError("Choose at least one customer to deactivate.")
+    with db.write_transaction(conn):
+        chosen = [_load(conn, i, (expected_versions or {}).get(i)) for i in ids]
+        for customer in chosen:
+            _not_merged(conn, customer)
+            if not customer.active:
+                raise CustomerError(f"{customer.label} is already deactivated.")
+        who = chosen[0].label if len(chosen) == 1 else f"{len(chosen)} customers ({_and([c.label for c in chosen[:3]])}" \
+            + (", …)" if len(chosen) > 3 else ")")
+        return _apply(conn, actor, "deactivate", chosen[0].id, f"{who} {'was' if len(chosen) == 1 else 'were'} deactivated",
+                      {}, {c.id: {"active": 0} for c in chosen}, refresh=False)
 
 
 def _switch(conn, actor, customer_id, active: bool, expected_version) -> int:

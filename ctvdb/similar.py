@@ -104,9 +104,11 @@ class SimilarityIndex:
             self._keys.append(key)
             self._compact.append(key.replace(" ", ""))
 
-    def suggest(self, bill_code: str, limit: int = 5, exclude: int | None = None) -> list[Suggestion]:
+    def suggest(self, bill_code: str, limit: int = 5, exclude=None) -> list[Suggestion]:
         """The `limit` customers most like the bill code, best first: by name, then by agency.
-        `exclude` is the bill code's own customer, which the queue does not want suggested."""
+        `exclude` is a customer id or a set of them never to suggest: the bill code's own customer,
+        and those merged away or deactivated since the index was built (so a merge needs no new index)."""
+        excluded = exclude if isinstance(exclude, (set, frozenset)) else {exclude}
         chain, name = codes.split_bill_code(codes.normalise_bill_code(bill_code))
         key = match_key(name)
         if not key:
@@ -126,7 +128,7 @@ class SimilarityIndex:
         ranked = []
         for index, score in scores.items():
             customer = self._customers[index]
-            if customer.customer_id == exclude or score < MIN_SCORE:
+            if customer.customer_id in excluded or score < MIN_SCORE:
                 continue
             agreement = _agreement(agencies, customer.agencies)
             ranked.append((round(score), agreement, score, index))

@@ -132,9 +132,12 @@ URLS = {
     "customer_review_decide": "/customers/review",
     "customer_changes": "/customers/changes",
     "customer_undo": "/customers/changes/1/undo",
+    "customer_stale": "/customers/stale",
+    "customer_stale_deactivate": "/customers/stale",
 }
-POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo"}    # forms, never links
-WORKBENCH = {"customer_list", "customer_review", "customer_changes"}
+POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
+         "customer_stale_deactivate"}    # forms, never links
+WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale"}
 REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}
                  - POSTS - WORKBENCH)
 

@@ -364,3 +364,44 @@ def test_in_chromium_same_as_in_the_queue_then_undo_in_the_log(site, tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+# Stale accounts -------------------------------------------------------------------------------------
+
+def test_stale_accounts_list_the_quiet_customers_with_what_is_at_risk_and_deactivate_them(site):
+    # The site's "today" is 20 Nov 2026; the workbook's spots are in Oct and Nov 2026: with 12
+    # months nobody is stale; the page's own "months" makes October's and November's customers so.
+    c = client(site)
+    page = c.get("/customers/stale").get_data(as_text=True)
+    assert "No customer has gone quiet for that long." in page
+    # Add an old customer: spots in 2024 only.
+    app, config = site
+    old_rows = [Row(bill_code="Old Motors", month=dt.date(2024, m, 1), air_date=dt.date(2024, m, 5),
+                    gross=100.0 * m, line=900 + m) for m in range(1, 13)] + \
+               [Row(bill_code="Old Motors", month=dt.date(2023, 12, 1), air_date=dt.date(2023, 12, 5), gross=5000.0,
+                    line=999)]
+    folder = config.database_path.parent
+    write(folder / "old.xlsx", {"Commercials": old_rows})
+    result = importer.import_workbook(config.database_path, folder / "old.xlsx", mode="historical", auto_setup=True, today=TODAY,
+                           closed_by="acct@example.com")
+    assert result.rows_imported == 13, result.message
+    cache.REPORTS.clear()
+    page = c.get("/customers/stale").get_data(as_text=True)
+    at_risk = sum(100.0 * m for m in range(1, 13))          # its 12 months up to Dec-24, not Dec-23's
+    assert "1 customer, $7,800.00 at risk" in page
+    assert "Old Motors" in page and f"{at_risk:,.2f}" in page and "no spot since Nov-25 and nothing booked ahead" in page
+    old = cid(site, "Old Motors")
+    response = c.post("/customers/stale", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "deactivate": [str(old)], f"version_{old}": str(version(site, old)), "months": "12"})
+    assert response.status_code == 303
+    page = c.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Old Motors (#%d) was deactivated" % old in page and "No customer has gone quiet" in page
+    # Figures never hide a deactivated customer.
+    data = c.get("/reports/revenue-dashboard-customer?year=2024&format=json").json
+    assert sum(r["total"] for r in next(iter(data["tables"].values()))["rows"]) == pytest.approx(at_risk)
+    # A stale form (the version moved on) is refused with who changed it; a viewer may not.
+    again = c.post("/customers/stale", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "deactivate": [str(old)], f"version_{old}": "1", "months": "12"})
+    assert again.status_code == 409 and "changed after the page was opened" in again.get_data(as_text=True)
+    assert client(site, "viewer@example.com").get("/customers/stale").status_code == 403
+    assert c.get("/customers/stale?months=0").status_code == 400

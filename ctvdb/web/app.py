@@ -50,6 +50,8 @@ REPORT_PAGES = [
      "New customers from the imports, with the existing customers each most likely is."),
     ("customer_list", "Customers", "Every customer with its bill codes and last 12 months' gross."),
     ("customer_changes", "Customer change log", "Every decision about who a customer is, with undo."),
+    ("customer_stale", "Stale accounts",
+     "Customers with no spot for a year and nothing booked ahead, with the revenue at risk."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -106,6 +108,8 @@ class App:
             Rule("/customers/review", endpoint="customer_review_decide", methods=["POST"]),
             Rule("/customers/changes", endpoint="customer_changes", methods=["GET"]),
             Rule("/customers/changes/<id:change_id>/undo", endpoint="customer_undo", methods=["POST"]),
+            Rule("/customers/stale", endpoint="customer_stale", methods=["GET"]),
+            Rule("/customers/stale", endpoint="customer_stale_deactivate", methods=["POST"]),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

@@ -13,11 +13,11 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from ctvdb import auth_web, changes, customers, db
-from ctvdb.web import params
+from ctvdb.web import cache, params
 from ctvdb.web.queries import workbench as queries
 
 TITLES = {"customer_review": "Customer resolution queue", "customer_changes": "Customer change log",
-          "customer_list": "Customers"}
+          "customer_list": "Customers", "customer_stale": "Stale accounts"}
 
 
 def _page(app, request: Request, endpoint: str, **context) -> Response:
@@ -63,7 +63,15 @@ def customer_review(app, request: Request) -> Response:
     later = request.args.get("later", "")
     if later.isdigit() and (customer := customers.get(conn, int(later))):
         message = f"{customer.label} was left for later."
-    return _page(app, request, "customer_review", r=queries.customer_review(conn), message=message)
+    page = request.args.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= 10**6:
+        raise BadRequest(f"The page “{page[:20]}” is not a page number.")
+    # The suggestions' index is built once for the customers' names as they are, not per request.
+    index = cache.REPORTS.get_or_compute(
+        (str(app.config.database_path), "similarity", queries.similarity_version(conn)),
+        app.config.report_cache_seconds, lambda: queries.similarity_index(conn))
+    return _page(app, request, "customer_review", r=queries.customer_review(conn, index, int(page)),
+                 message=message)
 
 
 def customer_review_decide(app, request: Request) -> Response:
@@ -127,3 +135,22 @@ def customer_list(app, request: Request) -> Response:
                                    unreviewed=unreviewed)
     return _page(app, request, "customer_list", r=report, revenue_class=revenue_class or "", active=active or "",
                  unreviewed=unreviewed, message=_done(conn, request))
+
+
+def customer_stale(app, request: Request) -> Response:
+    months = request.args.get("months", "12").strip()
+    if not months.isdigit() or not 1 <= int(months) <= 60:
+        raise BadRequest(f"“{months[:20]}” months is not a number of months from 1 to 60.")
+    conn = app.connection(request)
+    return _page(app, request, "customer_stale", r=queries.customer_stale(conn, app.today(), int(months)),
+                 message=_done(conn, request))
+
+
+def customer_stale_deactivate(app, request: Request) -> Response:
+    """Deactivate the ticked stale customers, in one change, each checked against the page's version."""
+    auth_web.check_form(app.config, request, request.principal)
+    ids = list(dict.fromkeys(_ids(request.form.getlist("deactivate"))))
+    versions = {i: _int(request.form, f"version_{i}") for i in ids}
+    months = request.form.get("months", "12")
+    change_id = _write(app, request, lambda conn, actor: customers.deactivate_many(conn, actor, ids, versions))
+    return redirect(f"/customers/stale?months={int(months) if months.isdigit() else 12}&change={change_id}", 303)
