@@ -327,7 +327,8 @@ CREATE TABLE customer_total_summary (
     max_positive    REAL,
     PRIMARY KEY (broadcast_month, customer_id, ae, revenue_type)
 ) WITHOUT ROWID;
-CREATE INDEX customer_total_summary_customer ON customer_total_summary (customer_id, broadcast_month);
+-- v11: spots and gross in the index too, so a customer's all-time totals are read from it alone
+CREATE INDEX customer_total_summary_customer ON customer_total_summary (customer_id, broadcast_month, spots, gross);
 
 
 -- v9: the customer workbench. Identity is decided by people (ctvdb/customers.py); the import only

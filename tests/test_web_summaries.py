@@ -107,7 +107,8 @@ def test_migration_builds_the_summaries_of_an_existing_database(imported_sample,
     conn.close()
     conn = db.connect(path)
     assert db.migrate(conn) == ["0005_report_speed", "0006_customer_totals", "0007_auth_database",
-                                "0008_summary_values", "0009_customer_workbench", "0010_sector_list"]
+                                "0008_summary_values", "0009_customer_workbench", "0010_sector_list",
+                                "0011_customer_totals_covering"]
     conn.close()
     assert_summaries_agree(path)
 
@@ -128,6 +129,7 @@ def test_migration_8_adds_the_spot_value_and_the_ae_to_a_version_7_database(impo
         " PRAGMA user_version = 7;")
     conn.close()
     conn = db.connect(path)
-    assert db.migrate(conn) == ["0008_summary_values", "0009_customer_workbench", "0010_sector_list"]
+    assert db.migrate(conn) == ["0008_summary_values", "0009_customer_workbench", "0010_sector_list",
+                                "0011_customer_totals_covering"]
     conn.close()
     assert_summaries_agree(path)
