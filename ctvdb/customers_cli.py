@@ -98,18 +98,23 @@ def add_sector_commands(commands) -> None:
 
 
 def cmd_sectors(args, config) -> int:
-    say_database(config)
-    conn = db.connect_readonly(config.database_path)
-    try:
-        found = sectors.list_sectors(conn)
-    finally:
-        conn.close()
+    found = _read(config, lambda conn: sectors.list_sectors(conn))
     if args.json:
         print(json.dumps([dataclasses.asdict(s) for s in found], ensure_ascii=False))
         return 0
     for s in found:
         print(f"{s.code}\t{s.name}\t{s.customers} customers{'' if s.active else ' (retired)'}")
     return 0
+
+
+def _read(config, read):
+    """What `read(conn)` returns from a read-only connection of the database the command names."""
+    say_database(config)
+    conn = db.connect_readonly(config.database_path)
+    try:
+        return read(conn)
+    finally:
+        conn.close()
 
 
 def _by(parser, write) -> None:
@@ -132,12 +137,7 @@ def _write(args, config, write) -> int:
 
 
 def cmd_list(args, config) -> int:
-    say_database(config)
-    conn = db.connect_readonly(config.database_path)
-    try:
-        found = customers.list_customers(conn, unreviewed=args.unreviewed)
-    finally:
-        conn.close()
+    found = _read(config, lambda conn: customers.list_customers(conn, unreviewed=args.unreviewed))
     if args.json:
         print(json.dumps(found, ensure_ascii=False))
         return 0
@@ -150,12 +150,7 @@ def cmd_list(args, config) -> int:
 
 
 def cmd_changes(args, config) -> int:
-    say_database(config)
-    conn = db.connect_readonly(config.database_path)
-    try:
-        found = changes.list_changes(conn)
-    finally:
-        conn.close()
+    found = _read(config, lambda conn: changes.list_changes(conn))
     if args.json:
         print(json.dumps([c.as_dict() for c in found], ensure_ascii=False))
         return 0
