@@ -134,10 +134,13 @@ URLS = {
     "customer_undo": "/customers/changes/1/undo",
     "customer_stale": "/customers/stale",
     "customer_stale_deactivate": "/customers/stale",
+    "customer_sectors": "/customers/sectors",
+    "customer_sectors_edit": "/customers/sectors",
+    "customer_sectors_assign": "/customers/sectors/assign",
 }
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
-         "customer_stale_deactivate"}    # forms, never links
-WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale"}
+         "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign"}    # forms, never links
+WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale", "customer_sectors"}
 REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}
                  - POSTS - WORKBENCH)
 

@@ -405,3 +405,39 @@ def test_stale_accounts_list_the_quiet_customers_with_what_is_at_risk_and_deacti
     assert again.status_code == 409 and "changed after the page was opened" in again.get_data(as_text=True)
     assert client(site, "viewer@example.com").get("/customers/stale").status_code == 403
     assert c.get("/customers/stale?months=0").status_code == 400
+
+
+# Sectors ------------------------------------------------------------------------------------------
+
+def test_the_sector_page_adds_a_sector_and_gives_it_to_many_customers_at_once(site):
+    c = client(site)
+    page = c.get("/customers/sectors").get_data(as_text=True)
+    response = c.post("/customers/sectors", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "action": "add", "code": "pets", "name": "Pet Care"})
+    assert response.status_code == 303
+    page = c.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Sector Pet Care (PETS) was added." in page and '<option value="PETS">Pet Care</option>' in page
+    wells, pho = cid(site, "Wells Fargo"), cid(site, "Phở Hòa")
+    response = c.post("/customers/sectors/assign", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "sector": "PETS", "customer": [str(wells), str(pho)],
+        f"version_{wells}": str(version(site, wells)), f"version_{pho}": str(version(site, pho))})
+    assert response.status_code == 303
+    assert "2 customers were given sector Pet Care." in c.get(response.headers["Location"]).get_data(as_text=True)
+    cache.REPORTS.clear()
+    data = c.get("/reports/sector-analysis?year=2026&format=json").json
+    pets = next(r for r in data["tables"]["sectors"]["rows"] if r["sector"] == "Pet Care")
+    wanted = gross_by(lambda code: code)
+    assert pets["customers"] == 2
+    assert pets["amount"] == pytest.approx(wanted["Wells Fargo"] + wanted["Phở Hòa"])
+    # The unassigned list no longer offers them; a stale form is refused with who changed what.
+    page = c.get("/customers/sectors").get_data(as_text=True)
+    assert f'name="customer" value="{wells}"' not in page
+    again = c.post("/customers/sectors/assign", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "sector": "OTHER", "customer": [str(wells)], f"version_{wells}": "1"})
+    assert again.status_code == 409 and "given sector Pet Care by management@example.com" in again.get_data(as_text=True)
+    response = c.post("/customers/sectors", headers=ORIGIN, data={"csrf_token": csrf(page), "action": "retire", "code": "PETS"})
+    assert "Sector Pet Care (PETS) was retired (its 2 customers keep it)." in c.get(response.headers["Location"]).get_data(as_text=True)
+    bad = c.post("/customers/sectors", headers=ORIGIN, data={"csrf_token": csrf(page), "action": "add", "code": "AUTO", "name": "Cars"})
+    assert bad.status_code == 409 and "There is already a sector with the code AUTO" in bad.get_data(as_text=True)
+    assert client(site, "viewer@example.com").get("/customers/sectors").status_code == 403
+    assert c.post("/customers/sectors", data={"action": "add", "code": "X", "name": "Y"}).status_code == 403   # no CSRF

@@ -50,6 +50,7 @@ REPORT_PAGES = [
      "New customers from the imports, with the existing customers each most likely is."),
     ("customer_list", "Customers", "Every customer with its bill codes and last 12 months' gross."),
     ("customer_changes", "Customer change log", "Every decision about who a customer is, with undo."),
+    ("customer_sectors", "Sectors", "The sector list, and customers given their sector, one or many at once."),
     ("customer_stale", "Stale accounts",
      "Customers with no spot for a year and nothing booked ahead, with the revenue at risk."),
 ]
@@ -110,6 +111,9 @@ class App:
             Rule("/customers/changes/<id:change_id>/undo", endpoint="customer_undo", methods=["POST"]),
             Rule("/customers/stale", endpoint="customer_stale", methods=["GET"]),
             Rule("/customers/stale", endpoint="customer_stale_deactivate", methods=["POST"]),
+            Rule("/customers/sectors", endpoint="customer_sectors", methods=["GET"]),
+            Rule("/customers/sectors", endpoint="customer_sectors_edit", methods=["POST"]),
+            Rule("/customers/sectors/assign", endpoint="customer_sectors_assign", methods=["POST"]),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

@@ -8,16 +8,18 @@ redirect (303) back to the page with the change's id, whose summary the page sho
 
 from __future__ import annotations
 
+import dataclasses
+
 from werkzeug.exceptions import BadRequest, Conflict
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from ctvdb import auth_web, changes, customers, db
+from ctvdb import auth_web, changes, customers, db, sectors
 from ctvdb.web import cache, params
 from ctvdb.web.queries import workbench as queries
 
 TITLES = {"customer_review": "Customer resolution queue", "customer_changes": "Customer change log",
-          "customer_list": "Customers", "customer_stale": "Stale accounts"}
+          "customer_list": "Customers", "customer_stale": "Stale accounts", "customer_sectors": "Sectors"}
 
 
 def _page(app, request: Request, endpoint: str, **context) -> Response:
@@ -154,3 +156,45 @@ def customer_stale_deactivate(app, request: Request) -> Response:
     months = request.form.get("months", "12")
     change_id = _write(app, request, lambda conn, actor: customers.deactivate_many(conn, actor, ids, versions))
     return redirect(f"/customers/stale?months={int(months) if months.isdigit() else 12}&change={change_id}", 303)
+
+
+def customer_sectors(app, request: Request) -> Response:
+    """The sector list with its edit forms, and customers to give a sector: unassigned ones by
+    default, or those of an AE or an agency, highest gross of the last 12 months first."""
+    filters = params.parse_filters(request.args)
+    showing = request.args.get("show", "unassigned")
+    if showing not in ("unassigned", "all"):
+        raise BadRequest("Show either the unassigned customers or all of them.")
+    if showing == "unassigned":
+        filters = dataclasses.replace(filters, sector="NONE")
+    agency = " ".join(request.args.get("agency", "").split())[:100] or None
+    conn = app.connection(request)
+    report = queries.customer_list(conn, filters, app.today(), active="yes", agency=agency)
+    report.tables[0].rows[:] = report.tables[0].rows[:200]
+    return _page(app, request, "customer_sectors", r=report, sectors=sectors.list_sectors(conn),
+                 showing=showing, agency=agency or "", message=_done(conn, request))
+
+
+def customer_sectors_edit(app, request: Request) -> Response:
+    """Add, rename, retire or bring back a sector."""
+    auth_web.check_form(app.config, request, request.principal)
+    form, action = request.form, request.form.get("action")
+    writes = {"add": lambda conn, actor: sectors.add(conn, actor, form.get("code", ""), form.get("name", "")),
+              "rename": lambda conn, actor: sectors.rename(conn, actor, form.get("code", ""), form.get("name", "")),
+              "retire": lambda conn, actor: sectors.retire(conn, actor, form.get("code", "")),
+              "restore": lambda conn, actor: sectors.restore(conn, actor, form.get("code", ""))}
+    if action not in writes:
+        raise BadRequest("The sector form does not know that action.")
+    change_id = _write(app, request, writes[action])
+    return redirect(f"/customers/sectors?change={change_id}", 303)
+
+
+def customer_sectors_assign(app, request: Request) -> Response:
+    """Give the ticked customers the chosen sector, in one change, each checked against the page's version."""
+    auth_web.check_form(app.config, request, request.principal)
+    ids = list(dict.fromkeys(_ids(request.form.getlist("customer"))))
+    versions = {i: _int(request.form, f"version_{i}") for i in ids}
+    code = request.form.get("sector", "")
+    change_id = _write(app, request, lambda conn, actor: sectors.assign(
+        conn, actor, ids, None if code == "NONE" else code, versions))
+    return redirect(f"/customers/sectors?change={change_id}", 303)
