@@ -137,10 +137,13 @@ URLS = {
     "customer_sectors": "/customers/sectors",
     "customer_sectors_edit": "/customers/sectors",
     "customer_sectors_assign": "/customers/sectors/assign",
+    "customer_edit": "/customers/1",
+    "customer_edit_save": "/customers/1",
 }
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
-         "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign"}    # forms, never links
-WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale", "customer_sectors"}
+         "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save"}    # forms, never links
+WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale", "customer_sectors",
+             "customer_edit"}
 REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}
                  - POSTS - WORKBENCH)
 

@@ -441,3 +441,47 @@ def test_the_sector_page_adds_a_sector_and_gives_it_to_many_customers_at_once(si
     assert bad.status_code == 409 and "There is already a sector with the code AUTO" in bad.get_data(as_text=True)
     assert client(site, "viewer@example.com").get("/customers/sectors").status_code == 403
     assert c.post("/customers/sectors", data={"action": "add", "code": "X", "name": "Y"}).status_code == 403   # no CSRF
+
+
+# One customer's identity page ------------------------------------------------------------------------
+
+def test_the_customer_page_renames_moves_reclassifies_and_splits_with_the_figures_following(site):
+    c = client(site)
+    wells, bank = cid(site, "Wells Fargo"), cid(site, "Wells  Fargo Bank PROD")
+    page = c.get(f"/customers/{wells}").get_data(as_text=True)
+    response = c.post(f"/customers/{wells}", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "version": str(version(site, wells)), "action": "rename", "name": "Wells Fargo & Co"})
+    assert response.status_code == 303
+    page = c.get(response.headers["Location"]).get_data(as_text=True)
+    assert "was renamed Wells Fargo &amp; Co." in page
+    # Merge the bank's code in (the queue's "same as"), then split it off here: figures as before.
+    before = revenue(c)
+    conn = db.connect(site[1].database_path)
+    try:
+        from ctvdb import customers
+        customers.merge(conn, "ana@example.com", wells, [bank])
+    finally:
+        conn.close()
+    merged = revenue(c)
+    assert merged[wells] == pytest.approx(before[wells] + before[bank]) and bank not in merged
+    page = c.get(f"/customers/{wells}").get_data(as_text=True)
+    assert "Wells Fargo Bank" in page and "Split it off" in page
+    response = c.post(f"/customers/{wells}", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "version": str(version(site, wells)), "action": "split",
+        "bill_code": "Wells Fargo Bank"})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    assert revenue(c) == pytest.approx(before)
+    page = c.get(f"/customers/{wells}").get_data(as_text=True)
+    for action, extra, said in (("move", {"agency": "Admerasia"}, "was moved to agency Admerasia"),
+                                ("class", {"revenue_class": "irregular"}, "was made irregular"),
+                                ("deactivate", {}, "was deactivated")):
+        response = c.post(f"/customers/{wells}", headers=ORIGIN, data={
+            "csrf_token": csrf(page), "version": str(version(site, wells)), "action": action, **extra})
+        page = c.get(response.headers["Location"]).get_data(as_text=True)
+        assert said in page, action
+    stale = c.post(f"/customers/{wells}", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "version": "1", "action": "rename", "name": "Wells"})
+    assert stale.status_code == 409 and "was deactivated by management@example.com" in stale.get_data(as_text=True)
+    assert client(site, "viewer@example.com").get(f"/customers/{wells}").status_code == 403
+    detail = c.get(f"/reports/customer/{wells}").get_data(as_text=True)
+    assert f'href="/customers/{wells}">Change who this customer is' in detail

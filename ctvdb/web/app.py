@@ -114,6 +114,8 @@ class App:
             Rule("/customers/sectors", endpoint="customer_sectors", methods=["GET"]),
             Rule("/customers/sectors", endpoint="customer_sectors_edit", methods=["POST"]),
             Rule("/customers/sectors/assign", endpoint="customer_sectors_assign", methods=["POST"]),
+            Rule("/customers/<id:customer_id>", endpoint="customer_edit", methods=["GET"]),
+            Rule("/customers/<id:customer_id>", endpoint="customer_edit_save", methods=["POST"]),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from werkzeug.exceptions import BadRequest, Conflict
+from werkzeug.exceptions import BadRequest, Conflict, NotFound
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
@@ -19,7 +19,7 @@ from ctvdb.web import cache, params
 from ctvdb.web.queries import workbench as queries
 
 TITLES = {"customer_review": "Customer resolution queue", "customer_changes": "Customer change log",
-          "customer_list": "Customers", "customer_stale": "Stale accounts", "customer_sectors": "Sectors"}
+          "customer_list": "Customers", "customer_stale": "Stale accounts", "customer_sectors": "Sectors", "customer_edit": "Who this customer is"}
 
 
 def _page(app, request: Request, endpoint: str, **context) -> Response:
@@ -198,3 +198,36 @@ def customer_sectors_assign(app, request: Request) -> Response:
     change_id = _write(app, request, lambda conn, actor: sectors.assign(
         conn, actor, ids, None if code == "NONE" else code, versions))
     return redirect(f"/customers/sectors?change={change_id}", 303)
+
+
+def customer_edit(app, request: Request, customer_id: int) -> Response:
+    """One customer's identity with the forms that change it: rename, move, class, deactivate or
+    reactivate, confirm, split a bill code off. Not part of the cached report page, whose body is
+    shared by everyone of a role: these forms carry the user's own CSRF token."""
+    conn = app.connection(request)
+    customer = customers.get(conn, customer_id)
+    if customer is None:
+        raise NotFound("There is no such customer.")
+    return _page(app, request, "customer_edit", customer=customer, codes=customers.bill_codes(conn, customer_id),
+                 history=changes.list_changes(conn, customer_id, limit=50), message=_done(conn, request),
+                 classes=customers.CLASSES, when=changes.when)
+
+
+def customer_edit_save(app, request: Request, customer_id: int) -> Response:
+    auth_web.check_form(app.config, request, request.principal)
+    form, action = request.form, request.form.get("action")
+    version = _int(form, "version")
+    writes = {
+        "rename": lambda conn, actor: customers.rename(conn, actor, customer_id, form.get("name", ""), version),
+        "move": lambda conn, actor: customers.move(conn, actor, customer_id, form.get("agency", ""), version),
+        "class": lambda conn, actor: customers.set_class(conn, actor, customer_id, form.get("revenue_class", ""),
+                                                         version),
+        "deactivate": lambda conn, actor: customers.deactivate(conn, actor, customer_id, version),
+        "reactivate": lambda conn, actor: customers.reactivate(conn, actor, customer_id, version),
+        "review": lambda conn, actor: customers.mark_reviewed(conn, actor, customer_id, version),
+        "split": lambda conn, actor: customers.split(conn, actor, form.get("bill_code", ""), None, None, version),
+    }
+    if action not in writes:
+        raise BadRequest("The customer form does not know that action.")
+    change_id = _write(app, request, writes[action])
+    return redirect(f"/customers/{customer_id}?change={change_id}", 303)
