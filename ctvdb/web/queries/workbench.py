@@ -14,6 +14,9 @@ from ctvdb.web.params import Filters, month_label
 from ctvdb.web.queries.base import Column, Report, Table, current_month
 
 SUGGESTIONS = 3
+# The queue offers "same as" only for names this alike: below it two businesses that merely share a
+# word ("Royal Tax Service", "Ocean Tax Service" score 82) would be one click from being merged.
+QUEUE_MIN_SCORE = 85
 # What a change's before and after hold for a customer, as a person names it.
 STATE_WORDS = {"name": "name", "agency_chain": "agency", "active": "active", "reviewed_at": "reviewed",
                "review_reason": "review reason", "revenue_class": "revenue class", "merged_into": "merged into"}
@@ -64,7 +67,8 @@ def customer_review(conn: sqlite3.Connection, index: SimilarityIndex, page: int 
     for row in rows:
         row["bill_code"] = bill_code_of(row["name"], row["agency_chain"])
         row["aes"] = ", ".join(a for a in aes.get(row["customer_id"], []) if a)
-        row["suggestions"] = index.suggest(row["bill_code"], SUGGESTIONS, exclude=gone | {row["customer_id"]})
+        row["suggestions"] = [s for s in index.suggest(row["bill_code"], SUGGESTIONS, exclude=gone | {row["customer_id"]})
+                              if s.score >= QUEUE_MIN_SCORE]
     columns = [Column("name", "Customer", "customer"), Column("spots", "Spots", "int"),
                Column("gross", "Gross", "money"), Column("first_month", "First month", "month"),
                Column("last_month", "Last month", "month"), Column("aes", "AE"),
