@@ -134,3 +134,12 @@ def test_demo_builds_once_then_is_current(tmp_path, monkeypatch, capsys, session
     assert data["tables"]["aes"]["totals"]["budget"] > 0
     data = page(path, session_token, "/reports/sector-analysis?year=2026&format=json").json
     assert len(data["tables"]["sectors"]["rows"]) > 2
+    # The workbench has decisions to show: five customers confirmed, a merge, an irregular one.
+    from ctvdb import changes, db
+    conn = db.connect_readonly(path)
+    try:
+        kinds = [c.kind for c in changes.list_changes(conn)]
+        assert kinds.count("review") == 5 and kinds.count("class") == 1
+        assert conn.execute("SELECT count(*) FROM customers WHERE reviewed_at IS NOT NULL").fetchone()[0] == 5
+    finally:
+        conn.close()

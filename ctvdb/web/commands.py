@@ -152,10 +152,31 @@ def build_demo(path: Path, *, rebuild: bool = False, today: dt.date | None = Non
         _write_demo_budgets(budgets_csv, queries.ae_month_totals(conn, (today.year - 1) * 100 + 1,
                                                                  (today.year - 1) * 100 + 12), today.year)
         reference.load_budgets(conn, budgets_csv)
+        _demo_decisions(conn)
     finally:
         conn.close()
     print(f"Demo database {path} built: {result.rows_imported:,} spots.", flush=True)
     return True
+
+
+def _demo_decisions(conn) -> None:
+    """What a person would have done in the workbench, so its pages have something to show: the
+    five biggest customers confirmed, one advertiser booked under two agencies merged, one
+    customer made irregular. Each is a change in the change log, and can be undone there."""
+    from ctvdb import customers
+
+    actor = "demo@example.com"
+    biggest = [r[0] for r in conn.execute(
+        "SELECT customer_id FROM customer_total_summary GROUP BY customer_id ORDER BY total(gross) DESC LIMIT 6")]
+    for customer_id in biggest[:5]:
+        customers.mark_reviewed(conn, actor, customer_id)
+    pair = conn.execute(
+        "SELECT min(id), max(id) FROM customers GROUP BY lower(name) HAVING count(*) > 1 ORDER BY lower(name) LIMIT 1"
+    ).fetchone()
+    if pair:
+        customers.merge(conn, actor, pair[0], [pair[1]])
+    if len(biggest) > 5:
+        customers.set_class(conn, actor, biggest[5], "irregular")
 
 
 def _demo_current(path: Path, workbook_name: str) -> bool:
