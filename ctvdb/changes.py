@@ -106,4 +106,7 @@ def undo(conn: sqlite3.Connection, actor: str, change_id: int) -> Change:
     if change.object_type == "customer":
         from ctvdb import customers   # customers records its changes here: imported when needed
         return customers.undo(conn, actor, change_id)
+    if change.object_type == "agency":
+        from ctvdb import agencies
+        return agencies.undo(conn, actor, change_id)
     raise ChangeError(f"Change {change_id} ({change.kind} of a {change.object_type}) cannot be undone.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ctvdb import changes, customers, db, sectors
+from ctvdb import agencies, changes, customers, db, sectors
 from ctvdb.console import CommandError, say_database
 
 
@@ -62,6 +62,24 @@ def add_commands(sub) -> None:
         p = commands.add_parser(action, help=text)
         p.add_argument("customer", type=int, metavar="ID")
         _by(p, lambda conn, a, write=write: write(conn, a.by, a.customer))
+
+    group = sub.add_parser("agencies", help="agencies as people decide them: list, merge, alias, rename")
+    commands = group.add_subparsers(dest="agencies_command", required=True, metavar="ACTION")
+    p = commands.add_parser("list", help="the agencies with their customers, other spellings and gross")
+    p.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    p.set_defaults(func=cmd_agencies)
+    p = commands.add_parser("merge", help="book the other agencies' customers through the survivor")
+    p.add_argument("survivor", type=int, metavar="SURVIVOR_ID")
+    p.add_argument("others", type=int, nargs="+", metavar="OTHER_ID")
+    _by(p, lambda conn, a: agencies.merge(conn, a.by, a.survivor, a.others))
+    p = commands.add_parser("alias", help="name another spelling of an agency")
+    p.add_argument("spelling", metavar="SPELLING")
+    p.add_argument("agency", type=int, metavar="AGENCY_ID")
+    _by(p, lambda conn, a: agencies.alias(conn, a.by, a.spelling, a.agency))
+    p = commands.add_parser("rename", help="rename an agency")
+    p.add_argument("agency", type=int, metavar="AGENCY_ID")
+    p.add_argument("name", metavar="NAME")
+    _by(p, lambda conn, a: agencies.rename(conn, a.by, a.agency, a.name))
 
     group = sub.add_parser("changes", help="the change log of the customer workbench: list, undo")
     commands = group.add_subparsers(dest="changes_command", required=True, metavar="ACTION")
@@ -146,6 +164,17 @@ def cmd_list(args, config) -> int:
         flags = [c["revenue_class"]] + ([] if c["active"] else ["deactivated"]) + \
             (["unreviewed"] if c["reviewed_at"] is None else [])
         print(f"{c['id']}\t{chain}{c['name']}\t{c['gross']:.2f}\t{', '.join(flags)}\t{' | '.join(c['bill_codes'])}")
+    return 0
+
+
+def cmd_agencies(args, config) -> int:
+    found = _read(config, agencies.list_agencies)
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False))
+        return 0
+    for a in found:
+        also = f"\talso spelt {a['spellings']}" if a["spellings"] else ""
+        print(f"{a['id']}\t{a['name']}\t{a['customers']} customers\t{a['gross'] or 0:.2f}{also}")
     return 0
 
 

@@ -302,7 +302,8 @@ def _customer_ids(conn, bill_codes: set[str], batch_id: int) -> tuple[dict[str, 
     customer, which the resolution queue then shows."""
     known = {row[0]: (row[1], row[2]) for row in conn.execute(
         "SELECT b.code_key, c.id, c.agency_id FROM bill_codes b JOIN customers c ON c.id = b.customer_id")}
-    agencies = {row[0]: row[1] for row in conn.execute("SELECT name_key, id FROM agencies")}
+    # A merged agency, or a spelling a person aliased, books its customers to the agency it points at.
+    agencies = {row[0]: row[1] for row in conn.execute("SELECT name_key, coalesce(merged_into, id) FROM agencies")}
     by_code: dict[str, tuple[int, int | None]] = {}
     created = 0
     for code in sorted(bill_codes):

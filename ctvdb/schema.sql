@@ -33,7 +33,9 @@ CREATE TABLE agencies (
     id       INTEGER PRIMARY KEY,
     name     TEXT NOT NULL,
     name_key TEXT NOT NULL UNIQUE              -- lower-cased normalised name: matching key
-);
+    -- v12: set when merged into another agency, or when this spelling is an alias a person named:
+    -- the import books a customer of this spelling to that agency. version: +1 on every change.
+    , merged_into INTEGER REFERENCES agencies(id), version INTEGER NOT NULL DEFAULT 1);
 
 CREATE TABLE customers (
     id           INTEGER PRIMARY KEY,

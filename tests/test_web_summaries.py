@@ -93,7 +93,8 @@ BEFORE_V9 = """
         sector_code TEXT REFERENCES sectors(code), created_at TEXT NOT NULL);
     INSERT INTO customers_v8 SELECT id, name, agency_chain, agency_id, identity_key, sector_code, created_at FROM customers;
     DROP TABLE customers; ALTER TABLE customers_v8 RENAME TO customers;
-    ALTER TABLE sectors DROP COLUMN active; DELETE FROM sectors WHERE code IN ('CASINO', 'EDU', 'POL');
+    ALTER TABLE sectors DROP COLUMN active; ALTER TABLE agencies DROP COLUMN merged_into;
+    ALTER TABLE agencies DROP COLUMN version; DELETE FROM sectors WHERE code IN ('CASINO', 'EDU', 'POL');
 """
 
 
@@ -108,7 +109,7 @@ def test_migration_builds_the_summaries_of_an_existing_database(imported_sample,
     conn = db.connect(path)
     assert db.migrate(conn) == ["0005_report_speed", "0006_customer_totals", "0007_auth_database",
                                 "0008_summary_values", "0009_customer_workbench", "0010_sector_list",
-                                "0011_customer_totals_covering"]
+                                "0011_customer_totals_covering", "0012_agency_merges"]
     conn.close()
     assert_summaries_agree(path)
 
@@ -130,6 +131,6 @@ def test_migration_8_adds_the_spot_value_and_the_ae_to_a_version_7_database(impo
     conn.close()
     conn = db.connect(path)
     assert db.migrate(conn) == ["0008_summary_values", "0009_customer_workbench", "0010_sector_list",
-                                "0011_customer_totals_covering"]
+                                "0011_customer_totals_covering", "0012_agency_merges"]
     conn.close()
     assert_summaries_agree(path)
