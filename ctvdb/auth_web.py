@@ -41,7 +41,8 @@ ADMIN_ENDPOINTS = frozenset({"admin_users"})
 WORKBENCH_ENDPOINTS = frozenset({"customer_list", "customer_merge", "customer_review", "customer_review_decide",
                                  "customer_changes", "customer_undo", "customer_stale", "customer_stale_deactivate",
                                  "customer_sectors", "customer_sectors_edit", "customer_sectors_assign",
-                                 "customer_edit", "customer_edit_save"})
+                                 "customer_edit", "customer_edit_save", "customer_agencies",
+                                 "customer_agencies_edit"})
 WORKBENCH_ROLES = frozenset({"admin", "management"})
 NOT_WORKBENCH = "Only an administrator or a manager can decide who a customer is."
 # Arguments only an admin may give: the import history's rejected rows (`batch=`) show raw cells.

@@ -137,13 +137,16 @@ URLS = {
     "customer_sectors": "/customers/sectors",
     "customer_sectors_edit": "/customers/sectors",
     "customer_sectors_assign": "/customers/sectors/assign",
+    "customer_agencies": "/customers/agencies",
+    "customer_agencies_edit": "/customers/agencies",
     "customer_edit": "/customers/1",
     "customer_edit_save": "/customers/1",
 }
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
-         "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save"}    # forms, never links
+         "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save",
+         "customer_agencies_edit"}    # forms, never links
 WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale", "customer_sectors",
-             "customer_edit"}
+             "customer_edit", "customer_agencies"}
 REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}
                  - POSTS - WORKBENCH)
 

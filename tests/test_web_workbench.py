@@ -485,3 +485,43 @@ def test_the_customer_page_renames_moves_reclassifies_and_splits_with_the_figure
     assert client(site, "viewer@example.com").get(f"/customers/{wells}").status_code == 403
     detail = c.get(f"/reports/customer/{wells}").get_data(as_text=True)
     assert f'href="/customers/{wells}">Change who this customer is' in detail
+
+
+# Agencies ------------------------------------------------------------------------------------------
+
+def test_the_agencies_page_merges_aliases_and_renames(site):
+    from ctvdb import customers
+    c = client(site)
+    conn = db.connect(site[1].database_path)
+    try:   # a second agency: Tempur Sealy moved to one (booked through WorldLink, say)
+        customers.move(conn, "ana@example.com", cid(site, "Tempur Sealy"), "WorldLink")
+        ids = dict(conn.execute("SELECT name, id FROM agencies"))
+        version_of = dict(conn.execute("SELECT id, version FROM agencies"))
+    finally:
+        conn.close()
+    admerasia, worldlink = ids["Admerasia"], ids["WorldLink"]
+    page = c.get("/customers/agencies").get_data(as_text=True)
+    assert "<th scope=\"row\" class=\"first\">Admerasia</th>" in page
+    response = c.post("/customers/agencies", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "action": "merge", "survivor": str(admerasia), "merge": [str(worldlink)],
+        f"version_{admerasia}": str(version_of[admerasia]), f"version_{worldlink}": str(version_of[worldlink])})
+    assert response.status_code == 303
+    page = c.get(response.headers["Location"]).get_data(as_text=True)
+    assert "WorldLink (agency #%d) was merged into Admerasia (agency #%d)." % (worldlink, admerasia) in page
+    assert "WorldLink</th>" not in page
+    conn = db.connect(site[1].database_path)
+    try:
+        assert conn.execute("SELECT count(*) FROM spots WHERE agency_id = ?", (worldlink,)).fetchone()[0] == 0
+    finally:
+        conn.close()
+    response = c.post("/customers/agencies", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "action": "alias", "agency_id": str(admerasia), "spelling": "ADMERASIA INC"})
+    assert "“ADMERASIA INC” was made an alias of Admerasia" in c.get(response.headers["Location"]).get_data(as_text=True)
+    response = c.post("/customers/agencies", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "action": "rename", "agency_id": str(admerasia), "name": "Admerasia USA"})
+    assert "was renamed Admerasia USA" in c.get(response.headers["Location"]).get_data(as_text=True)
+    stale = c.post("/customers/agencies", headers=ORIGIN, data={
+        "csrf_token": csrf(page), "action": "merge", "survivor": str(worldlink), "merge": [str(admerasia)],
+        f"version_{admerasia}": "1", f"version_{worldlink}": "1"})
+    assert stale.status_code == 409
+    assert client(site, "viewer@example.com").get("/customers/agencies").status_code == 403

@@ -51,6 +51,7 @@ REPORT_PAGES = [
     ("customer_list", "Customers", "Every customer with its bill codes and last 12 months' gross."),
     ("customer_changes", "Customer change log", "Every decision about who a customer is, with undo."),
     ("customer_sectors", "Sectors", "The sector list, and customers given their sector, one or many at once."),
+    ("customer_agencies", "Agencies", "Every agency with its customers and spellings: merge, alias, rename."),
     ("customer_stale", "Stale accounts",
      "Customers with no spot for a year and nothing booked ahead, with the revenue at risk."),
 ]
@@ -114,6 +115,8 @@ class App:
             Rule("/customers/sectors", endpoint="customer_sectors", methods=["GET"]),
             Rule("/customers/sectors", endpoint="customer_sectors_edit", methods=["POST"]),
             Rule("/customers/sectors/assign", endpoint="customer_sectors_assign", methods=["POST"]),
+            Rule("/customers/agencies", endpoint="customer_agencies", methods=["GET"]),
+            Rule("/customers/agencies", endpoint="customer_agencies_edit", methods=["POST"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit", methods=["GET"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit_save", methods=["POST"]),
         ], converters={"id": IdConverter})

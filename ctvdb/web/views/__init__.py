@@ -5,4 +5,4 @@ from ctvdb.web.views import workbench
 VIEWS = {name: getattr(workbench, name) for name in (
     "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo",
     "customer_stale", "customer_stale_deactivate", "customer_sectors", "customer_sectors_edit",
-    "customer_sectors_assign", "customer_edit", "customer_edit_save")}
+    "customer_sectors_assign", "customer_edit", "customer_edit_save", "customer_agencies", "customer_agencies_edit")}

@@ -14,12 +14,13 @@ from werkzeug.exceptions import BadRequest, Conflict, NotFound
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from ctvdb import auth_web, changes, customers, db, sectors
+from ctvdb import agencies, auth_web, changes, customers, db, sectors
 from ctvdb.web import cache, params
 from ctvdb.web.queries import workbench as queries
 
 TITLES = {"customer_review": "Customer resolution queue", "customer_changes": "Customer change log",
-          "customer_list": "Customers", "customer_stale": "Stale accounts", "customer_sectors": "Sectors", "customer_edit": "Who this customer is"}
+          "customer_list": "Customers", "customer_stale": "Stale accounts", "customer_sectors": "Sectors", "customer_edit": "Who this customer is",
+          "customer_agencies": "Agencies"}
 
 
 def _page(app, request: Request, endpoint: str, **context) -> Response:
@@ -231,3 +232,34 @@ def customer_edit_save(app, request: Request, customer_id: int) -> Response:
         raise BadRequest("The customer form does not know that action.")
     change_id = _write(app, request, writes[action])
     return redirect(f"/customers/{customer_id}?change={change_id}", 303)
+
+
+def customer_agencies(app, request: Request) -> Response:
+    """The agencies with their customers, other spellings and gross; merge, alias, rename."""
+    conn = app.connection(request)
+    listed = agencies.list_agencies(conn)
+    versions = dict(conn.execute("SELECT id, version FROM agencies").fetchall())
+    for agency in listed:
+        agency["version"] = versions[agency["id"]]
+    return _page(app, request, "customer_agencies", agencies=listed, message=_done(conn, request))
+
+
+def customer_agencies_edit(app, request: Request) -> Response:
+    auth_web.check_form(app.config, request, request.principal)
+    form, action = request.form, request.form.get("action")
+    if action == "merge":
+        survivor = _int(form, "survivor")
+        others = [i for i in dict.fromkeys(_ids(form.getlist("merge"))) if i != survivor]
+        versions = {i: _int(form, f"version_{i}") for i in [survivor, *others]}
+        write = lambda conn, actor: agencies.merge(conn, actor, survivor, others, versions)   # noqa: E731
+    elif action == "rename":
+        agency_id = _int(form, "agency_id")
+        # Chosen from a list of every agency, so no version: one merged meanwhile is refused all the same.
+        write = lambda conn, actor: agencies.rename(conn, actor, agency_id, form.get("name", ""))   # noqa: E731
+    elif action == "alias":
+        agency_id = _int(form, "agency_id")
+        write = lambda conn, actor: agencies.alias(conn, actor, form.get("spelling", ""), agency_id)   # noqa: E731
+    else:
+        raise BadRequest("The agency form does not know that action.")
+    change_id = _write(app, request, write)
+    return redirect(f"/customers/agencies?change={change_id}", 303)
