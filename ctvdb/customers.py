@@ -249,6 +249,16 @@ def mark_reviewed(conn, actor: str, customer_id: int, expected_version: int | No
                       {customer.id: {"reviewed_at": changes.utc_now(), "reviewed_by": actor}})
 
 
+def postpone(conn, actor: str, customer_id: int) -> None:
+    """"Later" in the resolution queue: the customer waits behind the others. Only the queue's
+    order changes (no figure, no identity), so no change-log row and no new version."""
+    _actor(actor)
+    with db.write_transaction(conn):
+        customer = _load(conn, customer_id)
+        _not_merged(conn, customer)
+        conn.execute("UPDATE customers SET review_later_at = ? WHERE id = ?", (changes.utc_now(), customer.id))
+
+
 def undo(conn, actor: str, change_id: int) -> int:
     """Take back an alias, merge, split, move, rename or class change: every bill-code mapping and
     every figure as before it. Refused when what it changed has changed since. The undo's id."""

@@ -58,8 +58,9 @@ CREATE TABLE customers (
     -- set when merged into another customer (or its last bill code was aliased away): it keeps
     -- no bill code and no spot, and never comes back unless the change is undone
     merged_into INTEGER REFERENCES customers(id),
-    -- +1 on every change: a form carries the version it was drawn from, and a stale one is refused
-    version INTEGER NOT NULL DEFAULT 1);
+    -- +1 on every change: a form carries the version it was drawn from, and a stale one is refused;
+    -- v12, review_later_at: when a person last said "later" in the queue (it waits behind the others)
+    version INTEGER NOT NULL DEFAULT 1, review_later_at TEXT);
 
 CREATE TABLE import_batches (
     id               INTEGER PRIMARY KEY,

@@ -185,11 +185,17 @@ def test_same_as_makes_the_figures_those_of_the_intended_customers_and_undo_rest
     assert c.post(undo_urls[0], data={"csrf_token": csrf(log.text)}, headers=ORIGIN).status_code == 409
 
 
-def test_a_new_customer_leaves_the_queue_and_later_changes_nothing(site):
+def test_a_new_customer_leaves_the_queue_and_later_moves_it_behind_the_others(site):
     c = client(site)
-    unchanged = digest(site)
+    import html
+    first = html.unescape(queue(c.get("/customers/review").text)[0][0])
+    r = decide(c, site, first, None, action="later")
+    assert r.status_code == 303
+    order = [html.unescape(name) for name, _ in queue(c.get("/customers/review").text)]
+    assert order[-1] == first and len(order) == len(set(order))
+    unchanged = revenue(c)
     r = decide(c, site, "Tempur Sealy", None, action="later")
-    assert r.status_code == 303 and digest(site) == unchanged
+    assert r.status_code == 303 and revenue(c) == unchanged   # no figure changes
     assert "Tempur Sealy (#" in c.get(r.headers["Location"]).text and "left for later" in c.get(r.headers["Location"]).text
     r = decide(c, site, "Tempur Sealy", None, action="new")
     assert r.status_code == 303

@@ -41,7 +41,8 @@ def similarity_index(conn: sqlite3.Connection) -> SimilarityIndex:
 
 
 def customer_review(conn: sqlite3.Connection, index: SimilarityIndex, page: int = 1, per_page: int = 15) -> Report:
-    """One page of the unreviewed customers (active, not merged), highest gross first, each with
+    """One page of the unreviewed customers (active, not merged), highest gross first (those a
+    person left for later behind the rest, the longest-waiting first), each with
     the figures to decide on and up to SUGGESTIONS of the other active customers it most likely is.
     A page at a time: the suggestions cost a few ms a customer, and at adoption every customer waits."""
     total = conn.execute("SELECT count(*) FROM customers WHERE active = 1 AND merged_into IS NULL"
@@ -56,7 +57,8 @@ def customer_review(conn: sqlite3.Connection, index: SimilarityIndex, page: int 
         " coalesce(t.spots, 0) AS spots, round(coalesce(t.gross, 0), 2) AS gross, t.first_month, t.last_month"
         " FROM customers c LEFT JOIN totals t ON t.customer_id = c.id"
         " WHERE c.active = 1 AND c.merged_into IS NULL AND c.reviewed_at IS NULL"
-        " ORDER BY gross DESC, c.id LIMIT ? OFFSET ?", (per_page, (page - 1) * per_page))]
+        " ORDER BY c.review_later_at IS NOT NULL, c.review_later_at, gross DESC, c.id LIMIT ? OFFSET ?",
+        (per_page, (page - 1) * per_page))]
     aes: dict[int, list[str]] = {}
     for customer_id, ae in conn.execute(
             "SELECT DISTINCT customer_id, ae FROM customer_total_summary"

@@ -65,7 +65,7 @@ def customer_review(app, request: Request) -> Response:
     message = _done(conn, request)
     later = request.args.get("later", "")
     if later.isdigit() and (customer := customers.get(conn, int(later))):
-        message = f"{customer.label} was left for later."
+        message = f"{customer.label} was left for later: it waits behind the others."
     page = request.args.get("page", "1")
     if not page.isdigit() or not 1 <= int(page) <= 10**6:
         raise BadRequest(f"The page “{page[:20]}” is not a page number.")
@@ -85,6 +85,13 @@ def customer_review_decide(app, request: Request) -> Response:
     form = request.form
     customer_id, version, action = _int(form, "customer_id"), _int(form, "version"), form.get("action")
     if action == "later":
+        conn = db.connect(app.config.database_path)
+        try:
+            customers.postpone(conn, request.principal.user.email, customer_id)
+        except changes.ChangeError as exc:
+            raise Conflict(str(exc)) from None
+        finally:
+            conn.close()
         return redirect(f"/customers/review?later={customer_id}", 303)
     if action == "new":
         change_id = _write(app, request, lambda conn, actor: customers.mark_reviewed(
