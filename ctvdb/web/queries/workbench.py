@@ -117,7 +117,8 @@ def customer_changes(conn: sqlite3.Connection, limit: int = 500) -> Report:
 
 
 def customer_list(conn: sqlite3.Connection, filters: Filters, today: date, *, revenue_class: str | None = None,
-                  active: str | None = None, unreviewed: bool = False, agency: str | None = None) -> Report:
+                  active: str | None = None, unreviewed: bool = False, agency: str | None = None,
+                  limit: int | None = None) -> Report:
     """Every customer not merged away, with its bill codes and trailing-12-month gross (the
     current broadcast month and the 11 before it), by that gross; the search is accent-blind."""
     last = current_month(today)
@@ -152,6 +153,7 @@ def customer_list(conn: sqlite3.Connection, filters: Filters, today: date, *, re
     if agency:
         needle = fold(agency)
         rows = [r for r in rows if r["agency_chain"] and needle in fold(r["agency_chain"])]
+    rows = rows[:limit] if limit else rows
     codes_of: dict[int, list[str]] = {}
     for code, customer_id in conn.execute("SELECT bill_code, customer_id FROM bill_codes ORDER BY code_key"):
         codes_of.setdefault(customer_id, []).append(code)
