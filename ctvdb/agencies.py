@@ -192,10 +192,7 @@ def _load(conn, agency_id, expected_version: int | None = None) -> Agency:
         agency = None
     if agency is None:
         raise AgencyError(f"There is no agency {agency_id}.")
-    if expected_version is not None and agency.version != int(expected_version):
-        last = changes.last_for(conn, agency.id, object_type="agency")
-        said = changes.said(last) if last else f"{agency.label} was changed"
-        raise AgencyError(f"{agency.label} changed after the page was opened: {said}; nothing was changed.")
+    changes.check_version(conn, agency.label, agency.id, agency.version, expected_version, "agency", AgencyError)
     return agency
 
 
@@ -206,10 +203,7 @@ def _usable(conn, agency: Agency) -> None:
 
 
 def _actor(actor: str) -> str:
-    actor = (actor or "").strip()
-    if not actor:
-        raise AgencyError("Say who makes the change (an email).")
-    return actor
+    return changes.actor(actor, AgencyError)
 
 
 def _json(values) -> str:

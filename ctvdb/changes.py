@@ -47,6 +47,23 @@ def when(iso_utc: str) -> str:
     return f"{moment:%H:%M} on {moment:%b} {moment.day}, {moment.year}"
 
 
+def actor(actor: str, error: type[ChangeError] = ChangeError) -> str:
+    """Who makes a change, as the log records it: an email, lower-cased; one sentence if blank."""
+    actor = (actor or "").strip().lower()
+    if not actor:
+        raise error("Say who makes the change (an email address).")
+    return actor
+
+
+def check_version(conn: sqlite3.Connection, label: str, object_id: int, version: int, expected: int | None,
+                  object_type: str = "customer", error: type[ChangeError] = ChangeError) -> None:
+    """A form drawn from an older version of the object is refused, saying who changed it since."""
+    if expected is not None and version != int(expected):
+        last = last_for(conn, object_id, object_type)
+        what = said(last) if last else f"{label} was changed"
+        raise error(f"{label} changed after the page was opened: {what}; nothing was changed, look again and retry.")
+
+
 def record(conn: sqlite3.Connection, actor: str, kind: str, object_id: int, before: dict, after: dict,
            summary: str, *, touched: tuple[int, ...] = (), object_type: str = "customer",
            undoes: int | None = None) -> int:

@@ -426,11 +426,8 @@ def _load(conn, customer_id, expected_version: int | None = None) -> Customer:
         customer = None
     if customer is None:
         raise CustomerError(f"There is no customer {customer_id}.")
-    if expected_version is not None and customer.version != int(expected_version):
-        last = changes.last_for(conn, customer.id)
-        said = changes.said(last) if last else f"{customer.label} was changed"
-        raise CustomerError(f"{customer.label} changed after the page was opened: {said}; "
-                            "nothing was changed, look again and retry.")
+    changes.check_version(conn, customer.label, customer.id, customer.version, expected_version,
+                          error=CustomerError)
     return customer
 
 
@@ -491,10 +488,7 @@ def _name(name: str) -> str:
 
 
 def _actor(actor: str) -> str:
-    actor = (actor or "").strip().lower()
-    if not actor:
-        raise CustomerError("Say who makes the change (an email address).")
-    return actor
+    return changes.actor(actor, CustomerError)
 
 
 def _and(items, word: str = "and") -> str:

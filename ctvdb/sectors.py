@@ -150,7 +150,4 @@ def _name(name: str) -> str:
 
 
 def _actor(actor: str) -> str:
-    actor = (actor or "").strip()
-    if not actor:
-        raise SectorError("Say who makes the change (an email).")
-    return actor
+    return changes.actor(actor, SectorError)

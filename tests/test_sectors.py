@@ -8,16 +8,11 @@ import json
 
 import pytest
 
-from ctvdb import changes, cli, customers, db, sectors
+from ctvdb import changes, customers, db, sectors
 from ctvdb.web import queries
 from ctvdb.web.params import Filters
+from test_changes import run
 from test_customers import ANA, TODAY, cid, digest, loaded  # noqa: F401 - the same imported workbook
-
-
-def run(capsys, path, *args) -> tuple[int, str, str]:
-    status = cli.main(["--db", str(path), *map(str, args)])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_the_seed_list_has_the_sectors_the_domain_names(loaded):
