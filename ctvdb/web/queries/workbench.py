@@ -11,7 +11,7 @@ from ctvdb import changes, customers
 from ctvdb.names import fold
 from ctvdb.similar import SimilarityIndex
 from ctvdb.web.params import Filters, month_label
-from ctvdb.web.queries.base import Column, Report, Table, current_month
+from ctvdb.web.queries.base import Column, Report, Table, _months_back, current_month
 
 SUGGESTIONS = 3
 # The queue offers "same as" only for names this alike: below it two businesses that merely share a
@@ -122,7 +122,7 @@ def customer_list(conn: sqlite3.Connection, filters: Filters, today: date, *, re
     """Every customer not merged away, with its bill codes and trailing-12-month gross (the
     current broadcast month and the 11 before it), by that gross; the search is accent-blind."""
     last = current_month(today)
-    first = (last // 100 - 1) * 100 + last % 100 + 1 if last % 100 < 12 else last // 100 * 100 + 1
+    first = _months_back(last, 11)
     where, args = ["c.merged_into IS NULL"], []
     if filters.sector == "NONE":
         where.append("c.sector_code IS NULL")
@@ -174,8 +174,7 @@ def customer_stale(conn: sqlite3.Connection, today: date, months: int = 12) -> R
     spot's month. A customer's last month is its latest broadcast month with a spot, booked
     months ahead included, so one with anything booked ahead is never stale."""
     now = current_month(today)
-    index = now // 100 * 12 + now % 100 - 1 - months
-    cutoff = index // 12 * 100 + index % 12 + 1          # the first month that counts as recent
+    cutoff = _months_back(now, months)          # the first month that counts as recent
     rows = [dict(r) for r in conn.execute(
         "WITH last AS (SELECT customer_id, max(broadcast_month) AS last_month, min(broadcast_month) AS first_month"
         "  FROM customer_total_summary GROUP BY customer_id)"
