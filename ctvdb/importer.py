@@ -23,7 +23,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Callable
 
-from ctvdb import codes, db, summaries, workbook
+from ctvdb import after_import, codes, db, summaries, workbook
 from ctvdb import customers as customers_module
 from ctvdb.rows import SPOT_COLUMNS, Rejected, RowReader, Spot
 
@@ -633,6 +633,7 @@ def _run(conn, result, db_path, workbook_path, options: _Options) -> ImportResul
     try:
         conn.execute("BEGIN IMMEDIATE")
         _write(conn, result, parsed, result.months, batch_id, options.mode, options.closed_by, options.progress)
+        after_import.run(conn, options.today, batch_id)
         result.status = "COMPLETED"
         _finish_batch(conn, batch_id, result, "COMPLETED", None)
         conn.execute("COMMIT")
