@@ -276,7 +276,7 @@ def undo(conn, actor: str, change_id: int) -> int:
                                 f"at {changes.when(undone.changed_at)}.")
         for customer_id, version in change.after["versions"].items():
             customer = get(conn, int(customer_id))
-            if customer is None or customer.version != version:
+            if customer is None or not _as_left_by(conn, customer, version, change_id):
                 raise CustomerError(f"Change {change_id} cannot be undone: since then, "
                                     f"{changes.said(changes.last_for(conn, int(customer_id)))}; undo that first.")
         restore = {int(i): state for i, state in change.before["customers"].items()}
@@ -288,6 +288,21 @@ def undo(conn, actor: str, change_id: int) -> int:
             conn.execute("DELETE FROM customers WHERE id = ?", (created,))
         _drop_unused_agencies(conn, change.after.get("new_agencies", []))
         return undo_id
+
+
+def _as_left_by(conn, customer: Customer, version: int, change_id: int) -> bool:
+    """Whether the customer is as change `change_id` left it: still at the version it gave it, or
+    moved on only by later changes that were all taken back since (a change undone, or an undo
+    of a change after it). Each change bumps the version once, so a version bumped by anything
+    else (an agency merge re-pointing the customer) still counts as a change."""
+    if customer.version == version:
+        return True
+    later = conn.execute(
+        "SELECT c.undoes, c.undone_by FROM change_objects o JOIN changes c ON c.id = o.change_id "
+        "WHERE o.object_type = 'customer' AND o.object_id = ? AND c.id > ?", (customer.id, change_id)).fetchall()
+    taken_back = all(undone_by is not None or (undoes is not None and undoes > change_id)
+                     for undoes, undone_by in later)
+    return taken_back and customer.version == version + len(later)
 
 
 def reactivate_for_import(conn, customer_id: int, reason: str) -> int:

@@ -157,6 +157,36 @@ def test_undoing_a_decision_restores_every_mapping_and_figure(loaded, decision):
     assert changes.get(conn, undo_id).undoes == change_id
 
 
+def test_an_older_change_can_be_undone_once_the_later_ones_on_its_customer_are_taken_back(loaded):
+    path, conn = loaded
+    mcd, direct = cid(conn, "admerasia:mcdonald's"), cid(conn, "mcdonalds")
+    before = state(conn)
+    merged = customers.merge(conn, ANA, mcd, [direct])
+    renamed = customers.rename(conn, ANA, mcd, "McDonald's USA")
+    with pytest.raises(CustomerError, match="undo that first"):
+        changes.undo(conn, ANA, merged)
+    changes.undo(conn, ANA, renamed)
+    changes.undo(conn, ANA, merged)     # the rename in between was taken back: nothing stands in the way
+    assert state(conn) == before
+
+
+def test_an_undo_is_refused_when_an_agency_change_re_pointed_its_customer_since(loaded):
+    from ctvdb import agencies
+    path, conn = loaded
+    mcd = cid(conn, "admerasia:mcdonald's")
+    pho = cid(conn, "phở hòa")
+    moved = customers.move(conn, ANA, pho, "Admerasia")
+    renamed = customers.rename(conn, ANA, pho, "Phở Hòa Noodles")
+    changes.undo(conn, ANA, renamed)
+    admerasia = conn.execute("SELECT agency_id FROM customers WHERE id = ?", (mcd,)).fetchone()[0]
+    other = conn.execute("SELECT id FROM agencies WHERE id != ? ORDER BY id LIMIT 1", (admerasia,)).fetchone()[0]
+    agencies.merge(conn, ANA, other, [admerasia])   # re-points both customers, bumping their versions
+    unchanged = digest(conn)
+    with pytest.raises(CustomerError, match="cannot be undone"):
+        changes.undo(conn, ANA, moved)
+    assert digest(conn) == unchanged
+
+
 def test_a_split_sends_the_bill_code_back_to_its_own_customer(loaded):
     path, conn = loaded
     mcd, direct = cid(conn, "admerasia:mcdonald's"), cid(conn, "mcdonalds")
