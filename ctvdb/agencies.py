@@ -2,8 +2,9 @@
 spelling as an alias, rename, and undo.
 
 An agency's customers keep their own names and agency chains (a bill code is as the log spells
-it); what changes is the agency they are booked through (`customers.agency_id`, and their spots'
-with them). A merged agency stays as a row pointing at the survivor (`merged_into`), so a later
+it); what changes is the agency they are booked through, `customers.agency_id` (spots keep the
+agency the import saw: rewriting a large customer's spots would make a merge slow, and no report
+reads it). A merged agency stays as a row pointing at the survivor (`merged_into`), so a later
 import books that spelling's customers to the survivor, and an undo can put everything back.
 Each action is one write transaction with its change-log row (object type "agency").
 """
@@ -177,7 +178,6 @@ def _set_customer_agencies(conn, agency_of: dict[int, int]) -> None:
     """Each customer (and its spots, found by the customer index) booked through its agency."""
     for customer_id, agency_id in agency_of.items():
         conn.execute("UPDATE customers SET agency_id = ?, version = version + 1 WHERE id = ?", (agency_id, customer_id))
-        conn.execute("UPDATE spots SET agency_id = ? WHERE customer_id = ?", (agency_id, customer_id))
 
 
 def _state(conn, agency_id: int) -> dict:

@@ -323,12 +323,12 @@ def load(conn, customer_id, expected_version: int | None = None) -> Customer:
 def apply_columns(conn, actor: str, kind: str, object_id: int, summary: str, updates: dict[int, dict]) -> int:
     """Set columns of customers that no figure depends on (a sector), with the change-log row and
     versions as every write: for ctvdb/sectors.py, inside its transaction."""
-    return _apply(conn, actor, kind, object_id, summary, {}, updates, refresh=False)
+    return _apply(conn, actor, kind, object_id, summary, {}, updates)
 
 
 def _apply(conn, actor: str, kind: str, object_id: int, summary: str, moves: dict[str, int],
            updates: dict[int, dict], undoes: int | None = None, created: int | None = None,
-           new_agencies: tuple[int, ...] = (), refresh: bool = True) -> int:
+           new_agencies: tuple[int, ...] = ()) -> int:
     """Set customers' columns, point bill codes at customers (and their spots with them), bump
     the version of every customer touched, rebuild their summaries and record the change."""
     moves = {key: int(cid) for key, cid in moves.items()}
@@ -342,18 +342,37 @@ def _apply(conn, actor: str, kind: str, object_id: int, summary: str, moves: dic
             continue
         conn.execute(f"UPDATE customers SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
                      (*columns.values(), customer_id))
-        if "agency_id" in columns:
-            conn.execute("UPDATE spots SET agency_id = ? WHERE customer_id = ?", (columns["agency_id"], customer_id))
+    whole = _whole_customers(conn, moves, owners)
     _point(conn, moves, owners)
     conn.execute("UPDATE customers SET version = version + 1 WHERE id IN (SELECT value FROM json_each(?))",
                  (_json(touched),))
-    if refresh or moves:
+    # Only spots changing customer change a summary; names, agencies and classes do not.
+    if whole:
+        summaries.fold_customers(conn, whole)
+    elif moves:
         summaries.refresh_customers(conn, touched)
     after = {"codes": moves, "customers": {i: _state(conn, i) for i in touched},
              "versions": {i: get(conn, i).version for i in touched},
              "created": created, "new_agencies": list(new_agencies)}
     return changes.record(conn, actor, kind, object_id, before, after, summary, touched=tuple(touched),
                           undoes=undoes)
+
+
+def _whole_customers(conn, moves: dict[str, int], owners: dict[str, int]) -> dict[int, int] | None:
+    """{customer: the one it goes to} when `moves` takes every bill code of each customer it
+    moves codes from to one other customer (a merge); None otherwise (a split or an alias leaves
+    a customer part of its spots, whose summaries must be rebuilt from them)."""
+    into: dict[int, set[int]] = {}
+    for key, target in moves.items():
+        if owners[key] != target:
+            into.setdefault(owners[key], set()).add(target)
+    if not into or any(len(targets) != 1 or targets & into.keys() for targets in into.values()):
+        return None
+    for owner in into:
+        held = conn.execute("SELECT count(*) FROM bill_codes WHERE customer_id = ?", (owner,)).fetchone()[0]
+        if held != sum(1 for key in moves if owners[key] == owner):
+            return None
+    return {owner: targets.pop() for owner, targets in into.items()}
 
 
 def _point(conn, moves: dict[str, int], owners: dict[str, int]) -> None:
@@ -370,9 +389,8 @@ def _point(conn, moves: dict[str, int], owners: dict[str, int]) -> None:
         for target in set(keys.values()):
             moving = [s for s in spellings if keys.get(s.lower()) == target]
             if moving:
-                conn.execute("UPDATE spots SET customer_id = ?, agency_id = (SELECT agency_id FROM customers"
-                             " WHERE id = ?) WHERE customer_id = ? AND bill_code IN (SELECT value FROM json_each(?))",
-                             (target, target, owner, _json(moving)))
+                conn.execute("UPDATE spots SET customer_id = ? WHERE customer_id = ? AND bill_code IN "
+                             "(SELECT value FROM json_each(?))", (target, owner, _json(moving)))
 
 
 def _state(conn, customer_id: int) -> dict:
@@ -412,7 +430,7 @@ def deactivate_many(conn, actor: str, customer_ids, expected_versions: dict[int,
         who = chosen[0].label if len(chosen) == 1 else f"{len(chosen)} customers ({_and([c.label for c in chosen[:3]])}" \
             + (", …)" if len(chosen) > 3 else ")")
         return _apply(conn, actor, "deactivate", chosen[0].id, f"{who} {'was' if len(chosen) == 1 else 'were'} deactivated",
-                      {}, {c.id: {"active": 0} for c in chosen}, refresh=False)
+                      {}, {c.id: {"active": 0} for c in chosen})
 
 
 def _switch(conn, actor, customer_id, active: bool, expected_version) -> int:

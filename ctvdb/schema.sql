@@ -108,7 +108,7 @@ CREATE TABLE spots (
     sheet           TEXT NOT NULL,
     row_number      INTEGER NOT NULL,
     customer_id     INTEGER NOT NULL REFERENCES customers(id),
-    agency_id       INTEGER REFERENCES agencies(id),
+    agency_id       INTEGER REFERENCES agencies(id),  -- as the import saw it; reports use customers.agency_id
     -- the 29 source columns, typed
     bill_code       TEXT NOT NULL,
     air_date        TEXT NOT NULL,

@@ -157,6 +157,19 @@ def test_undoing_a_decision_restores_every_mapping_and_figure(loaded, decision):
     assert changes.get(conn, undo_id).undoes == change_id
 
 
+def test_a_merge_adds_up_the_summaries_to_what_a_rebuild_from_the_spots_gives(loaded):
+    from ctvdb import summaries
+    path, conn = loaded
+    mcd, direct, pho = cid(conn, "admerasia:mcdonald's"), cid(conn, "mcdonalds"), cid(conn, "phở hòa")
+    customers.merge(conn, ANA, mcd, [direct, pho])   # whole customers: their summary rows are added up
+    folded = state(conn)
+    assert not conn.execute("SELECT count(*) FROM customer_month_summary WHERE customer_id IN (?, ?)",
+                            (direct, pho)).fetchone()[0]
+    with db.write_transaction(conn):
+        summaries.refresh_customers(conn, [mcd, direct, pho])
+    assert state(conn) == folded
+
+
 def test_an_older_change_can_be_undone_once_the_later_ones_on_its_customer_are_taken_back(loaded):
     path, conn = loaded
     mcd, direct = cid(conn, "admerasia:mcdonald's"), cid(conn, "mcdonalds")

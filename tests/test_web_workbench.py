@@ -517,7 +517,7 @@ def test_the_agencies_page_merges_aliases_and_renames(site):
     assert "WorldLink</th>" not in page
     conn = db.connect(site[1].database_path)
     try:
-        assert conn.execute("SELECT count(*) FROM spots WHERE agency_id = ?", (worldlink,)).fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM customers WHERE agency_id = ?", (worldlink,)).fetchone()[0] == 0
     finally:
         conn.close()
     response = c.post("/customers/agencies", headers=ORIGIN, data={
