@@ -98,6 +98,7 @@ class SimilarityIndex:
         self._customers: list[_Customer] = []
         self._keys: list[str] = []
         self._compact: list[str] = []
+        self._memo: dict[str, tuple] = {}
         for customer_id, name, chain in candidates:
             key = match_key(name)
             self._customers.append(_Customer(customer_id, name, chain, _agency_keys(chain)))
@@ -109,10 +110,21 @@ class SimilarityIndex:
         `exclude` is a customer id or a set of them never to suggest: the bill code's own customer,
         and those merged away or deactivated since the index was built (so a merge needs no new index)."""
         excluded = exclude if isinstance(exclude, (set, frozenset)) else {exclude}
+        ranked = self._memo.get(bill_code)
+        if ranked is None:
+            ranked = self._memo[bill_code] = self._rank(bill_code)
+        name, key, agencies, indexes = ranked
+        chosen = [(i, score) for i, score in indexes if self._customers[i].customer_id not in excluded][:limit]
+        return [self._suggestion(name, key, agencies, self._customers[i], self._keys[i], score) for i, score in chosen]
+
+    def _rank(self, bill_code: str) -> tuple:
+        """Every shortlisted customer scoring MIN_SCORE or more, best first, as (index, score).
+        Remembered for the index's life: the queue asks about the same fifteen bill codes again
+        after each decision, and the customers excluded then are dropped, not scored again."""
         chain, name = codes.split_bill_code(codes.normalise_bill_code(bill_code))
         key = match_key(name)
         if not key:
-            return []
+            return name, key, (), []
         compact = key.replace(" ", "")
         # Each scorer over every customer in C++, keeping its best few; then the few combined here.
         shortlist = set()
@@ -123,18 +135,16 @@ class SimilarityIndex:
         ):
             shortlist.update(index for _, _, index in process.extract(
                 query, choices, scorer=scorer, processor=None, limit=_SHORTLIST, score_cutoff=cutoff))
-        scores = {index: name_score(key, self._keys[index]) for index in shortlist}
         agencies = _agency_keys(chain)
         ranked = []
-        for index, score in scores.items():
-            customer = self._customers[index]
-            if customer.customer_id in excluded or score < MIN_SCORE:
+        for index in shortlist:
+            score = name_score(key, self._keys[index])
+            if score < MIN_SCORE:
                 continue
-            agreement = _agreement(agencies, customer.agencies)
+            agreement = _agreement(agencies, self._customers[index].agencies)
             ranked.append((round(score), agreement, score, index))
         ranked.sort(key=lambda item: (-item[0], -item[1], -item[2], self._customers[item[3]].name))
-        return [self._suggestion(name, key, agencies, self._customers[index], self._keys[index], rounded)
-                for rounded, _, _, index in ranked[:limit]]
+        return name, key, agencies, [(index, rounded) for rounded, _, _, index in ranked]
 
     def _suggestion(self, name, key, agencies, customer, other_key, score) -> Suggestion:
         same_agency = agencies == customer.agencies
