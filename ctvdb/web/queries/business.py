@@ -76,7 +76,7 @@ def contracts_added(conn: sqlite3.Connection, filters: Filters, today: date, day
     return Table("added", f"Contracts added in the last {days} days", [
         Column("contract", "Contract"), Column("customer", "Customer", "customer"),
         Column("customer_id", "Customer id", "hidden"), Column("agency", "Agency", minor=True),
-        Column("ae", "AE", "ae"), Column("first_seen", "First seen", "date"),
+        Column("ae", "AE", "ae"), Column("first_seen", "First seen", "date", minor=True),
         Column("first_month", "From", "month"), Column("last_month", "To", "month"),
         Column("spots", "Spots", "int"), Column("gross", "Gross", "money"),
         Column("last_seen", "Booked as of", "date", minor=True)], rows)
@@ -135,7 +135,11 @@ def reductions(conn: sqlite3.Connection, filters: Filters, today: date) -> Table
                           "before": before, "after": after, "change": _money(after - before),
                           "change_pct": _pct(after - before, before)}, customers[customer_id]))
     rows.sort(key=lambda r: (r["change"], r["contract"]))
-    return Table("reductions", f"{title}: {earlier} to {later}", columns, rows)
+    return Table("reductions", f"{title}: {_day(earlier)} to {_day(later)}", columns, rows)
+
+
+def _day(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%a %-d %b %Y")
 
 
 # Waiting for copy --------------------------------------------------------------------------------
