@@ -1,5 +1,5 @@
 """/reports/new-business through the WSGI app, signed in (issue 13): the three tables with the
-figures of the workbooks test_contracts.py writes, an ae's own rows only, the note while there is
+figures of the workbooks tests/business_logs.py writes, an ae's own rows only, the note while there is
 one import day, `days=`, sorting and the CSV of each table."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ctvdb import auth_web, db
 from ctvdb.config import Config
 from ctvdb.web import cache
 from ctvdb.web.app import create_app
-from test_contracts import ALICE, BRANDON, CONTRACTS, COPY_IN, DAY1, DAY2, open_gross, run, workbook
+from business_logs import ALICE, BRANDON, CONTRACTS, COPY_IN, DAY1, DAY2, open_gross, run, workbook
 
 NOW = dt.datetime(2026, 11, 17, 20, 0, tzinfo=dt.timezone.utc)   # Tue 17 Nov 2026, noon Pacific: DAY2
 
