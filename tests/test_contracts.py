@@ -203,3 +203,38 @@ def test_the_migration_counts_the_contracts_already_there_as_seen_so_adoption_do
     assert [r["contract"] for r in business.contracts_added(conn, ALL, today).rows] == ["C", "D"]   # a tie: by number
     assert [r["contract"] for r in business.contracts_added(conn, ALL, today, days=5).rows] == ["D"]
     conn.close()
+
+
+def test_a_contract_of_a_customer_merged_since_is_shown_with_the_survivor(tmp_path):
+    from ctvdb import customers
+
+    database = tmp_path / "ctvdb.db"
+    db.init(database)
+    run(database, workbook(tmp_path / "day1.xlsx", 1), DAY1)
+    run(database, workbook(tmp_path / "day2.xlsx", 2), DAY2)
+    conn = db.connect(database)
+    ids = dict(conn.execute("SELECT name, id FROM customers").fetchall())
+    customers.merge(conn, "manager@example.com", ids["McDonald's"], [ids["Tempur Sealy"]])
+    # C400 is in day 1's snapshot only, under the customer merged away
+    rows = {r["contract"]: r for r in business.reductions(conn, ALL, DAY2).rows}
+    assert (rows["C400"]["customer_id"], rows["C400"]["customer"]) == (ids["McDonald's"], "McDonald's")
+    added = {r["contract"]: r["customer_id"] for r in business.contracts_added(conn, ALL, DAY2).rows}
+    assert added["C900"] == added["C400"] == ids["McDonald's"]
+    conn.close()
+
+
+def test_a_month_that_ends_between_the_two_days_is_no_drop(tmp_path):
+    # Sunday 29 November is the last day of Nov-26; Monday 30 November is in Dec-26.
+    database = tmp_path / "ctvdb.db"
+    db.init(database)
+    log = write(tmp_path / "log.xlsx", {"Commercials": [spot("X", 5000.0, NOV), spot("X", 1000.0, DEC),
+                                                       spot("Y", 5000.0, NOV), spot("Y", 1000.0, DEC)]})
+    cut = write(tmp_path / "cut.xlsx", {"Commercials": [spot("X", 5000.0, NOV), spot("X", 1000.0, DEC),
+                                                       spot("Y", 5000.0, NOV), spot("Y", 499.0, DEC)]})
+    run(database, log, dt.date(2026, 11, 29))
+    run(database, cut, dt.date(2026, 11, 30))
+    conn = db.connect_readonly(database)
+    rows = business.reductions(conn, ALL, dt.date(2026, 11, 30)).rows
+    conn.close()
+    # Only Dec-26 counts on both days: X unchanged; Y 1,000 -> 499 (−$501, −50 %)
+    assert [(r["contract"], r["before"], r["after"]) for r in rows] == [("Y", 1000.0, 499.0)]
