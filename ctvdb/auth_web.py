@@ -52,6 +52,7 @@ ADMIN_ARGUMENTS = {"imports": ("batch",)}
 AE_OPEN_ENDPOINTS = frozenset({"index", "signout"})
 AE_FILTERED_ENDPOINTS = frozenset({"monthly_summary", "customer_revenue", "ae_dashboard",
                                    "market_analysis", "sector_analysis", "management_performance"})
+AE_FILTERED_ENDPOINTS |= {"new_business"}   # issue 13: an ae sees only their own contracts and spots
 # Pages about one customer, filtered by `ae=` the same way, that an ae may open only for a
 # customer they have booked. Whether they have needs the report database, which this module
 # never reads: the view asks the query, then `check_booked`.

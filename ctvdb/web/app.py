@@ -54,6 +54,8 @@ REPORT_PAGES = [
     ("customer_agencies", "Agencies", "Every agency with its customers and spellings: merge, alias, rename."),
     ("customer_stale", "Stale accounts",
      "Customers with no spot for a year and nothing booked ahead, with the revenue at risk."),
+    ("new_business", "New and changed business",
+     "Contracts added in the last days, cancellations and reductions since the last import, spots waiting for copy."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -119,6 +121,8 @@ class App:
             Rule("/customers/agencies", endpoint="customer_agencies_edit", methods=["POST"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit", methods=["GET"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit_save", methods=["POST"]),
+            # New and changed business (issue 13): views/business.py.
+            Rule("/reports/new-business", endpoint="new_business"),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(
