@@ -54,6 +54,8 @@ REPORT_PAGES = [
     ("customer_agencies", "Agencies", "Every agency with its customers and spellings: merge, alias, rename."),
     ("customer_stale", "Stale accounts",
      "Customers with no spot for a year and nothing booked ahead, with the revenue at risk."),
+    ("signals", "Account signals",
+     "Customers and agencies churned, declining, gone quiet, new, growing or with a renewal gap; snooze or dismiss."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -119,6 +121,9 @@ class App:
             Rule("/customers/agencies", endpoint="customer_agencies_edit", methods=["POST"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit", methods=["GET"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit_save", methods=["POST"]),
+            # Account signals (issue 13): views in web/views/signals.py.
+            Rule("/reports/signals", endpoint="signals", methods=["GET"]),
+            Rule("/reports/signals", endpoint="signals_decide", methods=["POST"]),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(
