@@ -135,7 +135,7 @@ def _cents(amount: float) -> int:
 
 
 def _sum(gross: dict[int, float], first: int, last: int | None = None) -> float:
-    return round(sum(v for m, v in gross.items() if m >= first and (last is None or m <= last)), 2)
+    return round(float(sum(v for m, v in gross.items() if m >= first and (last is None or m <= last))), 2)
 
 
 def quiet_after(months_booked: int) -> int | None:

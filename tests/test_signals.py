@@ -298,3 +298,18 @@ def test_the_import_keeps_each_signal_s_run_and_starts_a_new_one_when_it_comes_b
     assert churned() is None
     again = run(prior + [december.with_(gross=0.0, net=0.0)], TODAY + dt.timedelta(days=3))
     assert churned() == (again.batch_id, "2026-11-21", "2026-11-21", 12_000.0)
+
+
+def test_the_command_lists_the_last_import_s_signals(book, capsys):
+    from ctvdb import cli
+
+    gone = book.customer("Gone")
+    book.spread(gone, PRIOR, 12_000.00)
+    summaries.refresh_all(book.conn)
+    signals.after_import(book.conn, TODAY, 1)
+    assert cli.main(["--db", str(db.main_file(book.conn)), "signals", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["name"], r["signal"], r["figures"]["prior"], r["state"]) for r in listed] == [
+        ("Gone", "churned", 12_000.00, "open")]
+    assert cli.main(["--db", str(db.main_file(book.conn)), "signals", "list", "--signal", "growing"]) == 0
+    assert capsys.readouterr().out.strip() == "0 signals."
