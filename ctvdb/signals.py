@@ -10,7 +10,7 @@ M − 1) with gross above zero. An agency's figures are the sums of its customer
 The figures come from customer_total_summary (the summaries are right when this runs); the spots
 are read only for what a summary cannot say, and only for the few accounts a rule still depends
 on: the last air date on or before today (gone quiet) and the first air date (new account).
-Amounts are compared in whole cents, so $9,999.995 summed from floats is never $10,000.
+Amounts are compared in whole cents: a float sum that prints as 9999.999999 is the $10,000.00 it means.
 """
 
 from __future__ import annotations

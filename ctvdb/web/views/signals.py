@@ -59,7 +59,7 @@ def signals(app, request: Request) -> Response:
     conn = app.connection(request)
     body = app.jinja.get_template("signals.html").render(
         r=report, user=user, links=links, current_month=current_month(key[-1]), csrf_token=user.csrf_token,
-        may_decide=may_decide, message=_done(conn, request), tomorrow=(key[-1] + timedelta(days=1)).isoformat(),
+        message=_done(conn, request), tomorrow=(key[-1] + timedelta(days=1)).isoformat(),
         back=links.args)
     response = app.page(request, "signals", body, title="Account signals", downloads=True, about=describe(report))
     response.headers["Cache-Control"] = "no-store"   # a page with forms is drawn fresh every time
