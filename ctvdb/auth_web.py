@@ -58,6 +58,12 @@ AE_FILTERED_ENDPOINTS |= {"new_business"}   # issue 13: an ae sees only their ow
 # never reads: the view asks the query, then `check_booked`.
 AE_CUSTOMER_ENDPOINTS = frozenset({"customer_detail"})
 NOT_BOOKED = "You can see only the customers you have booked."
+# Account signals (issue 13): the page is a report an ae sees for their own AE; snoozing and
+# dismissing is for a manager, an admin, or an ae on their own AE's signals (signal_states checks).
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"signals"}
+SIGNAL_FORMS = frozenset({"signals_decide"})
+SIGNAL_FORM_ROLES = frozenset({"admin", "management", "ae"})
+NOT_SIGNAL_FORMS = "Only a manager, an administrator or the account's AE can snooze or dismiss a signal."
 
 Render = Callable[..., Response]
 
@@ -185,6 +191,8 @@ def refusal(principal: Principal | None, endpoint: str, args: MultiDict) -> str 
         return NOT_WORKBENCH
     if not principal.is_admin and any(args.get(a) for a in ADMIN_ARGUMENTS.get(endpoint, ())):
         return "Only an administrator can see rejected rows."
+    if endpoint in SIGNAL_FORMS:
+        return None if principal.role in SIGNAL_FORM_ROLES else NOT_SIGNAL_FORMS
     if principal.role != "ae" or endpoint in AE_OPEN_ENDPOINTS:
         return None
     if endpoint not in AE_FILTERED_ENDPOINTS | AE_CUSTOMER_ENDPOINTS:

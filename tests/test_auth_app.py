@@ -142,9 +142,12 @@ URLS = {
     "customer_edit": "/customers/1",
     "customer_edit_save": "/customers/1",
     "new_business": "/reports/new-business",   # issue 13, new and changed business
+    "signals": "/reports/signals",
+    "signals_decide": "/reports/signals",
 }
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
          "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save",
+         "signals_decide",
          "customer_agencies_edit"}    # forms, never links
 WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale", "customer_sectors",
              "customer_edit", "customer_agencies"}

@@ -56,6 +56,8 @@ REPORT_PAGES = [
      "Customers with no spot for a year and nothing booked ahead, with the revenue at risk."),
     ("new_business", "New and changed business",
      "Contracts added in the last days, cancellations and reductions since the last import, spots waiting for copy."),
+    ("signals", "Account signals",
+     "Customers and agencies churned, declining, gone quiet, new, growing or with a renewal gap; snooze or dismiss."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -123,6 +125,9 @@ class App:
             Rule("/customers/<id:customer_id>", endpoint="customer_edit_save", methods=["POST"]),
             # New and changed business (issue 13): views/business.py.
             Rule("/reports/new-business", endpoint="new_business"),
+            # Account signals (issue 13): views in web/views/signals.py.
+            Rule("/reports/signals", endpoint="signals", methods=["GET"]),
+            Rule("/reports/signals", endpoint="signals_decide", methods=["POST"]),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

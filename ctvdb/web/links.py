@@ -73,6 +73,12 @@ class Links:
             return None
         return f"{self._revenue_page}?{urlencode(self._carried | {'sector': code})}"
 
+    def agency(self, name) -> str | None:
+        """An agency's customers: the customer revenue report searched for the agency's name."""
+        if not name or not may_open(self.user, "customer_revenue", **({"ae": self.user.ae} if self.user and self.user.ae else {})):
+            return None
+        return f"{self._revenue_page}?{urlencode(self._carried | {'q': name})}"
+
     def month(self, month) -> str | None:
         if not isinstance(month, int):
             return None

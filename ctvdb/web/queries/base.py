@@ -35,6 +35,8 @@ class Column:
     customer              the customer's name, linked to its detail page by row["customer_id"]
     ae                    an AE's name, linked to that AE's figures
     sector                a sector's name, linked to its customers by row["sector_code"]
+    agency                an agency's name, linked to the customer revenue report searched for it
+    actions               a page's own forms for the row (the table macro's caller); pages only
     hidden                downloads only (an id the links use)
 
     `minor` columns are the first to go on a phone; every download keeps them.

@@ -2,9 +2,11 @@
 
 from ctvdb.web.views import workbench
 from ctvdb.web.views import business
+from ctvdb.web.views import signals
 
 VIEWS = {name: getattr(workbench, name) for name in (
     "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo",
     "customer_stale", "customer_stale_deactivate", "customer_sectors", "customer_sectors_edit",
     "customer_sectors_assign", "customer_edit", "customer_edit_save", "customer_agencies", "customer_agencies_edit")}
 VIEWS |= {"new_business": business.new_business}   # issue 13, new and changed business
+VIEWS |= {name: getattr(signals, name) for name in ("signals", "signals_decide")}
