@@ -39,6 +39,7 @@ def cmd_migrate(args, config) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ctvdb import customers_cli, import_cli, months, sample, users
+    from ctvdb import pace_cli
     from ctvdb.web import commands as web_commands
 
     parser = argparse.ArgumentParser(prog="ctvdb", description=__doc__.splitlines()[0])
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_commands(sub)
     customers_cli.add_commands(sub)
     customers_cli.add_sector_commands(groups["sectors"])
+    pace_cli.add_commands(sub)
     return parser
 
 
