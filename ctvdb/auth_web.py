@@ -55,6 +55,8 @@ AE_FILTERED_ENDPOINTS = frozenset({"monthly_summary", "customer_revenue", "ae_da
 # Pages about one customer, filtered by `ae=` the same way, that an ae may open only for a
 # customer they have booked. Whether they have needs the report database, which this module
 # never reads: the view asks the query, then `check_booked`.
+# Issue 13: the booking pace page is filtered by AE like the reports above.
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"booking_pace"}
 AE_CUSTOMER_ENDPOINTS = frozenset({"customer_detail"})
 NOT_BOOKED = "You can see only the customers you have booked."
 

@@ -141,6 +141,7 @@ URLS = {
     "customer_agencies_edit": "/customers/agencies",
     "customer_edit": "/customers/1",
     "customer_edit_save": "/customers/1",
+    "booking_pace": "/reports/pace",
 }
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
          "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save",

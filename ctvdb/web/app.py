@@ -54,6 +54,8 @@ REPORT_PAGES = [
     ("customer_agencies", "Agencies", "Every agency with its customers and spellings: merge, alias, rename."),
     ("customer_stale", "Stale accounts",
      "Customers with no spot for a year and nothing booked ahead, with the revenue at risk."),
+    # Issue 13, booking pace: web/views/pace.py
+    ("booking_pace", "Booking pace", "Each coming month booked as of today against last year at the same point."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -119,6 +121,8 @@ class App:
             Rule("/customers/agencies", endpoint="customer_agencies_edit", methods=["POST"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit", methods=["GET"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit_save", methods=["POST"]),
+            # Issue 13, booking pace: the view in web/views/pace.py.
+            Rule("/reports/pace", endpoint="booking_pace"),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(
