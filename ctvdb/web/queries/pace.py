@@ -131,16 +131,14 @@ def booking_pace(conn: sqlite3.Connection, month: int | None, history: tuple, *,
         tables.append(Table(name, f"{month_label(chosen)} by {words}",
                             [Column("key", label, kind)] + FIGURE_COLUMNS, table_rows, totals))
 
-    final_chosen = finals.get((last_year, None)) or _finals(
-        conn, filters, last_year, last_year, None, where, params).get((last_year, None))
-    curve = _curve(conn, chosen, today, final_chosen, where, params)
+    curve = _curve(conn, chosen, today, finals.get((last_year, None)), where, params)
     return Report(
         name="booking_pace",
         filters={**filters.as_dict(), "from_month": chosen, "to_month": chosen,
                  "first_month": chosen, "last_month": chosen},
         options={**options, "months": months},
         extra={"latest": latest, "first_day": first_day, "today": today.isoformat(),
-               "unknown": unknown, "needed": as_of_last_year(unknown[-1], today).isoformat() if unknown else None,
+               "unknown": unknown, "needed": min(as_of_last_year(m, today) for m in unknown).isoformat() if unknown else None,
                "chosen": chosen, "last_year_month": last_year, "aligned": aligned.isoformat(), "then": then,
                "curve": curve, "chart": booking_curve(curve), "pace_words": PACE_SENTENCE},
         tables=tables,
