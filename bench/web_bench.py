@@ -73,6 +73,31 @@ def build(path: Path, spots: int, years: int, today: dt.date) -> Path:
     return path
 
 
+# Issue 13, booking pace --------------------------------------------------------------------------
+
+SNAPSHOT_DAYS = 365
+
+
+def simulate_snapshots(database: Path, today: dt.date) -> None:
+    """A year of daily booking snapshots (365 imports' worth) unless the database has them:
+    made from the summaries as bookings growing towards each month (snapshots.simulate_history,
+    the months beyond the data projected from a year earlier), so that the pace page reads a
+    full year of history, as it will in production a year from now."""
+    from ctvdb import snapshots
+
+    conn = db.connect(database)
+    try:
+        if len(snapshots.days(conn)) >= SNAPSHOT_DAYS:
+            return
+        started = time.perf_counter()
+        with db.write_transaction(conn):
+            rows = snapshots.simulate_history(conn, today, [today - dt.timedelta(days=n) for n in range(SNAPSHOT_DAYS)])
+        print(f"  simulated {SNAPSHOT_DAYS} daily snapshots ({rows:,} rows) in {time.perf_counter() - started:.0f} s",
+              flush=True)
+    finally:
+        conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -212,9 +237,11 @@ def main(argv: list[str] | None = None) -> int:
             " ORDER BY total(gross) DESC LIMIT 1").fetchone()[0]
     finally:
         conn.close()
+    simulate_snapshots(database, today)   # issue 13, booking pace
     print(f"{spots:,} spots, {customers:,} customers, {args.years} years; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f} at start; Python {sys.version.split()[0]}", flush=True)
 
+    next_month = today.year * 100 + today.month + 1 if today.month < 12 else (today.year + 1) * 100 + 1
     pages = [
         ("monthly summary", "/reports/monthly/revenue-summary"),
         ("customer revenue", "/reports/revenue-dashboard-customer"),
@@ -232,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         ("customer detail, net", f"/reports/customer/{top_customer}?measure=net"),
         ("import history", "/reports/imports"),
         ("language review", "/reports/language-review"),
+        # Issue 13, booking pace: against a year of daily snapshots (simulate_snapshots).
+        ("booking pace", "/reports/pace"),
+        ("booking pace, next month, 1 AE", f"/reports/pace?month={next_month // 100}-{next_month % 100:02d}"
+                                           "&ae=FRANK+TRAN"),
     ]
     server = Server(database)
     results = []

@@ -56,6 +56,8 @@ AE_FILTERED_ENDPOINTS |= {"new_business"}   # issue 13: an ae sees only their ow
 # Pages about one customer, filtered by `ae=` the same way, that an ae may open only for a
 # customer they have booked. Whether they have needs the report database, which this module
 # never reads: the view asks the query, then `check_booked`.
+# Issue 13: the booking pace page is filtered by AE like the reports above.
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"booking_pace"}
 AE_CUSTOMER_ENDPOINTS = frozenset({"customer_detail"})
 NOT_BOOKED = "You can see only the customers you have booked."
 # Account signals (issue 13): the page is a report an ae sees for their own AE; snoozing and

@@ -14,13 +14,15 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import notify  # siblings in scripts/, standard library only
@@ -52,6 +54,11 @@ class Settings:
     replica: replica.Setup
     replica_max_lag: float
     replica_wait: float
+    # Issue 13: every workbook imported is kept (moved into processed/, named with its date),
+    # so booking snapshots can be rebuilt from them (`ctvdb pace backfill`); None = forever.
+    processed_dir: Path = Path(DEFAULT_DATA_DIR) / "processed"
+    keep_workbooks_days: int | None = None
+    today: dt.date = dt.date.min
 
     @classmethod
     def from_values(cls, values: dict[str, str], today: dt.date) -> "Settings":
@@ -68,11 +75,75 @@ class Settings:
             replica=replica.Setup.from_values(values),
             replica_max_lag=float(values.get("REPLICA_MAX_LAG") or replica.DEFAULT_MAX_LAG),
             replica_wait=float(values.get("REPLICA_WAIT") or DEFAULT_REPLICA_WAIT),
+            # The data directory's processed/ (the production layout); the database's directory
+            # is the data directory when DATA_PATH is not set, as for the log and the lock.
+            processed_dir=Path(values.get("DAILY_UPDATE_PROCESSED_DIR") or Path(
+                values.get("DAILY_UPDATE_DATA_DIR") or values.get("DATA_PATH") or database.parent) / "processed"),
+            keep_workbooks_days=_days(values.get("DAILY_UPDATE_KEEP_WORKBOOKS_DAYS")),
+            today=today,
         )
 
 
 def default_workbook_name(today: dt.date) -> str:
     return f"Commercial Log {today:%y%m%d}.xlsx"
+
+
+def _days(text: str | None) -> int | None:
+    if not (text or "").strip():
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"DAILY_UPDATE_KEEP_WORKBOOKS_DAYS must be a whole number of days (1 or more), not {text!r}")
+    return int(text)
+
+
+# The day a workbook is of, from its name: the rule of ctvdb/backfill.py (the scripts do not
+# import ctvdb; keep the two in step): a YYYY-MM-DD, else six digits YYMMDD.
+_ISO_DAY = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_YYMMDD = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})(?!\d)")
+
+
+def workbook_day(path: Path) -> dt.date | None:
+    for pattern, century in ((_ISO_DAY, 0), (_YYMMDD, 2000)):
+        for match in pattern.finditer(path.stem):
+            year, month, day = (int(g) for g in match.groups())
+            try:
+                return dt.date(century + year, month, day)
+            except ValueError:
+                continue
+    return None
+
+
+def processed_copy(settings: Settings) -> Path:
+    """Where the workbook is kept once imported: processed/, named with its date (its name's,
+    else today's), as the daily logs are named."""
+    return settings.processed_dir / default_workbook_name(workbook_day(settings.data_file) or settings.today)
+
+
+def keep_workbook(settings: Settings) -> tuple[bool, str]:
+    """Move the imported workbook into processed/ and delete kept workbooks older than
+    keep_workbooks_days: (done, one line for the report). Never raises: the import is done, and
+    a workbook that could not be moved is itself something to report."""
+    target = processed_copy(settings)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if settings.data_file.resolve() != target.resolve():
+            shutil.move(settings.data_file, target)
+        removed = []
+        if settings.keep_workbooks_days is not None:
+            oldest = settings.today - dt.timedelta(days=settings.keep_workbooks_days)
+            for kept in sorted(target.parent.glob("*.xlsx")):
+                day = workbook_day(kept)
+                if day is not None and day < oldest and kept != target:
+                    kept.unlink()
+                    removed.append(kept.name)
+    except OSError as exc:
+        log.exception("could not keep the workbook")
+        return False, f"Workbook NOT kept: moving {settings.data_file} to {target} failed ({exc})."
+    line = f"Workbook kept as {target}."
+    if removed:
+        line += (f" Removed {len(removed)} kept workbook{'s' if len(removed) > 1 else ''} older than "
+                 f"{settings.keep_workbooks_days} days.")
+    return True, line
 
 
 def check_prerequisites(settings: Settings) -> list[str]:
@@ -245,6 +316,10 @@ def run_import(settings: Settings) -> Outcome:
 
 
 def run(settings: Settings, notifier: notify.Notifier) -> int:
+    kept = processed_copy(settings)
+    if not settings.data_file.is_file() and kept.is_file():
+        # Imported (and kept) already today: a second run imports the kept copy again.
+        settings = replace(settings, data_file=kept)
     notifier.send("info", "CTV daily update started",
                   f"Importing {settings.data_file} into {settings.database_path}.")
     problems = check_prerequisites(settings)
@@ -266,6 +341,12 @@ def run(settings: Settings, notifier: notify.Notifier) -> int:
         level, title, body = success_report(settings, outcome.summary, stdout_lines[-1] if stdout_lines else "",
                                             outcome.seconds)
         log.info("%s", body.splitlines()[0])
+        stored, kept_line = keep_workbook(settings)
+        (log.info if stored else log.warning)("%s", kept_line)
+        if not stored:
+            level, title = "warning", f"{title} (workbook not kept)"
+        first, _, rest = body.partition("\n")   # said right after the line naming the workbook
+        body = f"{first}\n{kept_line}\n{rest}".rstrip("\n")
         caught_up, line = replica_report(settings)
         (log.info if caught_up else log.warning)("%s", line)
         if not caught_up:  # the import worked, but the copy that survives the disk is not current

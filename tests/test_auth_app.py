@@ -144,6 +144,7 @@ URLS = {
     "new_business": "/reports/new-business",   # issue 13, new and changed business
     "signals": "/reports/signals",
     "signals_decide": "/reports/signals",
+    "booking_pace": "/reports/pace",
 }
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
          "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save",

@@ -469,3 +469,94 @@ def test_an_import_past_its_memory_bound_is_killed_by_the_kernel_and_reported(si
     with sqlite3.connect(site.database) as conn:
         assert conn.execute("SELECT count(*) FROM spots").fetchone()[0] == 0
         assert conn.execute("SELECT status FROM import_batches").fetchall() in ([], [("FAILED",)])
+
+
+# Issue 13: every imported workbook is kept in processed/, for `ctvdb pace backfill` ----------
+
+def processed(site) -> Path:
+    return site.database.parent / "processed"
+
+
+def test_an_imported_workbook_is_kept_in_processed_named_with_its_date(site):
+    content = site.workbook.read_bytes()
+    assert site.run().returncode == 0
+    kept = processed(site) / "Commercial Log 261125.xlsx"
+    assert not site.workbook.exists() and kept.read_bytes() == content
+    body = site.ntfy_messages()[-1][3]
+    assert body.splitlines()[1] == f"Workbook kept as {kept}."
+    assert body.splitlines()[-1].startswith("Replica: ")
+
+
+def test_a_workbook_without_a_date_in_its_name_is_kept_under_today_s(site):
+    export = site.workbook.with_name("export.xlsx")
+    site.workbook.rename(export)
+    site.write_env(DAILY_UPDATE_DATA_FILE=export)
+    assert site.run().returncode == 0
+    assert (processed(site) / f"Commercial Log {dt.date.today():%y%m%d}.xlsx").exists() and not export.exists()
+
+
+def test_a_second_run_the_same_day_imports_the_kept_copy_again(site):
+    assert site.run().returncode == 0
+    assert site.run().returncode == 0
+    kept = processed(site) / site.workbook.name
+    assert [argv[2] for argv in site.fake.runs] == [str(site.workbook), str(kept)]
+    assert kept.exists()
+
+
+def test_a_failed_import_leaves_the_workbook_where_it_was(site):
+    site.fake.configure(exit=2, summary=summary(status="FAILED"))
+    assert site.run().returncode == 2
+    assert site.workbook.exists() and not processed(site).exists()
+
+
+def test_kept_workbooks_older_than_the_setting_are_deleted(site):
+    today = dt.date.today()
+    todays = site.workbook.with_name(f"Commercial Log {today:%y%m%d}.xlsx")
+    site.workbook.rename(todays)
+    folder = processed(site)
+    folder.mkdir()
+    old, recent, undated = (folder / f"Commercial Log {today - dt.timedelta(days=6):%y%m%d}.xlsx",
+                            folder / f"Commercial Log {today - dt.timedelta(days=5):%y%m%d}.xlsx",
+                            folder / "notes.xlsx")
+    for path in (old, recent, undated):
+        path.write_bytes(b"PK kept")
+    site.write_env(DAILY_UPDATE_DATA_FILE=todays, DAILY_UPDATE_KEEP_WORKBOOKS_DAYS="5")
+    assert site.run().returncode == 0
+    assert sorted(p.name for p in folder.iterdir()) == sorted([recent.name, undated.name, todays.name])
+    assert "Removed 1 kept workbook older than 5 days." in site.ntfy_messages()[-1][3]
+
+
+def test_without_the_setting_kept_workbooks_stay_for_ever(site):
+    folder = processed(site)
+    folder.mkdir()
+    ancient = folder / "Commercial Log 200101.xlsx"
+    ancient.write_bytes(b"PK kept")
+    assert site.run().returncode == 0
+    assert ancient.exists()
+
+
+def test_a_keep_setting_that_is_not_a_number_of_days_is_refused(site):
+    site.write_env(DAILY_UPDATE_KEEP_WORKBOOKS_DAYS="forever")
+    assert site.run().returncode == 1
+    assert site.fake.runs == []
+    priority, _, title, body = site.ntfy_messages()[-1]
+    assert (priority, title) == ("5", "CTV daily update FAILED: bad settings")
+    assert "DAILY_UPDATE_KEEP_WORKBOOKS_DAYS must be a whole number of days (1 or more), not 'forever'" in body
+
+
+def test_a_workbook_that_cannot_be_kept_is_a_warning_and_never_fails_the_job(site):
+    processed(site).write_text("a file where the folder should be")
+    assert site.run().returncode == 0
+    priority, _, title, body = site.ntfy_messages()[-1]
+    assert (priority, title) == ("4", "CTV daily update: import completed (workbook not kept)")
+    assert f"Workbook NOT kept: moving {site.workbook} to {processed(site) / site.workbook.name} failed" in body
+    assert site.workbook.exists()
+
+
+def test_the_kept_workbooks_folder_is_the_data_directory_s_processed():
+    daily_update = script("daily_update")
+    settings = daily_update.Settings.from_values({"DATA_PATH": "/srv/in", "DATABASE_PATH": "/d/p.db"},
+                                                 dt.date(2026, 11, 5))
+    assert settings.processed_dir == Path("/srv/in/processed") and settings.keep_workbooks_days is None
+    assert daily_update.Settings.from_values({"DATABASE_PATH": "/d/p.db"}, dt.date(2026, 11, 5)).processed_dir \
+        == Path("/d/processed")

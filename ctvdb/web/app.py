@@ -58,6 +58,8 @@ REPORT_PAGES = [
      "Contracts added in the last days, cancellations and reductions since the last import, spots waiting for copy."),
     ("signals", "Account signals",
      "Customers and agencies churned, declining, gone quiet, new, growing or with a renewal gap; snooze or dismiss."),
+    # Issue 13, booking pace: web/views/pace.py
+    ("booking_pace", "Booking pace", "Each coming month booked as of today against last year at the same point."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -128,6 +130,8 @@ class App:
             # Account signals (issue 13): views in web/views/signals.py.
             Rule("/reports/signals", endpoint="signals", methods=["GET"]),
             Rule("/reports/signals", endpoint="signals_decide", methods=["POST"]),
+            # Issue 13, booking pace: the view in web/views/pace.py.
+            Rule("/reports/pace", endpoint="booking_pace"),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

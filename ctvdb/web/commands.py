@@ -153,6 +153,10 @@ def build_demo(path: Path, *, rebuild: bool = False, today: dt.date | None = Non
                                                                  (today.year - 1) * 100 + 12), today.year)
         reference.load_budgets(conn, budgets_csv)
         _demo_decisions(conn)
+        # Issue 13: a year and a bit of weekly booking snapshots, so the pace page has a history.
+        from ctvdb import snapshots
+        with db.write_transaction(conn):
+            snapshots.simulate_history(conn, today, [today - dt.timedelta(days=7 * w) for w in range(60)], 7)
     finally:
         conn.close()
     print(f"Demo database {path} built: {result.rows_imported:,} spots.", flush=True)

@@ -3,6 +3,7 @@
 from ctvdb.web.views import workbench
 from ctvdb.web.views import business
 from ctvdb.web.views import signals
+from ctvdb.web.views import pace  # issue 13, booking pace
 
 VIEWS = {name: getattr(workbench, name) for name in (
     "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo",
@@ -10,3 +11,4 @@ VIEWS = {name: getattr(workbench, name) for name in (
     "customer_sectors_assign", "customer_edit", "customer_edit_save", "customer_agencies", "customer_agencies_edit")}
 VIEWS |= {"new_business": business.new_business}   # issue 13, new and changed business
 VIEWS |= {name: getattr(signals, name) for name in ("signals", "signals_decide")}
+VIEWS |= {"booking_pace": pace.booking_pace}   # issue 13, booking pace
