@@ -163,6 +163,9 @@ def apply(conn: sqlite3.Connection, actor: str, kind: str, edits: list[Edit], ho
     for edit in edits:
         key = (edit.ae, edit.month)
         before = stored.get(key)
+        # A grid sends every cell: one left as drawn is no change, whoever changed it since.
+        if edit.drawn is not UNDRAWN and _cents(edit.amount) == _cents(edit.drawn):
+            continue
         if _cents(edit.amount) == _cents(before):
             continue
         words = cell_words(kind, edit.ae, edit.month)

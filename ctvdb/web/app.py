@@ -54,6 +54,9 @@ REPORT_PAGES = [
     ("customer_agencies", "Agencies", "Every agency with its customers and spellings: merge, alias, rename."),
     ("customer_stale", "Stale accounts",
      "Customers with no spot for a year and nothing booked ahead, with the revenue at risk."),
+    # Planning (issue 13)
+    ("planning_grid", "Planning", "Budgets and forecasts per AE and month beside booked and last year: edit, or paste from Excel."),
+    ("planning_history", "Planning history", "Every budget and forecast change, and a month's forecasts as they stood on any day."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -119,6 +122,11 @@ class App:
             Rule("/customers/agencies", endpoint="customer_agencies_edit", methods=["POST"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit", methods=["GET"]),
             Rule("/customers/<id:customer_id>", endpoint="customer_edit_save", methods=["POST"]),
+            # Planning (issue 13): budgets and forecasts, views in web/views/planning.py.
+            Rule("/planning/", endpoint="planning_grid", methods=["GET"]),
+            Rule("/planning/history", endpoint="planning_history", methods=["GET"]),
+            Rule("/planning/budgets", endpoint="planning_budgets", methods=["POST"]),
+            Rule("/planning/forecasts", endpoint="planning_forecasts", methods=["POST"]),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

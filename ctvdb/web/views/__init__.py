@@ -1,8 +1,11 @@
 """Views that live outside app.py, by the endpoint of their URL-map rule (STYLE.md)."""
 
 from ctvdb.web.views import workbench
+from ctvdb.web.views import planning
 
 VIEWS = {name: getattr(workbench, name) for name in (
     "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo",
     "customer_stale", "customer_stale_deactivate", "customer_sectors", "customer_sectors_edit",
     "customer_sectors_assign", "customer_edit", "customer_edit_save", "customer_agencies", "customer_agencies_edit")}
+VIEWS |= {name: getattr(planning, name) for name in (
+    "planning_grid", "planning_history", "planning_budgets", "planning_forecasts")}
