@@ -80,7 +80,7 @@ class Outcome:
 
 
 def dollars(amount: float) -> str:
-    return f"${amount:,.2f}"
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
 
 
 def cell_words(kind: str, ae: str, month: int) -> str:

@@ -102,7 +102,7 @@ def _load_plan(conn: sqlite3.Connection, kind: str, path: Path, actor: str, reco
         try:
             month = params.parse_month(row["month"], kind)
         except BadRequest as exc:
-            raise LoadError(f"{path}: line {line}, column month: {exc.description}") from None
+            raise LoadError(f"{path}: line {line}, column month: {exc.description.rstrip('.')}") from None
         try:
             amount = planning.parse_amount(row["amount"], f"{path}: line {line}, column amount")
         except planning.PlanError as exc:
