@@ -156,6 +156,10 @@ def build_demo(path: Path, *, rebuild: bool = False, today: dt.date | None = Non
         _write_demo_budgets(budgets_csv, queries.ae_month_totals(conn, (today.year - 1) * 100 + 1,
                                                                  (today.year - 1) * 100 + 12), today.year)
         reference.load_budgets(conn, budgets_csv)
+        # Each AE's forecast: last year's month, some AEs hopeful and some cautious (issue 13).
+        _write_demo_forecasts(work / "forecasts.csv", queries.ae_month_totals(
+            conn, (today.year - 1) * 100 + 1, (today.year - 1) * 100 + 12), today.year)
+        reference.load_forecasts(conn, work / "forecasts.csv", "demo@example.com")
         _demo_decisions(conn)
     finally:
         conn.close()
@@ -224,6 +228,18 @@ def _write_demo_budgets(path: Path, last_year: list[tuple[str, int, float]], yea
         for ae, month, gross in last_year:
             if gross > 0:  # a 5 % growth target on last year, in round hundreds
                 writer.writerow([ae, f"{year}-{month % 100:02d}", round(gross * 1.05, -2)])
+
+
+def _write_demo_forecasts(path: Path, last_year: list[tuple[str, int, float]], year: int) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ae", "month", "amount"])
+        for ae, month, gross in last_year:
+            outlook = 0.9 + hashlib.sha256(ae.encode()).digest()[0] % 25 / 100   # 0.90 to 1.14, per AE
+            if gross > 0:
+                writer.writerow([ae, f"{year}-{month % 100:02d}", round(gross * outlook, -2)])
 
 
 # sectors load / budgets load ---------------------------------------------------------------------
