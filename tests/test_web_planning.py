@@ -331,3 +331,37 @@ def test_the_grid_shows_booked_and_last_year_summed_from_the_rows_beside_the_pla
     # The page draws the same figures, and the company block under the AEs.
     page = grid.client.get(f"/planning/?year={YEAR}").text
     assert f'value="5000.00"' in page and f"{booked_nov:,.2f}" in page and ">Company<" in page
+
+
+# In a real browser: the grid's boxes belong to forms drawn apart from them (no script) ----------
+
+def test_a_browser_saves_the_grid_with_its_button_and_the_page_fits_a_phone(site, tmp_path):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from browser import CHROMIUM, Tab, chromium, free_port, start_uvicorn, wait_for_port
+    assert CHROMIUM, "chromium is not installed (apt-get install chromium)"
+    _, database = site
+    conn = db.connect_auth(database)
+    token = auth.start_session(conn, auth.get_user(conn, "management@example.com"), timedelta(hours=1))
+    conn.close()
+    port = free_port()
+    process = start_uvicorn(database, port)
+    try:
+        wait_for_port(port, process)
+        with chromium(tmp_path / "profile") as tools:
+            tab = Tab(tools, port, (auth_web.SESSION_COOKIE, token))
+            tab.size(1400, 900)
+            tab.open(f"/planning/?year={YEAR}")
+            tab.js(f"document.querySelector('input[form=\"forecast-grid\"][name=\"cell:202612:{BRANDON}\"]').value = '$4,321'")
+            tools.events.clear()
+            tab.js("document.querySelector('button[form=\"forecast-grid\"]').click()")
+            tools.wait_for("Page.loadEventFired")
+            assert tab.js("document.querySelector('p.message').textContent") == "Saved 1 forecast cell."
+            tab.size(390, 800, mobile=True)
+            tab.open(f"/planning/?year={YEAR}")
+            assert tab.js("document.documentElement.scrollWidth") <= 390   # the grid scrolls in its box
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert stored(database) == {(BRANDON, 202612): 4321.0}
