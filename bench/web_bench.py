@@ -232,6 +232,18 @@ def main(argv: list[str] | None = None) -> int:
                     " round(1.05 * total(gross), 2) FROM customer_total_summary"
                     " WHERE broadcast_month BETWEEN ? AND ? GROUP BY 1, 2",
                     ((today.year - 1) * 100 + 1, (today.year - 1) * 100 + 12))
+        # Planning (issue 13): a budget and a forecast for every AE and month the database holds,
+        # each forecast with its history row, as if entered on the planning page.
+        if not conn.execute("SELECT 1 FROM forecasts LIMIT 1").fetchone():
+            with conn:
+                for table, factor in (("budgets", 1.05), ("forecasts", 0.97)):
+                    conn.execute(
+                        f"INSERT OR IGNORE INTO {table} (ae, broadcast_month, amount) SELECT ae, broadcast_month,"
+                        f" round({factor} * total(gross), 2) FROM customer_total_summary GROUP BY 1, 2")
+                conn.execute(
+                    "INSERT INTO plan_history (kind, ae, broadcast_month, old_amount, new_amount, changed_by,"
+                    " changed_at, how) SELECT 'forecast', ae, broadcast_month, NULL, amount, 'bench@example.com',"
+                    " '2000-01-01T00:00:00Z', 'web' FROM forecasts")
         top_customer = conn.execute(
             "SELECT customer_id FROM customer_month_summary GROUP BY customer_id"
             " ORDER BY total(gross) DESC LIMIT 1").fetchone()[0]
@@ -263,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         ("booking pace", "/reports/pace"),
         ("booking pace, next month, 1 AE", f"/reports/pace?month={next_month // 100}-{next_month % 100:02d}"
                                            "&ae=FRANK+TRAN"),
+        # Planning (issue 13)
+        ("planning", "/planning/"),
+        ("planning, one AE", "/planning/?ae=FRANK+TRAN"),
+        ("planning history", "/planning/history"),
     ]
     server = Server(database)
     results = []

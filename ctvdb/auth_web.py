@@ -53,6 +53,16 @@ AE_OPEN_ENDPOINTS = frozenset({"index", "signout"})
 AE_FILTERED_ENDPOINTS = frozenset({"monthly_summary", "customer_revenue", "ae_dashboard",
                                    "market_analysis", "sector_analysis", "management_performance"})
 AE_FILTERED_ENDPOINTS |= {"new_business"}   # issue 13: an ae sees only their own contracts and spots
+# Planning (issue 13): the grid and its history are read by every role, an ae's filtered to their
+# own row (no company row: its sum would show the other AEs' plans). Budgets are set by admins and
+# managers; a forecast by its own AE, or by them for anyone: an ae's form may send only cells of
+# their own row, which the view checks (cells are the form's fields, not query arguments).
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"planning_grid", "planning_history"}
+PLANNING_BUDGET_ENDPOINTS = frozenset({"planning_budgets"})
+PLANNING_FORECAST_ENDPOINTS = frozenset({"planning_forecasts"})
+NOT_BUDGETS = "Only an administrator or a manager sets budgets."
+NOT_FORECASTS = "Only an account executive, a manager or an administrator enters forecasts."
+NOT_OWN_FORECAST = "You can enter forecasts only for your own AE"
 # Pages about one customer, filtered by `ae=` the same way, that an ae may open only for a
 # customer they have booked. Whether they have needs the report database, which this module
 # never reads: the view asks the query, then `check_booked`.
@@ -191,6 +201,10 @@ def refusal(principal: Principal | None, endpoint: str, args: MultiDict) -> str 
         return "Only an administrator can open this page."
     if endpoint in WORKBENCH_ENDPOINTS and principal.role not in WORKBENCH_ROLES:
         return NOT_WORKBENCH
+    if endpoint in PLANNING_BUDGET_ENDPOINTS and principal.role not in WORKBENCH_ROLES:
+        return NOT_BUDGETS
+    if endpoint in PLANNING_FORECAST_ENDPOINTS:
+        return None if principal.role in WORKBENCH_ROLES | {"ae"} else NOT_FORECASTS
     if not principal.is_admin and any(args.get(a) for a in ADMIN_ARGUMENTS.get(endpoint, ())):
         return "Only an administrator can see rejected rows."
     if endpoint in SIGNAL_FORMS:

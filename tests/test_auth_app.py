@@ -145,11 +145,17 @@ URLS = {
     "signals": "/reports/signals",
     "signals_decide": "/reports/signals",
     "booking_pace": "/reports/pace",
+    # Planning (issue 13)
+    "planning_grid": "/planning/",
+    "planning_history": "/planning/history",
+    "planning_budgets": "/planning/budgets",
+    "planning_forecasts": "/planning/forecasts",
 }
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
          "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save",
          "signals_decide",
          "customer_agencies_edit"}    # forms, never links
+POSTS |= {"planning_budgets", "planning_forecasts"}
 WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale", "customer_sectors",
              "customer_edit", "customer_agencies"}
 REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}

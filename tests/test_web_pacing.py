@@ -272,3 +272,78 @@ def test_reports_leave_out_irregular_revenue_when_asked_and_say_so(sample, spots
     html = client.get("/reports/management-performance?year=2026&revenue_class=irregular").get_data(as_text=True)
     assert "budgets are for every revenue type and class together" in html
     assert client.get("/reports/monthly/revenue-summary?revenue_class=political").status_code == 400
+
+
+# Forecast (issue 13): booked vs forecast vs budget vs last year, and still to book -------------------
+
+def forecast_amount(ae: str, month: int) -> float:
+    return 900.0 * (len(ae) % 4 + 1) + 11.5 * (month % 100)
+
+
+@pytest.fixture(scope="module")
+def forecasted(budgeted, tmp_path_factory):
+    """The budgeted copy again, with a forecast for every AE and month of 2026 but the last AE's
+    October, and January to September closed: (database, {(AE, month): forecast}, closed months)."""
+    import shutil
+    from ctvdb import months as month_closes
+    database, budgets, _ = budgeted
+    folder = tmp_path_factory.mktemp("forecast")
+    copy = folder / "ctvdb.db"
+    for source, target in ((database, copy), (db.auth_path(database), db.auth_path(copy))):
+        shutil.copyfile(source, target)
+    aes = sorted({ae for ae, _ in budgets})
+    forecasts = {(ae, m): forecast_amount(ae, m) for ae in aes for m in range(202601, 202613)
+                 if (ae, m) != (aes[-1], 202610)}
+    lines = ["ae,month,amount"] + [f"{ae},{m},{amount:.2f}" for (ae, m), amount in forecasts.items()]
+    (folder / "forecasts.csv").write_text("\n".join(lines) + "\n")
+    conn = db.connect(copy)
+    try:
+        assert reference.load_forecasts(conn, folder / "forecasts.csv", "lead@example.com") == len(forecasts)
+        month_closes.close_months(conn, list(range(202601, 202610)), "accounting")
+    finally:
+        conn.close()
+    return copy, forecasts, set(range(202601, 202610))
+
+
+def expected_forecast(spots, forecasts, closed, months, ae=None) -> tuple:
+    """(forecast, still to book), summed here: forecast over the months that have one; still to
+    book = forecast − booked over the open months with a forecast (the company's: every AE's
+    booking against every AE's forecast)."""
+    mine = {(a, m): v for (a, m), v in forecasts.items() if m in months and (ae is None or a == ae)}
+    if not mine:
+        return None, None
+    forecasted = {m for _, m in mine}
+    open_months = forecasted - closed
+    booked = sum(s.gross for s in spots if s.month in open_months and (ae is None or s.ae == ae))
+    still = sum(v for (_, m), v in mine.items() if m in open_months) - booked if open_months else None
+    return round(sum(mine.values()), 2), None if still is None else round(still, 2)
+
+
+@pytest.mark.parametrize("query, months", [("year=2026", list(range(202601, 202613))), ("period=qtd", QTD),
+                                           ("period=month", THIS_MONTH), ("year=2026&quarter=3", [202607, 202608, 202609])])
+def test_pacing_shows_forecast_and_still_to_book_for_the_open_months(forecasted, spots, session_token, query, months):
+    database, forecasts, closed = forecasted
+    cache.REPORTS.clear()
+    client = signed_in(create_app(Config(database_path=database), now=lambda: NOW), session_token(database, role="management"))
+    data = as_json(client, f"/reports/management-performance?{query}")
+    totals = data["tables"]["aes"]["totals"]
+    forecast, still = expected_forecast(spots, forecasts, closed, months)
+    assert totals["forecast"] == pytest.approx(forecast, abs=0.011)
+    if still is None:     # the third quarter is closed: nothing is still to book
+        assert totals["still_to_book"] is None
+    else:
+        assert totals["still_to_book"] == pytest.approx(still, abs=0.011)
+    for row in data["tables"]["aes"]["rows"]:
+        want = expected_forecast(spots, forecasts, closed, months, row["ae"])
+        assert (row["forecast"], row["still_to_book"]) == pytest.approx(want, abs=0.011), row["ae"]
+    for row in data["tables"]["ae_months"]["rows"]:   # the last AE's October has no forecast: "—"
+        want = expected_forecast(spots, forecasts, closed, [row["month"]], row["ae"])
+        assert (row["forecast"], row["still_to_book"]) == pytest.approx(want, abs=0.011), (row["ae"], row["month"])
+    # The AE performance page and the index's cards say the same.
+    ae = sorted({a for a, _ in forecasts})[-1]
+    row = as_json(client, f"/reports/ae-dashboard?{query}&{urlencode({'ae': ae})}")["tables"]["aes"]["rows"][0]
+    assert (row["forecast"], row["still_to_book"]) == pytest.approx(
+        expected_forecast(spots, forecasts, closed, months, ae), abs=0.011)
+    html = client.get("/reports/").get_data(as_text=True)
+    forecast, still = expected_forecast(spots, forecasts, closed, YTD)
+    assert f"Forecast ${forecast:,.2f} · still to book {'−' if still < 0 else ''}${abs(still):,.2f}" in html

@@ -60,6 +60,9 @@ REPORT_PAGES = [
      "Customers and agencies churned, declining, gone quiet, new, growing or with a renewal gap; snooze or dismiss."),
     # Issue 13, booking pace: web/views/pace.py
     ("booking_pace", "Booking pace", "Each coming month booked as of today against last year at the same point."),
+    # Planning (issue 13)
+    ("planning_grid", "Planning", "Budgets and forecasts per AE and month beside booked and last year: edit, or paste from Excel."),
+    ("planning_history", "Planning history", "Every budget and forecast change, and a month's forecasts as they stood on any day."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -132,6 +135,11 @@ class App:
             Rule("/reports/signals", endpoint="signals_decide", methods=["POST"]),
             # Issue 13, booking pace: the view in web/views/pace.py.
             Rule("/reports/pace", endpoint="booking_pace"),
+            # Planning (issue 13): budgets and forecasts, views in web/views/planning.py.
+            Rule("/planning/", endpoint="planning_grid", methods=["GET"]),
+            Rule("/planning/history", endpoint="planning_history", methods=["GET"]),
+            Rule("/planning/budgets", endpoint="planning_budgets", methods=["POST"]),
+            Rule("/planning/forecasts", endpoint="planning_forecasts", methods=["POST"]),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

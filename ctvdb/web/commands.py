@@ -1,4 +1,4 @@
-"""Web-side commands: `serve`, `demo`, `sectors load`, `budgets load`.
+"""Web-side commands: `serve`, `demo`, `sectors load`, `budgets load`, `forecasts load`.
 
 `serve` runs the same thing production runs (`uvicorn ctvdb.web.asgi:app`); it checks that the
 app can start first, so a missing database is one line and exit 1, not a traceback per worker.
@@ -40,7 +40,8 @@ def add_commands(sub) -> dict:
     p.set_defaults(func=cmd_demo)
 
     groups = {}
-    for kind, columns in (("sectors", "customer,sector"), ("budgets", "ae,month,amount")):
+    for kind, columns in (("sectors", "customer,sector"), ("budgets", "ae,month,amount"),
+                          ("forecasts", "ae,month,amount")):
         group = groups[kind] = sub.add_parser(
             kind, help="the sector list and customers' sectors" if kind == "sectors" else f"load {kind} from a CSV"
         ).add_subparsers(dest=f"{kind}_command", required=True, metavar="ACTION")
@@ -48,6 +49,9 @@ def add_commands(sub) -> dict:
                              description=_csv_help(kind),
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("csv", metavar="FILE.csv")
+        if kind != "sectors":   # the planning history says who set each budget and forecast
+            p.add_argument("--by", metavar="EMAIL", required=kind == "forecasts", default="ctvdb budgets load",
+                           help="who the history records as making the change")
         p.set_defaults(func=cmd_load, kind=kind)
     return groups
 
@@ -152,6 +156,10 @@ def build_demo(path: Path, *, rebuild: bool = False, today: dt.date | None = Non
         _write_demo_budgets(budgets_csv, queries.ae_month_totals(conn, (today.year - 1) * 100 + 1,
                                                                  (today.year - 1) * 100 + 12), today.year)
         reference.load_budgets(conn, budgets_csv)
+        # Each AE's forecast: last year's month, some AEs hopeful and some cautious (issue 13).
+        _write_demo_forecasts(work / "forecasts.csv", queries.ae_month_totals(
+            conn, (today.year - 1) * 100 + 1, (today.year - 1) * 100 + 12), today.year)
+        reference.load_forecasts(conn, work / "forecasts.csv", "demo@example.com")
         _demo_decisions(conn)
         # Issue 13: a year and a bit of weekly booking snapshots, so the pace page has a history.
         from ctvdb import snapshots
@@ -226,6 +234,18 @@ def _write_demo_budgets(path: Path, last_year: list[tuple[str, int, float]], yea
                 writer.writerow([ae, f"{year}-{month % 100:02d}", round(gross * 1.05, -2)])
 
 
+def _write_demo_forecasts(path: Path, last_year: list[tuple[str, int, float]], year: int) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ae", "month", "amount"])
+        for ae, month, gross in last_year:
+            outlook = 0.9 + hashlib.sha256(ae.encode()).digest()[0] % 25 / 100   # 0.90 to 1.14, per AE
+            if gross > 0:
+                writer.writerow([ae, f"{year}-{month % 100:02d}", round(gross * outlook, -2)])
+
+
 # sectors load / budgets load ---------------------------------------------------------------------
 
 def cmd_load(args, config: Config) -> int:
@@ -235,12 +255,16 @@ def cmd_load(args, config: Config) -> int:
     conn = db.connect(config.database_path)
     try:
         db.ensure_current(conn)
-        load = reference.load_sectors if args.kind == "sectors" else reference.load_budgets
-        count = load(conn, Path(args.csv))
+        if args.kind == "sectors":
+            count = reference.load_sectors(conn, Path(args.csv))
+        else:
+            load = reference.load_budgets if args.kind == "budgets" else reference.load_forecasts
+            count = load(conn, Path(args.csv), args.by)
     except reference.LoadError as exc:
         raise CommandError(f"{exc}; nothing was loaded") from None
     finally:
         conn.close()
-    what = "customers given a sector" if args.kind == "sectors" else "AE-month budgets stored"
+    what = {"sectors": "customers given a sector", "budgets": "AE-month budgets stored",
+            "forecasts": "AE-month forecasts stored"}[args.kind]
     print(f"Loaded {args.csv} into {config.database_path}: {count:,} {what}.")
     return 0

@@ -161,6 +161,8 @@ def sheet_name(title: str, fallback: str, taken: set[str]) -> str:
 
 
 def _version_text(version) -> str:
+    if isinstance(version, (tuple, list)) and len(version) == 5:   # v16: and the planning history's newest row
+        return f"{_version_text(version[:4])}, plan change {version[4]}"
     if isinstance(version, (tuple, list)) and len(version) == 4:
         batch, load, closed, change = version
         return f"import batch {batch}, reference load {load}, {closed} months closed, change {change}"

@@ -1,4 +1,5 @@
-"""Loading the reference data the reports need beside the spots: customer sectors and AE budgets.
+"""Loading the reference data the reports need beside the spots: customer sectors, AE budgets
+and forecasts.
 
 Each load reads the whole CSV first, stops at the first bad line with an error naming the line
 and column, then writes everything in one transaction and records the load in
@@ -11,8 +12,10 @@ sectors CSV, header `customer,sector`:
 budgets CSV, header `ae,month,amount`:
     ae        the sales person as in the workbook (matched trimmed and upper-cased, like spots.ae)
     month     the broadcast month: `Nov-26`, `2026-11` or `202611`
-    amount    the budget in dollars (`12500`, `12,500.00`, `$12,500`); a later line for the same
-              AE and month replaces an earlier one, and the file replaces those AE-months only
+    amount    the budget in dollars (`12500`, `12,500.00`, `$12,500`; not negative); a later line
+              for the same AE and month replaces an earlier one, and the file replaces those
+              AE-months only. Every amount that changes is kept in the planning history.
+forecasts CSV (`ctvdb forecasts load FILE.csv --by EMAIL`): the same columns, for forecasts.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 
 from werkzeug.exceptions import BadRequest
 
-from ctvdb import codes, db
+from ctvdb import codes, db, planning
 from ctvdb.web import params, queries
 
 
@@ -78,27 +81,41 @@ def load_sectors(conn: sqlite3.Connection, path: Path) -> int:
     return len(changes)
 
 
-def load_budgets(conn: sqlite3.Connection, path: Path) -> int:
-    """Store budgets per AE and broadcast month; returns the number of AE-months stored."""
-    budgets: dict[tuple[str, int], float] = {}
+def load_budgets(conn: sqlite3.Connection, path: Path, actor: str = "ctvdb budgets load") -> int:
+    """Store budgets per AE and broadcast month; returns the number of AE-months stored. Each
+    one that changes is a row of the planning history (ctvdb/planning.py), by `actor`."""
+    return _load_plan(conn, "budget", path, actor, record=True)
+
+
+def load_forecasts(conn: sqlite3.Connection, path: Path, actor: str) -> int:
+    """Store forecasts per AE and broadcast month, as load_budgets does budgets. A forecast load is
+    no `reference_loads` row: its history rows change the web cache's data version already."""
+    return _load_plan(conn, "forecast", path, actor, record=False)
+
+
+def _load_plan(conn: sqlite3.Connection, kind: str, path: Path, actor: str, record: bool) -> int:
+    cells: dict[tuple[str, int], float] = {}
     for line, row in _rows(path, ("ae", "month", "amount")):
         ae = codes.ae_key(row["ae"])
         if not row["ae"]:
             raise LoadError(f"{path}: line {line}, column ae: the AE is blank")
         try:
-            month = params.parse_month(row["month"], "budget")
+            month = params.parse_month(row["month"], kind)
         except BadRequest as exc:
-            raise LoadError(f"{path}: line {line}, column month: {exc.description}") from None
-        text = row["amount"].replace("$", "").replace(",", "").strip()
+            raise LoadError(f"{path}: line {line}, column month: {exc.description.rstrip('.')}") from None
         try:
-            amount = float(text)
-        except ValueError:
-            raise LoadError(f"{path}: line {line}, column amount: “{row['amount']}” is not an amount") from None
-        budgets[(ae, month)] = amount
-    with db.write_transaction(conn):
-        conn.executemany(
-            "INSERT INTO budgets (ae, broadcast_month, amount) VALUES (?, ?, ?)"
-            " ON CONFLICT (ae, broadcast_month) DO UPDATE SET amount = excluded.amount",
-            [(ae, month, amount) for (ae, month), amount in budgets.items()])
-        _record(conn, "budgets", path, len(budgets))
-    return len(budgets)
+            amount = planning.parse_amount(row["amount"], f"{path}: line {line}, column amount")
+        except planning.PlanError as exc:
+            raise LoadError(str(exc)) from None
+        if amount is None:
+            raise LoadError(f"{path}: line {line}, column amount: the amount is blank")
+        cells[(ae, month)] = amount
+    try:
+        with db.write_transaction(conn):
+            planning.apply(conn, actor, kind, [planning.Edit(ae, month, amount) for (ae, month), amount in cells.items()],
+                           "csv")
+            if record:
+                _record(conn, "budgets", path, len(cells))
+    except planning.PlanError as exc:
+        raise LoadError(f"{path}: {exc}") from None
+    return len(cells)

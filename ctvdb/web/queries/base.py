@@ -79,6 +79,8 @@ def data_version(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
         "       (SELECT coalesce(max(id), 0) FROM reference_loads),"
         "       (SELECT count(*) FROM month_closures),"
         "       (SELECT coalesce(max(id), 0) FROM changes)"
+        # v16: a budget or forecast changed on the planning page, pasted or loaded (ctvdb/planning.py)
+        "     , (SELECT coalesce(max(id), 0) FROM plan_history)"
     ).fetchone()
     return tuple(row)
 

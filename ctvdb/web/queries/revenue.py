@@ -1,5 +1,5 @@
 """Revenue reports from the customer summaries: monthly summary, customer revenue, AE
-performance, management performance (booked vs budget)."""
+performance, management performance (booked vs forecast vs budget)."""
 
 from __future__ import annotations
 
@@ -166,13 +166,15 @@ def customer_revenue(conn: sqlite3.Connection, filters: Filters, today: date) ->
     )
 
 
-# Pacing: booked against budget and last year, per AE and month of a period ----------------------
+# Pacing: booked against forecast, budget and last year, per AE and month of a period -------------
 
 PACE_COLUMNS = [
     Column("booked", "Booked", "money"), Column("last_year", "Same months last year", "money"),
     Column("change", "Change vs last year", "change"), Column("change_pct", "Change %", "change_pct"),
     Column("budget", "Budget", "money"), Column("variance", "Booked − budget", "change"),
     Column("pacing", "% of budget", "pace"),
+    # DOMAIN.md §8: still to book = forecast − booked, for the open months that have a forecast
+    Column("forecast", "Forecast", "money"), Column("still_to_book", "Still to book", "money"),
 ]
 
 
@@ -190,33 +192,48 @@ def _booked(conn: sqlite3.Connection, filters: Filters, measure: str, first: int
     return booked
 
 
-def _budgets(conn: sqlite3.Connection, filters: Filters, first: int, last: int) -> dict[str, dict[int, float]]:
-    """{AE: {month: budget}}: budgets are per AE and month for every revenue type, market and
-    revenue class, so a page filtered by one of those has no budget to compare with."""
+def _budgets(conn: sqlite3.Connection, filters: Filters, first: int, last: int,
+             table: str = "budgets") -> dict[str, dict[int, float]]:
+    """{AE: {month: budget}} (or forecast, from table forecasts): budgets and forecasts are per AE
+    and month for every revenue type, market and revenue class, so a page filtered by one of those
+    has none to compare with."""
     if filters.revenue_type or filters.market or filters.revenue_class:
         return {}
     budget: dict[str, dict[int, float]] = {}
     for ae, month, amount in conn.execute(
-            "SELECT ae, broadcast_month, amount FROM budgets WHERE broadcast_month BETWEEN ? AND ?"
+            f"SELECT ae, broadcast_month, amount FROM {table} WHERE broadcast_month BETWEEN ? AND ?"
             + (" AND ae = ?" if filters.ae else ""), [first, last] + ([filters.ae] if filters.ae else [])):
         budget.setdefault(ae, {})[month] = amount
     return budget
 
 
-def _pace(months: list[int], booked: dict[int, float], budget: dict[int, float] | None) -> dict:
-    """One row's figures over `months`: booked, the same months a year earlier, and the budget.
-    Where no budget is loaded for a month, that month has no budget (shown "—", never 0) and is
-    left out of booked − budget and % of budget, which compare only the months that have one."""
+def _forecasts(conn: sqlite3.Connection, filters: Filters, first: int, last: int) -> tuple[dict, frozenset]:
+    """({AE: {month: forecast}}, the closed months of first..last): still to book is for open months."""
+    closed = frozenset(r[0] for r in conn.execute(
+        "SELECT broadcast_month FROM month_closures WHERE broadcast_month BETWEEN ? AND ?", (first, last)))
+    return _budgets(conn, filters, first, last, "forecasts"), closed
+
+
+def _pace(months: list[int], booked: dict[int, float], budget: dict[int, float] | None,
+          forecast: dict[int, float] | None = None, closed: frozenset = frozenset()) -> dict:
+    """One row's figures over `months`: booked, the same months a year earlier, the budget and the
+    forecast. Where no budget is loaded for a month, that month has no budget (shown "—", never 0)
+    and is left out of booked − budget and % of budget, which compare only the months that have
+    one. Still to book is forecast − booked over the open months that have a forecast."""
     this = sum(booked.get(m, 0.0) for m in months)
     last = sum(booked.get(m - 100, 0.0) for m in months)
     budgeted = [m for m in months if budget and m in budget]
     goal = sum(budget[m] for m in budgeted) if budgeted else None
     compared = sum(booked.get(m, 0.0) for m in budgeted)
+    forecasted = [m for m in months if forecast and m in forecast]
+    to_book = [m for m in forecasted if m not in closed]
     return {"booked": _money(this), "last_year": _money(last), "change": _money(this - last),
             "change_pct": _pct(this - last, last),
             "budget": None if goal is None else _money(goal),
             "variance": None if goal is None else _money(compared - goal),
-            "pacing": _pct(compared, goal) if goal else None}
+            "pacing": _pct(compared, goal) if goal else None,
+            "forecast": _money(sum(forecast[m] for m in forecasted)) if forecasted else None,
+            "still_to_book": _money(sum(forecast[m] - booked.get(m, 0.0) for m in to_book)) if to_book else None}
 
 
 def _pacing(conn: sqlite3.Connection, filters: Filters, measure: str, first: int, last: int,
@@ -231,7 +248,7 @@ def _pacing(conn: sqlite3.Connection, filters: Filters, measure: str, first: int
 
 
 def _company(months: list[int], booked: dict, budgets: dict, aes: list[str]) -> tuple[dict, dict]:
-    """The company's booked and budget per month: every AE's summed."""
+    """The company's booked and budget (or forecast) per month: every AE's summed."""
     total: dict[int, float] = {}
     goal: dict[int, float] = {}
     for ae in aes:
@@ -243,16 +260,22 @@ def _company(months: list[int], booked: dict, budgets: dict, aes: list[str]) -> 
 
 
 def _pace_tables(months: list[int], booked: dict, budgets: dict, columns: list[Column],
-                 year: int) -> tuple[list[dict], dict, list[dict], list[dict]]:
+                 year: int, forecasts: dict | None = None,
+                 closed: frozenset = frozenset()) -> tuple[list[dict], dict, list[dict], list[dict]]:
     """(per-AE rows, company totals, company per month, per AE and month)."""
-    aes = sorted(set(booked) | set(budgets))
-    ae_rows = [{"ae": ae, **_pace(months, booked.get(ae, {}), budgets.get(ae))} for ae in aes]
-    ae_rows = [r for r in ae_rows if r["booked"] or r["last_year"] or r["budget"] is not None]
+    forecasts = forecasts or {}
+    aes = sorted(set(booked) | set(budgets) | set(forecasts))
+    ae_rows = [{"ae": ae, **_pace(months, booked.get(ae, {}), budgets.get(ae), forecasts.get(ae), closed)}
+               for ae in aes]
+    ae_rows = [r for r in ae_rows
+               if r["booked"] or r["last_year"] or r["budget"] is not None or r["forecast"] is not None]
     ae_rows.sort(key=lambda r: (-r["booked"], r["ae"]))
     total, goal = _company(months, booked, budgets, aes)
-    company = _pace(months, total, goal or None)
-    month_rows = [{"month": m, **_pace([m], total, goal or None)} for m in months]
-    ae_month_rows = [{"ae": r["ae"], "month": m, **_pace([m], booked.get(r["ae"], {}), budgets.get(r["ae"]))}
+    _, expected = _company(months, {}, forecasts, aes)
+    company = _pace(months, total, goal or None, expected, closed)
+    month_rows = [{"month": m, **_pace([m], total, goal or None, expected, closed)} for m in months]
+    ae_month_rows = [{"ae": r["ae"], "month": m, **_pace([m], booked.get(r["ae"], {}), budgets.get(r["ae"]),
+                                                          forecasts.get(r["ae"]), closed)}
                      for r in ae_rows for m in months]
     return ae_rows, company, month_rows, ae_month_rows
 
@@ -271,8 +294,10 @@ def ae_dashboard(conn: sqlite3.Connection, filters: Filters, today: date) -> Rep
     # Budgets are gross: a net page has nothing to compare them with.
     customers: dict[tuple[str, int], set] = {}
     months, booked, budgets = _pacing(conn, filters, measure, first, last, measure == "gross", customers)
+    forecasts, closed = _forecasts(conn, filters, first, last) if measure == "gross" else ({}, frozenset())
     columns = PACE_COLUMNS if measure == "gross" else PACE_COLUMNS[:4]
-    ae_rows, company, month_rows, ae_month_rows = _pace_tables(months, booked, budgets, columns, year)
+    ae_rows, company, month_rows, ae_month_rows = _pace_tables(months, booked, budgets, columns, year,
+                                                               forecasts, closed)
     period_years = {m // 100 for m in months}
     for r in ae_rows:
         r["customers"] = len(set().union(*(customers.get((r["ae"], y), set()) for y in period_years)))
@@ -308,21 +333,24 @@ def management_performance(conn: sqlite3.Connection, filters: Filters, today: da
     year = _year(filters, options, today.year)
     first, last = period_months(filters, year, today)
     months, booked, budgets = _pacing(conn, filters, "gross", first, last, True)
-    ae_rows, company, month_rows, ae_month_rows = _pace_tables(months, booked, budgets, PACE_COLUMNS, year)
+    forecasts, closed = _forecasts(conn, filters, first, last)
+    ae_rows, company, month_rows, ae_month_rows = _pace_tables(months, booked, budgets, PACE_COLUMNS, year,
+                                                               forecasts, closed)
     quarters = []
     for q in sorted({(m // 100, (m % 100 + 2) // 3) for m in months}):
         q_months = [m for m in months if (m // 100, (m % 100 + 2) // 3) == q]
         for r in ae_rows:
             quarters.append({"ae": r["ae"], "quarter": f"Q{q[1]} {q[0]}",
-                             **_pace(q_months, booked.get(r["ae"], {}), budgets.get(r["ae"]))})
+                             **_pace(q_months, booked.get(r["ae"], {}), budgets.get(r["ae"]),
+                                     forecasts.get(r["ae"]), closed)})
     words = _period_words(first, last)
     return Report(
         name="management_performance",
         filters={**filters.as_dict(), "year": year, "first_month": first, "last_month": last},
         options=options,
-        extra={"has_budgets": bool(budgets), "company": company, "period": words},
+        extra={"has_budgets": bool(budgets), "has_forecasts": bool(forecasts), "company": company, "period": words},
         tables=[
-            Table("aes", f"Booked vs budget, {words}", [Column("ae", "AE", "ae")] + PACE_COLUMNS, ae_rows,
+            Table("aes", f"Booked vs forecast and budget, {words}", [Column("ae", "AE", "ae")] + PACE_COLUMNS, ae_rows,
                   {"ae": "Total", **company}),
             Table("months", f"Company by month, {words}", [Column("month", "Month", "month")] + PACE_COLUMNS,
                   month_rows, {"month": "Total", **company}),
@@ -338,15 +366,17 @@ def management_performance(conn: sqlite3.Connection, filters: Filters, today: da
 
 def index(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     """This month, quarter to date and year to date: booked (gross, every revenue type) against
-    budget and the same months last year — for the company, or an ae user's own AE."""
+    forecast, budget and the same months last year — for the company, or an ae user's own AE."""
     month = current_month(today)
     first = month // 100 * 100 + 1
     _, booked, budgets = _pacing(conn, filters, "gross", first, month, True)
-    aes = sorted(set(booked) | set(budgets))
+    forecasts, closed = _forecasts(conn, filters, first, month)
+    aes = sorted(set(booked) | set(budgets) | set(forecasts))
     total, goal = _company(_months(first, month), booked, budgets, aes)
+    _, expected = _company(_months(first, month), {}, forecasts, aes)
     quarter_start = first + 3 * ((month % 100 - 1) // 3)
     rows = [{"period": name, "key": key, "months": _period_words(start, month),
-             **_pace(_months(start, month), total, goal or None)}
+             **_pace(_months(start, month), total, goal or None, expected, closed)}
             for name, key, start in (("This month", "month", month), ("Quarter to date", "qtd", quarter_start),
                                      ("Year to date", "ytd", first))]
     return Report(

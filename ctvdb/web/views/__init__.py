@@ -4,6 +4,7 @@ from ctvdb.web.views import workbench
 from ctvdb.web.views import business
 from ctvdb.web.views import signals
 from ctvdb.web.views import pace  # issue 13, booking pace
+from ctvdb.web.views import planning
 
 VIEWS = {name: getattr(workbench, name) for name in (
     "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo",
@@ -12,3 +13,5 @@ VIEWS = {name: getattr(workbench, name) for name in (
 VIEWS |= {"new_business": business.new_business}   # issue 13, new and changed business
 VIEWS |= {name: getattr(signals, name) for name in ("signals", "signals_decide")}
 VIEWS |= {"booking_pace": pace.booking_pace}   # issue 13, booking pace
+VIEWS |= {name: getattr(planning, name) for name in (
+    "planning_grid", "planning_history", "planning_budgets", "planning_forecasts")}
