@@ -74,6 +74,13 @@ NOT_BOOKED = "You can see only the customers you have booked."
 # dismissing is for a manager, an admin, or an ae on their own AE's signals (signal_states checks).
 AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"signals"}
 SIGNAL_FORMS = frozenset({"signals_decide"})
+# The daily pages (issue 13): /me is an AE's own day (an ae user lands there after signing in and
+# sees only their own); /manager, the AEs' scoreboard, is for the people who manage them.
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"me"}
+MANAGER_ENDPOINTS = frozenset({"manager"})
+MANAGER_ROLES = frozenset({"admin", "management"})
+NOT_MANAGER = "The manager's scoreboard is open to managers and administrators."
+AE_LANDING = "/me"
 SIGNAL_FORM_ROLES = frozenset({"admin", "management", "ae"})
 NOT_SIGNAL_FORMS = "Only a manager, an administrator or the account's AE can snooze or dismiss a signal."
 
@@ -207,6 +214,8 @@ def refusal(principal: Principal | None, endpoint: str, args: MultiDict) -> str 
         return None if principal.role in WORKBENCH_ROLES | {"ae"} else NOT_FORECASTS
     if not principal.is_admin and any(args.get(a) for a in ADMIN_ARGUMENTS.get(endpoint, ())):
         return "Only an administrator can see rejected rows."
+    if endpoint in MANAGER_ENDPOINTS and principal.role not in MANAGER_ROLES:
+        return NOT_MANAGER
     if endpoint in SIGNAL_FORMS:
         return None if principal.role in SIGNAL_FORM_ROLES else NOT_SIGNAL_FORMS
     if principal.role != "ae" or endpoint in AE_OPEN_ENDPOINTS:
@@ -338,6 +347,8 @@ def signin(config: Config, request: Request, render: Render) -> Response:
 def _signed_in(config, request, conn, user, addr, next_path) -> Response:
     lifetime = timedelta(hours=config.session_hours)
     token = auth.start_session(conn, user, lifetime, addr)
+    if user.role == "ae" and next_path == DEFAULT_NEXT:
+        next_path = AE_LANDING   # an AE's day starts on their own page
     response = redirect(next_path, 303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(lifetime.total_seconds()), httponly=True,
                         samesite="Lax", secure=is_https(config, request), path="/")

@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ctvdb import config as config_module, importer
 
@@ -109,7 +110,9 @@ def _ask(result: importer.ImportResult) -> bool:
 def _today(args, config) -> dt.date:
     text = args.today or config.import_clock
     if not text:
-        return dt.date.today()
+        # The day in the broadcaster's time zone, as the pages count it: the day's booking
+        # snapshot is the one the pace page finds for "today", whatever zone the server is in.
+        return dt.datetime.now(ZoneInfo(config.timezone)).date()
     try:
         return dt.date.fromisoformat(text[:10])
     except ValueError:

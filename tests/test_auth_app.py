@@ -143,6 +143,8 @@ URLS = {
     "customer_edit_save": "/customers/1",
     "new_business": "/reports/new-business",   # issue 13, new and changed business
     "signals": "/reports/signals",
+    "me": "/me",
+    "manager": "/manager",
     "signals_decide": "/reports/signals",
     "booking_pace": "/reports/pace",
     # Planning (issue 13)
@@ -157,7 +159,8 @@ POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
          "customer_agencies_edit"}    # forms, never links
 POSTS |= {"planning_budgets", "planning_forecasts"}
 WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale", "customer_sectors",
-             "customer_edit", "customer_agencies"}
+             "customer_edit", "customer_agencies",
+             "manager"}   # the manager's scoreboard: managers and administrators, like the workbench
 REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}
                  - POSTS - WORKBENCH)
 

@@ -33,6 +33,10 @@ STATIC = Path(__file__).parent / "static"
 
 # The index page and the navigation: endpoint, title, one-line description.
 REPORT_PAGES = [
+    ("me", "My day",
+     "An AE's month, quarter and year against forecast and budget, booking pace, accounts and signals, new business."),
+    ("manager", "Manager's scoreboard",
+     "Every AE against forecast, budget and last year; revenue at risk, signals not looked at, changes since yesterday."),
     ("monthly_summary", "Monthly revenue summary",
      "Internal Ad Sales per broadcast month and quarter, open or closed, with the top 20 clients."),
     ("customer_revenue", "Customer revenue",
@@ -130,6 +134,9 @@ class App:
             Rule("/customers/<id:customer_id>", endpoint="customer_edit_save", methods=["POST"]),
             # New and changed business (issue 13): views/business.py.
             Rule("/reports/new-business", endpoint="new_business"),
+            # The daily pages (issue 13): views in web/views/daily.py.
+            Rule("/me", endpoint="me"),
+            Rule("/manager", endpoint="manager"),
             # Account signals (issue 13): views in web/views/signals.py.
             Rule("/reports/signals", endpoint="signals", methods=["GET"]),
             Rule("/reports/signals", endpoint="signals_decide", methods=["POST"]),

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ctvdb import auth, db
 from ctvdb.console import CommandError, say_database
@@ -122,7 +123,7 @@ def build_demo(path: Path, *, rebuild: bool = False, today: dt.date | None = Non
     from ctvdb.importer import ImportFailed, import_workbook
     from ctvdb.web import queries, reference
 
-    today = today or dt.date.today()
+    today = today or dt.datetime.now(ZoneInfo(Config().timezone)).date()   # the day as the pages count it
     first_year = today.year - DEMO_YEARS + 1
     span = f"Jan-{first_year % 100:02d}..Dec-{today.year % 100:02d}"
     rows = DEMO_SPOTS_PER_MONTH * 12 * DEMO_YEARS

@@ -35,8 +35,8 @@ def _periods(today: date) -> list[tuple[str, str, dict]]:
     """(key, label, the filters that select it): this broadcast month, its quarter, its year."""
     month = current_month(today)
     year, quarter = month // 100, (month % 100 + 2) // 3
-    return [("month", "This month", {"period": "month"}),
-            ("quarter", f"Q{quarter} {year}", {"period": f"q{quarter}", "year": year}),
+    return [("month", "This month", {"period": "month", "year": year}),
+            ("quarter", f"Q{quarter} {year}", {"quarter": quarter, "year": year}),
             ("year", f"Year {year}", {"period": "year", "year": year})]
 
 
@@ -92,8 +92,9 @@ def accounts(conn: sqlite3.Connection, ae: str, today: date) -> Table:
 def my_page(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     """/me: one AE's day. Without an AE (a manager who has not chosen one), only the choice."""
     options = {"aes": _options(conn)["aes"]}
-    if not filters.ae:
-        return Report("me", {}, [], options=options, extra={"ae": None})
+    if not filters.ae:   # the choice, as a table too, so the page's downloads have something to give
+        return Report("me", {}, [Table("aes", "AEs", [Column("ae", "AE")], [{"ae": ae} for ae in options["aes"]])],
+                      options=options, extra={"ae": None})
     ae_only = Filters(ae=filters.ae)
     tables = [Table("periods", f"{filters.ae}: booked against forecast and budget", PERIOD_COLUMNS,
                     period_rows(conn, ae_only, today)),

@@ -1,10 +1,6 @@
 """Views that live outside app.py, by the endpoint of their URL-map rule (STYLE.md)."""
 
-from ctvdb.web.views import workbench
-from ctvdb.web.views import business
-from ctvdb.web.views import signals
-from ctvdb.web.views import pace  # issue 13, booking pace
-from ctvdb.web.views import planning
+from ctvdb.web.views import business, daily, pace, planning, signals, workbench
 
 VIEWS = {name: getattr(workbench, name) for name in (
     "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo",
@@ -15,3 +11,4 @@ VIEWS |= {name: getattr(signals, name) for name in ("signals", "signals_decide")
 VIEWS |= {"booking_pace": pace.booking_pace}   # issue 13, booking pace
 VIEWS |= {name: getattr(planning, name) for name in (
     "planning_grid", "planning_history", "planning_budgets", "planning_forecasts")}
+VIEWS |= {"me": daily.me, "manager": daily.manager}   # issue 13, the daily pages
