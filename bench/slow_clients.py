@@ -29,8 +29,6 @@ import os
 import resource
 import selectors
 import socket
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from ctvdb import config  # noqa: E402
 from ctvdb.auth_web import SESSION_COOKIE  # noqa: E402
 import web_bench  # noqa: E402
-from web_bench import build, free_port, pct  # noqa: E402
+from web_bench import build, pct  # noqa: E402
 
 REPORT = "/reports/monthly/revenue-summary"
 TRICKLE = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 4000   # never ends its headers

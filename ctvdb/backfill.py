@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctvdb import db, snapshots, workbook
+from ctvdb import codes, db, snapshots, workbook
 from ctvdb.rows import SPOT_COLUMNS, Rejected, RowReader
 
 # The import refuses a workbook with more rejected rows than this (importer.import_workbook's
@@ -68,7 +68,7 @@ def dated(paths: list[Path]) -> list[tuple[dt.date, Path]]:
 def figures_of(path: Path, day: dt.date) -> snapshots.Figures:
     """What the workbook books per month × AE × revenue type × market, months from the day's
     broadcast month on. Raises workbook.WorkbookError for a file the import would refuse."""
-    reader, figures, first = RowReader(), {}, snapshots.broadcast_month(day)
+    reader, figures, first = RowReader(), {}, codes.broadcast_month(day)
     rows = rejected = 0
     first_rejected = None
     with workbook.Workbook.open(path) as book:

@@ -5,6 +5,7 @@ Pure functions with no database access: the import, the sample writer and the re
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 COLUMNS = (
@@ -85,6 +86,40 @@ def parse_month_label(text: str) -> int:
     if not m or m.group(1).lower() not in _MONTH_NUMBER:
         raise ValueError(f"not a month like Nov-26: {text!r}")
     return month_key(2000 + int(m.group(2)), _MONTH_NUMBER[m.group(1).lower()])
+
+
+def broadcast_month(day: dt.date) -> int:
+    """The broadcast month `day` is in, as YYYYMM. A broadcast month ends on the last Sunday of
+    its calendar month, so a day belongs to the month of the Sunday that ends its week (Monday
+    30 November 2026 is in December). Here, not in the web side, so the import can use it too."""
+    sunday = day + dt.timedelta(days=6 - day.weekday())
+    return sunday.year * 100 + sunday.month
+
+
+def broadcast_start(month: int) -> dt.date:
+    """The first day of a broadcast month: the Monday on or before the 1st."""
+    first = dt.date(month // 100, month % 100, 1)
+    return first - dt.timedelta(days=first.weekday())
+
+
+def broadcast_end(month: int) -> dt.date:
+    """The last day of a broadcast month: the day before the next one starts."""
+    return broadcast_start(add_months(month, 1)) - dt.timedelta(days=1)
+
+
+def add_months(month: int, count: int) -> int:
+    """The month `count` months after YYYYMM `month` (before it when negative)."""
+    index = (month // 100) * 12 + month % 100 - 1 + count
+    return (index // 12) * 100 + index % 12 + 1
+
+
+def month_span(first: int, last: int) -> list[int]:
+    """Every YYYYMM month from `first` to `last`, both included."""
+    months, m = [], first
+    while m <= last:
+        months.append(m)
+        m = add_months(m, 1)
+    return months
 
 
 def previous_month(key: int) -> int:

@@ -15,13 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-
-def current_month(today: dt.date) -> int:
-    """The broadcast month `today` is in, as YYYYMM: the month of the Sunday that ends its week.
-    The same rule as ctvdb.web.queries.base.current_month, which the import may not import (the
-    web side pulls in werkzeug)."""
-    sunday = today + dt.timedelta(days=6 - today.weekday())
-    return sunday.year * 100 + sunday.month
+from ctvdb import codes
 
 
 def after_import(conn: sqlite3.Connection, today: dt.date, batch_id: int) -> None:
@@ -32,7 +26,7 @@ def after_import(conn: sqlite3.Connection, today: dt.date, batch_id: int) -> Non
         "INSERT INTO contract_snapshots (snapshot_date, contract, broadcast_month, customer_id, ae, spots, gross)"
         " SELECT ?, contract, broadcast_month, customer_id, ae, count(*), total(gross_rate) FROM spots"
         " WHERE broadcast_month >= ? AND contract <> ''"
-        " GROUP BY contract, broadcast_month, customer_id, ae", (day, current_month(today)))
+        " GROUP BY contract, broadcast_month, customer_id, ae", (day, codes.broadcast_month(today)))
     # First seen = the earliest day an import saw it, so that workbooks imported out of date
     # order (a backfill of saved daily logs) still date each contract by its first appearance.
     conn.execute(

@@ -21,6 +21,8 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
+from ctvdb import codes
+
 SIGNALS = ("churned", "declining", "gone_quiet", "new_account", "growing", "renewal_gap")
 WORDS = {"churned": "Churned", "declining": "Declining", "gone_quiet": "Gone quiet", "new_account": "New account",
          "growing": "Growing", "renewal_gap": "Renewal gap"}
@@ -32,19 +34,6 @@ QUIET = ((20, 90), (12, 120), (6, 240))
 
 def _month(year: int, month: int) -> int:
     return year * 100 + month
-
-
-def _shift(month: int, count: int) -> int:
-    """The broadcast month `count` months after `month` (before it when negative)."""
-    index = (month // 100) * 12 + month % 100 - 1 + count
-    return (index // 12) * 100 + index % 12 + 1
-
-
-def current_month(today: dt.date) -> int:
-    """The broadcast month `today` is in: that of the Sunday ending its week (the web side's rule,
-    queries.base.current_month, which the import may not import)."""
-    sunday = today + dt.timedelta(days=6 - today.weekday())
-    return _month(sunday.year, sunday.month)
 
 
 def year_before(today: dt.date) -> dt.date:
@@ -64,23 +53,23 @@ class Windows:
 
     @classmethod
     def of(cls, today: dt.date) -> "Windows":
-        return cls(today, current_month(today))
+        return cls(today, codes.broadcast_month(today))
 
     @property
     def trailing(self) -> tuple[int, int]:
-        return _shift(self.month, -12), _shift(self.month, -1)
+        return codes.add_months(self.month, -12), codes.add_months(self.month, -1)
 
     @property
     def prior(self) -> tuple[int, int]:
-        return _shift(self.month, -24), _shift(self.month, -13)
+        return codes.add_months(self.month, -24), codes.add_months(self.month, -13)
 
     @property
     def last_3(self) -> tuple[int, int]:
-        return _shift(self.month, -3), _shift(self.month, -1)
+        return codes.add_months(self.month, -3), codes.add_months(self.month, -1)
 
     @property
     def next_3(self) -> tuple[int, int]:
-        return _shift(self.month, 1), _shift(self.month, 3)
+        return codes.add_months(self.month, 1), codes.add_months(self.month, 3)
 
 
 @dataclass
@@ -147,7 +136,7 @@ def figures_of(history: History, w: Windows) -> Figures:
     g = history.gross
     first24 = w.prior[0]
     booked = sum(1 for m, v in g.items() if first24 <= m <= w.trailing[1] and _cents(v) > 0)
-    return Figures(prior=_sum(g, *w.prior), trailing=_sum(g, *w.trailing), ahead=_sum(g, _shift(w.month, 1)),
+    return Figures(prior=_sum(g, *w.prior), trailing=_sum(g, *w.trailing), ahead=_sum(g, codes.add_months(w.month, 1)),
                    lifetime=_sum(g, 0), last_3=_sum(g, *w.last_3), next_3=_sum(g, *w.next_3),
                    months_booked=booked, first_month=min(g), last_month=max(g), quiet_after=quiet_after(booked))
 
@@ -168,7 +157,7 @@ def may_be_new(f: Figures, w: Windows) -> bool:
     date's calendar month (it may be the next: 28 October can belong to November); one month of
     slack more for a log's mistakes."""
     since = year_before(w.today)
-    return _cents(f.lifetime) >= NEW_LIFETIME and f.first_month >= _shift(_month(since.year, since.month), -1)
+    return _cents(f.lifetime) >= NEW_LIFETIME and f.first_month >= codes.add_months(_month(since.year, since.month), -1)
 
 
 def signals_of(f: Figures, w: Windows) -> list[str]:
@@ -251,10 +240,10 @@ class Spots:
         (a spot airs within days of its broadcast month), so a big account's years are not read."""
         if customer_id not in self._last:
             today = self.w.today.isoformat()
-            upper = min(last_month, _shift(self.w.month, 1))
+            upper = min(last_month, codes.add_months(self.w.month, 1))
             found = self.conn.execute(
                 "SELECT max(air_date) FROM spots WHERE customer_id = ? AND broadcast_month BETWEEN ? AND ?"
-                " AND air_date <= ?", (customer_id, _shift(upper, -2), upper, today)).fetchone()[0]
+                " AND air_date <= ?", (customer_id, codes.add_months(upper, -2), upper, today)).fetchone()[0]
             if found is None:
                 found = self.conn.execute(
                     "SELECT max(air_date) FROM spots WHERE customer_id = ? AND air_date <= ?",

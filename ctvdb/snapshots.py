@@ -15,29 +15,12 @@ import sqlite3
 import zlib
 from collections.abc import Iterable
 
+from ctvdb import codes
+
 # (broadcast month, AE, revenue type, market) -> [spots, gross, net]
 Figures = dict[tuple[int, str, str, str], list]
 
 _INSERT = "INSERT INTO booking_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-
-
-def broadcast_month(day: dt.date) -> int:
-    """The broadcast month `day` is in, as YYYYMM: the month of the Sunday that ends its week
-    (the rule of ctvdb.web.queries.base.current_month, which the import side cannot import)."""
-    sunday = day + dt.timedelta(days=6 - day.weekday())
-    return sunday.year * 100 + sunday.month
-
-
-def month_start(month: int) -> dt.date:
-    """The first day of a broadcast month: the Monday on or before the 1st."""
-    first = dt.date(month // 100, month % 100, 1)
-    return first - dt.timedelta(days=first.weekday())
-
-
-def month_end(month: int) -> dt.date:
-    """The last day of a broadcast month: the day before the next one starts."""
-    following = month + 1 if month % 100 < 12 else (month // 100 + 1) * 100 + 1
-    return month_start(following) - dt.timedelta(days=1)
 
 
 def _utc_now() -> str:
@@ -54,14 +37,14 @@ def after_import(conn: sqlite3.Connection, today: dt.date, batch_id: int) -> Non
         "INSERT INTO booking_snapshots SELECT broadcast_month, ?, ae, revenue_type, market_code, sum(spots),"
         " round(total(gross), 2), round(total(net), 2) FROM customer_month_summary"
         " WHERE broadcast_month >= ? GROUP BY broadcast_month, ae, revenue_type, market_code",
-        (day, broadcast_month(today)))
+        (day, codes.broadcast_month(today)))
     _record(conn, day, batch_id, source[0] if source else "")
 
 
 def store_day(conn: sqlite3.Connection, day: dt.date, figures: Figures, source_file: str) -> int:
     """Replace the snapshot of `day` with `figures` (months before the day's broadcast month are
     left out, as after_import leaves them). Runs in the caller's transaction; returns the rows."""
-    first = broadcast_month(day)
+    first = codes.broadcast_month(day)
     rows = [(month, day.isoformat(), ae, revenue_type, market, spots, round(gross, 2), round(net, 2))
             for (month, ae, revenue_type, market), (spots, gross, net) in sorted(figures.items())
             if month >= first]
@@ -105,7 +88,7 @@ def simulate_history(conn: sqlite3.Connection, today: dt.date, snapshot_days: It
     wanted = sorted(d for d in set(snapshot_days) if d < today and d.isoformat() not in have or d == today)
     if not wanted:
         return 0
-    months = _months(broadcast_month(wanted[0]), _add(broadcast_month(wanted[-1]), months_ahead - 1))
+    months = codes.month_span(codes.broadcast_month(wanted[0]), codes.add_months(codes.broadcast_month(wanted[-1]), months_ahead - 1))
     base: dict[int, list] = {}
     projected = set()
     for month in months:
@@ -114,19 +97,19 @@ def simulate_history(conn: sqlite3.Connection, today: dt.date, snapshot_days: It
             projected.add(month)
             base[month] = [(ae, rt, market, round(spots * growth * _spread(ae)), gross * growth * _spread(ae),
                             net * growth * _spread(ae))
-                           for ae, rt, market, spots, gross, net in base.get(_add(month, -12)) or
-                           _summary(conn, _add(month, -12))]
+                           for ae, rt, market, spots, gross, net in base.get(codes.add_months(month, -12)) or
+                           _summary(conn, codes.add_months(month, -12))]
     written = 0
     for day in wanted:
-        first, present = broadcast_month(day), set()
+        first, present = codes.broadcast_month(day), set()
         if day.isoformat() in have:
             present = {r[0] for r in conn.execute(
                 "SELECT DISTINCT broadcast_month FROM booking_snapshots WHERE snapshot_date = ?", (day.isoformat(),))}
         rows = []
-        for month in _months(first, _add(first, months_ahead - 1)):
+        for month in codes.month_span(first, codes.add_months(first, months_ahead - 1)):
             if month in present or (day == today and month not in projected):
                 continue
-            share = booked_share((month_start(month) - day).days)
+            share = booked_share((codes.broadcast_start(month) - day).days)
             rows += [(month, day.isoformat(), ae, rt, market, round(spots * share), round(gross * share, 2),
                       round(net * share, 2)) for ae, rt, market, spots, gross, net in base[month]]
         conn.executemany(_INSERT, rows)
@@ -145,16 +128,3 @@ def _summary(conn: sqlite3.Connection, month: int) -> list:
 def _spread(ae: str) -> float:
     """0.8 to 1.2, fixed per AE: so that a made-up history has AEs ahead and behind."""
     return 0.8 + 0.4 * (zlib.crc32(ae.encode()) % 101) / 100
-
-
-def _add(month: int, count: int) -> int:
-    index = (month // 100) * 12 + month % 100 - 1 + count
-    return (index // 12) * 100 + index % 12 + 1
-
-
-def _months(first: int, last: int) -> list[int]:
-    out = []
-    while first <= last:
-        out.append(first)
-        first = _add(first, 1)
-    return out

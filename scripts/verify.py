@@ -199,7 +199,7 @@ def check_last_import(database: Path, max_age_hours: float, now: dt.datetime) ->
     except sqlite3.Error as exc:
         return Item(False, f"cannot read the import history in {database}: {exc}", "ctvdb init, then the import")
     if not row or not row[0]:
-        return Item(False, "no import has ever completed", f"systemctl start ctv-daily-update.service")
+        return Item(False, "no import has ever completed", "systemctl start ctv-daily-update.service")
     finished = dt.datetime.fromisoformat(row[0])
     if finished.tzinfo is None:
         finished = finished.replace(tzinfo=dt.timezone.utc)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import re
 from datetime import timedelta
 
@@ -330,7 +329,7 @@ def test_the_grid_shows_booked_and_last_year_summed_from_the_rows_beside_the_pla
         sum(s.gross for s in spots if s.month // 100 == YEAR), abs=0.011)
     # The page draws the same figures, and the company block under the AEs.
     page = grid.client.get(f"/planning/?year={YEAR}").text
-    assert f'value="5000.00"' in page and f"{booked_nov:,.2f}" in page and ">Company<" in page
+    assert 'value="5000.00"' in page and f"{booked_nov:,.2f}" in page and ">Company<" in page
 
 
 # In a real browser: the grid's boxes belong to forms drawn apart from them (no script) ----------

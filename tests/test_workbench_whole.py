@@ -10,7 +10,6 @@ figures shown before that decision."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections import defaultdict
 from datetime import timedelta
 

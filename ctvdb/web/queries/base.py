@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import timedelta
 
+from ctvdb import codes
 from ctvdb.names import fold
 from ctvdb.web.params import Filters, month_label
 
@@ -161,11 +161,8 @@ def pace_class(pct: float) -> str:
 
 
 def current_month(today) -> int:
-    """The broadcast month today is in, as YYYYMM. A broadcast month ends on the last Sunday of
-    its calendar month, so a day belongs to the month of the Sunday that ends its week (Monday
-    30 November 2026 is in December)."""
-    sunday = today + timedelta(days=6 - today.weekday())
-    return sunday.year * 100 + sunday.month
+    """The broadcast month today is in, as YYYYMM (codes.broadcast_month)."""
+    return codes.broadcast_month(today)
 
 
 def _where(filters: Filters, alias: str = "s", *, revenue_type: bool = True,
@@ -235,17 +232,11 @@ def _customer_names(conn: sqlite3.Connection, ids) -> dict[int, tuple[str, str]]
         ("[" + ",".join(str(int(i)) for i in ids) + "]",))}
 
 
-def _months(first: int, last: int) -> list[int]:
-    months, m = [], first
-    while m <= last:
-        months.append(m)
-        m = m + 1 if m % 100 < 12 else (m // 100 + 1) * 100 + 1
-    return months
+_months = codes.month_span
 
 
 def _months_back(month: int, count: int) -> int:
-    index = (month // 100) * 12 + month % 100 - 1 - count
-    return (index // 12) * 100 + index % 12 + 1
+    return codes.add_months(month, -count)
 
 
 def _pct(part: float, whole: float) -> float | None:

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import date
 
 from ctvdb.codes import month_ranges
-from ctvdb.web.params import Filters, month_label
+from ctvdb.web.params import Filters
 from ctvdb.web.queries.base import (
     Column, Table, Report,
 )

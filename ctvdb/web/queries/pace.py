@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, timedelta
 
-from ctvdb.snapshots import month_end, month_start
+from ctvdb.codes import broadcast_end as month_end, broadcast_start as month_start
 from ctvdb.web.curves import booking_curve
 from ctvdb.web.params import Filters, month_label
 from ctvdb.web.queries.base import (
