@@ -500,3 +500,14 @@ CREATE TABLE plan_history (
     how             TEXT NOT NULL CHECK (how IN ('web', 'paste', 'csv'))
 );
 CREATE INDEX plan_history_cell ON plan_history (kind, broadcast_month, ae, id);
+
+-- v18: every customer's all-time totals, one row each, for the resolution queue's order (it
+-- ranks thousands of customers by gross on every page). Rebuilt from customer_total_summary by
+-- `ctvdb.summaries.refresh_lifetimes`, which every summary refresh calls.
+CREATE TABLE customer_lifetime_summary (
+    customer_id     INTEGER PRIMARY KEY REFERENCES customers(id),
+    spots           INTEGER NOT NULL,
+    gross           REAL NOT NULL,
+    first_month     INTEGER NOT NULL,
+    last_month      INTEGER NOT NULL
+);

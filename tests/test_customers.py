@@ -103,7 +103,8 @@ def state(conn) -> dict:
             "bill_codes": rows("SELECT * FROM bill_codes"), "agencies": rows("SELECT * FROM agencies"),
             "spots": rows("SELECT id, customer_id, agency_id, bill_code FROM spots"),
             **{t: rows(f"SELECT * FROM {t}") for t in ("customer_month_summary", "customer_total_summary",
-                                                       "customer_code_summary", "language_month_summary")}}
+                                                       "customer_code_summary", "language_month_summary",
+                                                       "customer_lifetime_summary")}}
 
 
 def digest(conn) -> str:
@@ -167,6 +168,21 @@ def test_a_merge_adds_up_the_summaries_to_what_a_rebuild_from_the_spots_gives(lo
     with db.write_transaction(conn):
         summaries.refresh_customers(conn, [mcd, direct, pho])
     assert state(conn) == folded
+
+
+def test_every_customer_s_lifetime_totals_are_the_sums_of_its_spots_after_imports_and_decisions(loaded):
+    path, conn = loaded
+
+    def lifetimes():
+        return {r[0]: tuple(r[1:]) for r in conn.execute("SELECT * FROM customer_lifetime_summary")}
+
+    def from_spots():
+        return {r[0]: tuple(r[1:]) for r in conn.execute(
+            "SELECT customer_id, count(*), total(gross_rate), min(broadcast_month), max(broadcast_month)"
+            " FROM spots GROUP BY customer_id")}
+    assert lifetimes() == from_spots() and len(lifetimes()) == len({SURVIVOR[v] for v in INTENDED.values()}) + 3
+    decide(conn)
+    assert lifetimes() == from_spots()
 
 
 def test_an_older_change_can_be_undone_once_the_later_ones_on_its_customer_are_taken_back(loaded):

@@ -47,15 +47,11 @@ def customer_review(conn: sqlite3.Connection, index: SimilarityIndex, page: int 
     A page at a time: the suggestions cost a few ms a customer, and at adoption every customer waits."""
     total = conn.execute("SELECT count(*) FROM customers WHERE active = 1 AND merged_into IS NULL"
                          " AND reviewed_at IS NULL").fetchone()[0]
-    # Every customer's totals in one pass over the summary's customer index (it holds spots and
-    # gross), rather than a lookup per customer and month: at adoption every customer waits.
+    # Every customer's all-time totals, one row each (at adoption every customer waits).
     rows = [dict(r) for r in conn.execute(
-        "WITH totals AS (SELECT customer_id, sum(spots) AS spots, total(gross) AS gross,"
-        "  min(broadcast_month) AS first_month, max(broadcast_month) AS last_month"
-        "  FROM customer_total_summary INDEXED BY customer_total_summary_customer GROUP BY customer_id)"
-        " SELECT c.id AS customer_id, c.name, c.agency_chain, c.version, c.review_reason,"
+        "SELECT c.id AS customer_id, c.name, c.agency_chain, c.version, c.review_reason,"
         " coalesce(t.spots, 0) AS spots, round(coalesce(t.gross, 0), 2) AS gross, t.first_month, t.last_month"
-        " FROM customers c LEFT JOIN totals t ON t.customer_id = c.id"
+        " FROM customers c LEFT JOIN customer_lifetime_summary t ON t.customer_id = c.id"
         " WHERE c.active = 1 AND c.merged_into IS NULL AND c.reviewed_at IS NULL"
         " ORDER BY c.review_later_at IS NOT NULL, c.review_later_at, gross DESC, c.id LIMIT ? OFFSET ?",
         (per_page, (page - 1) * per_page))]
