@@ -98,6 +98,7 @@ class ImportResult:
     stale_batches_cleaned: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)   # said in the summary; not failures
     message: str = ""
+    after_import_seconds: dict[str, float] = field(default_factory=dict)   # snapshots, contracts, signals
 
     @property
     def months_replaced(self) -> list[int]:
@@ -125,6 +126,7 @@ class ImportResult:
                  "value": str(r.value), "reason": r.reason} for r in self.rejected[:50]
             ],
             "warnings": self.warnings,
+            "after_import_seconds": self.after_import_seconds,
             "message": self.message,
         }
 
@@ -633,7 +635,7 @@ def _run(conn, result, db_path, workbook_path, options: _Options) -> ImportResul
     try:
         conn.execute("BEGIN IMMEDIATE")
         _write(conn, result, parsed, result.months, batch_id, options.mode, options.closed_by, options.progress)
-        after_import.run(conn, options.today, batch_id)
+        result.after_import_seconds = after_import.run(conn, options.today, batch_id)
         result.status = "COMPLETED"
         _finish_batch(conn, batch_id, result, "COMPLETED", None)
         conn.execute("COMMIT")
