@@ -244,6 +244,19 @@ def main(argv: list[str] | None = None) -> int:
                     "INSERT INTO plan_history (kind, ae, broadcast_month, old_amount, new_amount, changed_by,"
                     " changed_at, how) SELECT 'forecast', ae, broadcast_month, NULL, amount, 'bench@example.com',"
                     " '2000-01-01T00:00:00Z', 'web' FROM forecasts")
+        # The daily pages (issue 13) read what every import keeps after its writes: yesterday's
+        # and today's contract snapshots (today's with a tenth of each contract's coming gross cut
+        # in every seventh contract, as cancellations would), and the account signals.
+        if not conn.execute("SELECT 1 FROM account_signals LIMIT 1").fetchone():
+            from ctvdb import contracts, signals
+            batch = conn.execute("SELECT max(id) FROM import_batches").fetchone()[0]
+            with conn:
+                contracts.after_import(conn, today - dt.timedelta(days=1), batch)
+                contracts.after_import(conn, today, batch)
+                conn.execute("UPDATE contract_snapshots SET gross = round(gross * 0.9, 2)"
+                             " WHERE snapshot_date = ? AND (unicode(contract) + broadcast_month) % 7 = 0",
+                             (today.isoformat(),))
+                signals.after_import(conn, today, batch)
         top_customer = conn.execute(
             "SELECT customer_id FROM customer_month_summary GROUP BY customer_id"
             " ORDER BY total(gross) DESC LIMIT 1").fetchone()[0]
@@ -279,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         ("planning", "/planning/"),
         ("planning, one AE", "/planning/?ae=FRANK+TRAN"),
         ("planning history", "/planning/history"),
+        # The daily pages and what they gather (issue 13)
+        ("my day (an AE)", "/me?ae=FRANK+TRAN"),
+        ("manager's scoreboard", "/manager"),
+        ("new and changed business", "/reports/new-business"),
+        ("account signals", "/reports/signals"),
     ]
     server = Server(database)
     results = []
