@@ -104,6 +104,25 @@ class SimilarityIndex:
             self._customers.append(_Customer(customer_id, name, chain, _agency_keys(chain)))
             self._keys.append(key)
             self._compact.append(key.replace(" ", ""))
+        # Which customers each word of a name is in: the names made of a bill code's words, or
+        # holding all of them, are found by set operations rather than by scoring every name.
+        self._words = [frozenset(key.split()) for key in self._keys]
+        self._having: dict[str, set[int]] = {}
+        for index, words in enumerate(self._words):
+            for word in words:
+                self._having.setdefault(word, set()).add(index)
+
+    def _subsets(self, key: str) -> set[int]:
+        """The customers whose words are all among the key's or hold all of the key's words: the
+        names token_set_ratio scores 100 ("pho hoa" ~ "pho hoa restaurant"), found through the
+        word index instead of by scoring every name (half of what ranking a bill code cost)."""
+        words = frozenset(key.split())
+        if not words:
+            return set()
+        having = sorted((self._having.get(word, set()) for word in words), key=len)
+        holding_all = set(having[0]).intersection(*having[1:])
+        within = {index for found in having for index in found if self._words[index] <= words}
+        return holding_all | within
 
     def suggest(self, bill_code: str, limit: int = 5, exclude=None) -> list[Suggestion]:
         """The `limit` customers most like the bill code, best first: by name, then by agency.
@@ -127,11 +146,10 @@ class SimilarityIndex:
             return name, key, (), []
         compact = key.replace(" ", "")
         # Each scorer over every customer in C++, keeping its best few; then the few combined here.
-        shortlist = set()
+        shortlist = self._subsets(key)
         for query, choices, scorer, cutoff in (
             (key, self._keys, fuzz.token_sort_ratio, MIN_SCORE),
             (compact, self._compact, Levenshtein.normalized_similarity, MIN_SCORE / 100),
-            (key, self._keys, fuzz.token_set_ratio, 100),
         ):
             shortlist.update(index for _, _, index in process.extract(
                 query, choices, scorer=scorer, processor=None, limit=_SHORTLIST, score_cutoff=cutoff))
