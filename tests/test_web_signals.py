@@ -265,3 +265,16 @@ def test_a_form_drawn_before_the_signal_went_away_and_came_back_is_refused(site)
     r = decide(c, page, jade, "churned", action="dismiss", reason="Seen it")
     assert r.status_code == 409 and "stopped and began again after the page was opened" in r.text
     assert site.people_state() == before
+
+
+def test_the_cached_page_carries_each_session_s_own_token_and_its_forms_work(site):
+    from ctvdb.web.views.signals import CSRF_STAND_IN
+    first, second = site.client(), site.client()
+    pages = [c.get("/reports/signals").text for c in (first, second, first)]
+    tokens = [set(re.findall(r'name="csrf_token" value="([^"]+)"', page)) for page in pages]
+    assert all(len(t) == 1 for t in tokens) and tokens[0] == tokens[2] and tokens[0] != tokens[1]
+    assert not any(CSRF_STAND_IN in page for page in pages)
+    assert "signals" in pages[1] and pages[0] != pages[1]
+    customer = site.customer(sorted(CHURNED)[0])
+    r = decide(second, pages[1], customer, "churned", action="dismiss", reason="Moved its budget to digital")
+    assert r.status_code == 303

@@ -1,7 +1,7 @@
 """The account signals page (issue 13) and its snooze and dismiss forms.
 
-The page is a report (cached by the data version, sortable, with its downloads), drawn fresh for
-each request because its forms carry the user's CSRF token. An ae user sees only their own AE's
+The page is a report (cached by the data version, sortable, with its downloads); its body is
+cached per role and AE with a stand-in for the forms' CSRF token, which each request fills in. An ae user sees only their own AE's
 signals (auth_web.AE_FILTERED_ENDPOINTS) and may act only on those (ctvdb/signal_states.py checks
 the AE). A write takes the workbench's four steps: check the form, call one function of
 signal_states on a connection of this request's own, redirect (303) to the page with the change,
@@ -21,11 +21,12 @@ from werkzeug.wrappers import Request, Response
 from ctvdb import auth_web, changes, db, signal_states
 from ctvdb.signals import SIGNALS, WORDS
 from ctvdb.web import links as links_module
-from ctvdb.web import params, sorting
+from ctvdb.web import cache, params, sorting
 from ctvdb.web.queries import Column, current_month, describe
 from ctvdb.web.queries import signals as queries
 
 ACTIONS = Column("actions", "Snooze or dismiss", "actions")
+CSRF_STAND_IN = "csrf-token-of-the-request"   # no real token looks like it (they are hex)
 DECIDERS = frozenset({"admin", "management", "ae"})
 
 
@@ -57,10 +58,20 @@ def signals(app, request: Request) -> Response:
     links = links_module.Links(report, user, request.path, app.url_for, sort)
     links.args.update({k: v for k, v in (("signal", signal), ("show", show if show != "open" else None)) if v})
     conn = app.connection(request)
-    body = app.jinja.get_template("signals.html").render(
-        r=report, user=user, links=links, current_month=current_month(key[-1]), csrf_token=user.csrf_token,
-        message=_done(conn, request), tomorrow=(key[-1] + timedelta(days=1)).isoformat(),
-        back=links.args)
+    message = _done(conn, request)
+
+    def draw(token: str, said: str | None) -> str:
+        return app.jinja.get_template("signals.html").render(
+            r=report, user=user, links=links, current_month=current_month(key[-1]), csrf_token=token,
+            message=said, tomorrow=(key[-1] + timedelta(days=1)).isoformat(), back=links.args)
+    if message:   # right after a decision: that person's line, drawn for them alone
+        body = draw(user.csrf_token, message)
+    else:
+        # The page is the same for everyone of a role and AE but for the forms' CSRF token: it is
+        # drawn once with a stand-in, and each request puts its own session's token in.
+        cached = cache.REPORTS.get_or_compute(
+            key + ("html", sort, user.role, user.ae), app.config.report_cache_seconds, lambda: draw(CSRF_STAND_IN, None))
+        body = cached.replace(CSRF_STAND_IN, user.csrf_token)
     response = app.page(request, "signals", body, title="Account signals", downloads=True, about=describe(report))
     response.headers["Cache-Control"] = "no-store"   # a page with forms is drawn fresh every time
     return response
