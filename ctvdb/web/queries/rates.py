@@ -236,7 +236,7 @@ def _change(now: float | None, before: float | None) -> float | None:
 def _with_last_year(row: dict, last_year: tuple[int, float] | None) -> dict:
     spots, revenue = last_year or (0, 0.0)
     average = revenue / spots if spots else None
-    row["rate_change"] = _change(row["average"], average)
+    row["rate_change"] = _change(row["revenue"] / row["spots"] if row["spots"] else None, average)
     row["volume_change"] = _change(row["spots"], spots)
     return row
 
