@@ -249,7 +249,8 @@ COLUMNS = [Column("spots", "Spots", "int"), Column("revenue", "Revenue", "money"
            Column("note", "Note", minor=True)]
 
 
-def rates_overview(conn: sqlite3.Connection, filters: RateFilters, today: date) -> Report:
+def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, today: date) -> Report:
+    """The overview; `path` is the page's own, which every drill-down link opens again."""
     closed = closed_months(conn)
     first, last = resolve_period(filters, closed, today)
     ly_first, ly_last = _months_back(first, 12), _months_back(last, 12)
@@ -318,7 +319,9 @@ def rates_overview(conn: sqlite3.Connection, filters: RateFilters, today: date) 
             row = _with_last_year(row, ly.get(value))
             row["few"] = row["spots"] < FEW_SPOTS
             row["note"] = "few spots" if row["few"] else ""
-            row["href"] = "?" + urlencode(filters.args(**{dim: arg(value)}))
+            # Only the drill-down's next step links (language → market → daypart → customer): links
+            # from every table would compose 2^10 pages of filters, each as many links again.
+            row["href"] = _link(path, filters.args(**{dim: arg(value)})) if dim == step else None
             if dim == "customer":
                 row["customer_id"] = value
             rows.append(row)
@@ -350,7 +353,7 @@ def rates_overview(conn: sqlite3.Connection, filters: RateFilters, today: date) 
         extra={"period_words": period_words(filters, first, last, closed),
                "last_year": f"{month_label(ly_first)} to {month_label(ly_last)}" if ly_first != ly_last
                else month_label(ly_first),
-               "total": total, "crumbs": crumbs(filters, naming, markets, sectors, customers, groups),
+               "total": total, "crumbs": crumbs(path, filters, markets, sectors, customers, groups),
                "tenure_words": rates.TENURE_WORDS, "few": FEW_SPOTS},
         tables=tables,
     )
@@ -386,10 +389,14 @@ def card(conn, filters: RateFilters, first: int, last: int, groups, firsts, mark
                   Column("per_30", "Rate per :30", "money"), Column("note", "Note", minor=True)], rows)
 
 
-def crumbs(filters: RateFilters, naming, markets, sectors, customers, groups) -> list[tuple[str, str]]:
+def _link(path: str, args: dict) -> str:
+    return f"{path}?{urlencode(args)}" if args else path
+
+
+def crumbs(path: str, filters: RateFilters, markets, sectors, customers, groups) -> list[tuple[str, str]]:
     """The drill-down path: (text, link) from every counted spot to the filters applied, in the
     drill order; each step's link drops the steps after it."""
-    out = [("All counted spots", "?" + urlencode(filters.args(**{d: None for d in DIMENSIONS})))]
+    out = [("All counted spots", _link(path, filters.args(**{d: None for d in DIMENSIONS})))]
     applied = [d for d in DRILL + DIMENSIONS if getattr(filters, d) not in (None, "")]
     applied = list(dict.fromkeys(applied))
     words = {
@@ -404,7 +411,7 @@ def crumbs(filters: RateFilters, naming, markets, sectors, customers, groups) ->
     for i, dim in enumerate(applied):
         later = {d: None for d in applied[i + 1:]}
         value = getattr(filters, dim)
-        out.append((f"{TITLES[dim]}: {words.get(dim, str)(value)}", "?" + urlencode(filters.args(**later))))
+        out.append((f"{TITLES[dim]}: {words.get(dim, str)(value)}", _link(path, filters.args(**later))))
     return out
 
 

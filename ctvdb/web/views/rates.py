@@ -64,7 +64,7 @@ def rates(app, request: Request) -> Response:
     if filters.customer and request.principal is not None and request.principal.ae:
         auth_web.check_booked(request.principal,
                               queries.booked(app.connection(request), filters.customer, request.principal.ae))
-    report, key = app.report(request, queries.rates_overview, filters)
+    report, key = app.report(request, queries.rates_overview, filters, app.url_for("rates"))
     if sort is not None:
         # As report_page: a sorted page is the cached report reordered, today's date kept last.
         unsorted, key = report, key[:-1] + (sort, key[-1])
