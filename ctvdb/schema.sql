@@ -501,31 +501,6 @@ CREATE TABLE plan_history (
 );
 CREATE INDEX plan_history_cell ON plan_history (kind, broadcast_month, ae, id);
 
--- v17: rate analysis (DOMAIN.md §9, issue 14). The counted spots (gross > 0, not Trade, not bonus)
--- by everything the rates pages break a rate down by, and by the exact unit rate: a median or a
--- quartile over a period is a walk over (rate, spots) pairs in rate order, exact without reading
--- the spots. Rebuilt per month with the other summaries (ctvdb.summaries, from ctvdb.rates' rules)
--- and per customer by the workbench. daypart is a key of ctvdb.rates.DAYPARTS ('' = no time),
--- weekend 1 for Saturday and Sunday, length_seconds 0 when the spot has no length.
-CREATE TABLE rate_summary (
-    broadcast_month INTEGER NOT NULL,
-    language_code   TEXT NOT NULL,             -- '' when none
-    market_code     TEXT NOT NULL,             -- '' when none
-    daypart         TEXT NOT NULL,
-    weekend         INTEGER NOT NULL,
-    length_seconds  INTEGER NOT NULL,
-    revenue_type    TEXT NOT NULL,
-    ae              TEXT NOT NULL,
-    customer_id     INTEGER NOT NULL REFERENCES customers(id),
-    gross_rate      REAL NOT NULL,             -- the unit rate
-    spots           INTEGER NOT NULL,
-    PRIMARY KEY (broadcast_month, language_code, market_code, daypart, weekend, length_seconds, revenue_type, ae,
-                 customer_id, gross_rate)
-) WITHOUT ROWID;
--- an AE's own rates, and the workbench's rebuild of a customer's rows, without reading every month
-CREATE INDEX rate_summary_ae ON rate_summary (ae, broadcast_month, spots);
-CREATE INDEX rate_summary_customer ON rate_summary (customer_id, broadcast_month);
-
 -- v18: every customer's all-time totals, one row each, for the resolution queue's order (it
 -- ranks thousands of customers by gross on every page). Rebuilt from customer_total_summary by
 -- `ctvdb.summaries.refresh_lifetimes`, which every summary refresh calls.

@@ -25,7 +25,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ctvdb import db
-from ctvdb import rates
 
 log = logging.getLogger("ctvdb.import")
 
@@ -76,14 +75,6 @@ GROUP BY 1, 2, 3, 4
 SELECTS = {"customer_month_summary": _CUSTOMER_MONTH, "customer_total_summary": _CUSTOMER_TOTAL,
            "language_month_summary": _LANGUAGE_MONTH,
            "customer_code_summary": _CUSTOMER_CODE, "review_month_summary": _REVIEW_MONTH}
-# v17, rate analysis (issue 14): the counted spots by what a rate is broken down by, and the rate.
-SELECTS["rate_summary"] = f"""
-SELECT broadcast_month, coalesce(language_code, ''), coalesce(market_code, ''), {rates.daypart_sql()},
-       {rates.weekend_sql()}, coalesce(length_seconds, 0), revenue_type, ae, customer_id, gross_rate, count(*)
-FROM spots
-WHERE broadcast_month = ? AND {rates.COUNTED_SQL}
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
-"""
 TABLES = {table: f"INSERT INTO {table}{select}" for table, select in SELECTS.items()}
 
 # The summaries that read nothing but these columns of `spots`: `compute` can build them apart
@@ -119,7 +110,6 @@ def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],
 # customers and leaves every month's totals as they were, so only these, and only for the
 # customers it touched, need rebuilding.
 BY_CUSTOMER = ("customer_month_summary", "customer_total_summary", "customer_code_summary")
-BY_CUSTOMER = BY_CUSTOMER + ("rate_summary",)   # v17: keyed by customer too
 
 
 def refresh_customers(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
@@ -177,17 +167,6 @@ def fold_customers(conn: sqlite3.Connection, into: dict[int, int]) -> None:
         "WHERE broadcast_month = ?", "WHERE customer_id IN (SELECT value FROM json_each(?))")
     conn.execute(f"INSERT INTO customer_total_summary{select}", (ids,))
     refresh_lifetimes(conn, json.loads(ids))
-    # v17: the rate summary's rows are added up where their keys meet, like the month summary's.
-    keys = "broadcast_month, language_code, market_code, daypart, weekend, length_seconds, revenue_type, ae"
-    conn.execute(
-        f"CREATE TEMP TABLE rates_folded AS SELECT {keys}, coalesce(m.new, s.customer_id) AS customer_id, gross_rate,"
-        f" sum(spots) AS spots FROM rate_summary s LEFT JOIN ({mapping}) m ON m.old = s.customer_id"
-        f" WHERE s.customer_id IN (SELECT value FROM json_each(?)) GROUP BY {keys}, 9, gross_rate", (pairs, ids))
-    try:
-        conn.execute("DELETE FROM rate_summary WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
-        conn.execute("INSERT INTO rate_summary SELECT * FROM temp.rates_folded")
-    finally:
-        conn.execute("DROP TABLE temp.rates_folded")
 
 
 def compute(rows: Iterable[tuple], months: Iterable[int]) -> dict[str, dict[int, list[tuple]]]:
