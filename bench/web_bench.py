@@ -297,9 +297,6 @@ def main(argv: list[str] | None = None) -> int:
         ("manager's scoreboard", "/manager"),
         ("new and changed business", "/reports/new-business"),
         ("account signals", "/reports/signals"),
-        # Rates (issue 14, first step): the overview, and a language drilled into a market
-        ("rates overview", "/rates/"),
-        ("rates, one language in one market", "/rates/?language=V&market=HOU"),
     ]
     server = Server(database)
     results = []

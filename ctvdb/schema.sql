@@ -501,7 +501,7 @@ CREATE TABLE plan_history (
 );
 CREATE INDEX plan_history_cell ON plan_history (kind, broadcast_month, ae, id);
 
--- v18: every customer's all-time totals, one row each, for the resolution queue's order (it
+-- v17: every customer's all-time totals, one row each, for the resolution queue's order (it
 -- ranks thousands of customers by gross on every page). Rebuilt from customer_total_summary by
 -- `ctvdb.summaries.refresh_lifetimes`, which every summary refresh calls.
 CREATE TABLE customer_lifetime_summary (

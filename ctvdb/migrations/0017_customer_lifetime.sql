@@ -1,4 +1,4 @@
--- v18: every customer's all-time totals, one row each: the resolution queue orders thousands of
+-- v17: every customer's all-time totals, one row each: the resolution queue orders thousands of
 -- customers by gross on every page, and reading them from customer_total_summary took a scan of
 -- its whole customer index per page. Rebuilt from customer_total_summary by
 -- `ctvdb.summaries.refresh_lifetimes`, which every summary refresh calls.
