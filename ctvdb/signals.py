@@ -230,9 +230,20 @@ class Spots:
         self._last: dict[int, str | None] = {}
 
     def first(self, customer_id: int) -> str | None:
+        """The first air date. Looked for in the customer's first broadcast months (the lifetime
+        summary has it), so a big account's years of spots are not read to find it."""
         if customer_id not in self._first:
-            self._first[customer_id] = self.conn.execute(
-                "SELECT min(air_date) FROM spots WHERE customer_id = ?", (customer_id,)).fetchone()[0]
+            row = self.conn.execute("SELECT first_month FROM customer_lifetime_summary WHERE customer_id = ?",
+                                    (customer_id,)).fetchone()
+            found = None
+            if row is not None:
+                found = self.conn.execute(
+                    "SELECT min(air_date) FROM spots WHERE customer_id = ? AND broadcast_month BETWEEN ? AND ?",
+                    (customer_id, row[0], codes.add_months(row[0], 1))).fetchone()[0]
+            if found is None:
+                found = self.conn.execute(
+                    "SELECT min(air_date) FROM spots WHERE customer_id = ?", (customer_id,)).fetchone()[0]
+            self._first[customer_id] = found
         return self._first[customer_id]
 
     def last(self, customer_id: int, last_month: int) -> str | None:
