@@ -278,3 +278,17 @@ def test_the_cached_page_carries_each_session_s_own_token_and_its_forms_work(sit
     customer = site.customer(sorted(CHURNED)[0])
     r = decide(second, pages[1], customer, "churned", action="dismiss", reason="Moved its budget to digital")
     assert r.status_code == 303
+
+
+def test_each_signal_s_table_shows_its_largest_rows_and_offers_the_rest(site, monkeypatch):
+    from ctvdb.web.views import signals as view
+    c = site.client()
+    every = table_rows(c.get("/reports/signals?rows=all").text, "churned")
+    assert len(every) >= 2
+    monkeypatch.setattr(view, "PAGE_ROWS", 1)
+    page = c.get("/reports/signals").text
+    assert table_rows(page, "churned") == every[:1]
+    assert f"Show all {len(every)}</a>" in page and "rows=all#churned" in page
+    assert table_rows(c.get("/reports/signals?rows=all").text, "churned") == every
+    csv_rows = c.get("/reports/signals?format=csv&table=churned").text.strip().splitlines()
+    assert len(csv_rows) == 1 + len(every)   # the downloads hold every row

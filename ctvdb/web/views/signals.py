@@ -27,6 +27,10 @@ from ctvdb.web.queries import signals as queries
 
 ACTIONS = Column("actions", "Snooze or dismiss", "actions")
 CSRF_STAND_IN = "csrf-token-of-the-request"   # no real token looks like it (they are hex)
+# Each signal's table on the page shows its largest this many (every row with `rows=all`; the
+# downloads always hold every row): a page of hundreds of rows with two forms each weighs
+# half a megabyte, and nobody works down more than the first screens of it.
+PAGE_ROWS = 50
 DECIDERS = frozenset({"admin", "management", "ae"})
 
 
@@ -55,6 +59,12 @@ def signals(app, request: Request) -> Response:
     may_decide = user is not None and user.role in DECIDERS
     if may_decide:   # the forms' column, on the page only: the downloads keep the figures
         report = _with_forms(report)
+    every = request.args.get("rows") == "all"
+    more = {} if every else {t.name: len(t.rows) for t in report.tables if t.name in SIGNALS and len(t.rows) > PAGE_ROWS}
+    if more:
+        report = dataclasses.replace(report, tables=[
+            dataclasses.replace(t, title=f"{t.title}: the {PAGE_ROWS} largest of {more[t.name]:,}", rows=t.rows[:PAGE_ROWS])
+            if t.name in more else t for t in report.tables])
     links = links_module.Links(report, user, request.path, app.url_for, sort)
     links.args.update({k: v for k, v in (("signal", signal), ("show", show if show != "open" else None)) if v})
     conn = app.connection(request)
@@ -63,14 +73,16 @@ def signals(app, request: Request) -> Response:
     def draw(token: str, said: str | None) -> str:
         return app.jinja.get_template("signals.html").render(
             r=report, user=user, links=links, current_month=current_month(key[-1]), csrf_token=token,
-            message=said, tomorrow=(key[-1] + timedelta(days=1)).isoformat(), back=links.args)
+            message=said, tomorrow=(key[-1] + timedelta(days=1)).isoformat(), back=links.args, more=more,
+            every_url=request.path + "?" + urlencode({**request.args.to_dict(), "rows": "all"}))
     if message:   # right after a decision: that person's line, drawn for them alone
         body = draw(user.csrf_token, message)
     else:
         # The page is the same for everyone of a role and AE but for the forms' CSRF token: it is
         # drawn once with a stand-in, and each request puts its own session's token in.
         cached = cache.REPORTS.get_or_compute(
-            key + ("html", sort, user.role, user.ae), app.config.report_cache_seconds, lambda: draw(CSRF_STAND_IN, None))
+            key + ("html", sort, every, user.role, user.ae), app.config.report_cache_seconds,
+            lambda: draw(CSRF_STAND_IN, None))
         body = cached.replace(CSRF_STAND_IN, user.csrf_token)
     response = app.page(request, "signals", body, title="Account signals", downloads=True, about=describe(report))
     response.headers["Cache-Control"] = "no-store"   # a page with forms is drawn fresh every time
