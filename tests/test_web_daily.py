@@ -40,6 +40,9 @@ DAY2_ROWS = [r for r in DAY1_ROWS if not (r[0] == SECRET and r[2] == 202612)] + 
     ("Pho Hoa", "Alice Nguyen", 202612, 125.0), ("Tempur Sealy", "Alice Nguyen", 202611, 60.0)]
 BUDGETS = {(ALICE, 202611): 1000.0, (ALICE, 202610): 500.0, (ALICE, 202612): 600.0, (BRANDON, 202611): 1500.0}
 FORECASTS = {(ALICE, 202611): 1100.0, (ALICE, 202612): 450.0, (BRANDON, 202611): 1300.0}
+# Nov-25 as booked on the day a year before DAY2 at the same point of its month (broadcast Nov-25
+# starts Mon 27 Oct 2025, 25 days before 21 Nov; Nov-26 starts Mon 26 Oct 2026, 25 days before DAY2).
+LAST_YEAR_DAY, LAST_YEAR_BOOKED = "2025-11-21", {ALICE: 800.0, BRANDON: 1600.0}
 
 
 def rows(booked) -> list[Row]:
@@ -59,6 +62,11 @@ def site(tmp_path_factory):
         write(tmp / f"{day}.xlsx", {"Commercials": rows(booked)})
         importer.import_workbook(path, tmp / f"{day}.xlsx", mode="manual", auto_setup=True, today=day)
     conn = db.connect(path)
+    with conn:
+        conn.execute("INSERT INTO snapshot_days VALUES (?, '2025-11-21T12:00:00Z', NULL, 'test')", (LAST_YEAR_DAY,))
+        conn.executemany("INSERT INTO booking_snapshots (snapshot_date, broadcast_month, ae, revenue_type, market_code,"
+                         " spots, gross, net) VALUES (?, 202511, ?, 'Internal Ad Sales', 'SFO', 1, ?, ?)",
+                         [(LAST_YEAR_DAY, ae, g, g * 0.85) for ae, g in LAST_YEAR_BOOKED.items()])
     for kind, cells in (("budget", BUDGETS), ("forecast", FORECASTS)):
         planning.save(conn, "boss@example.com", kind, [planning.Edit(ae, m, amount) for (ae, m), amount in cells.items()],
                       "web")
@@ -190,3 +198,10 @@ def test_the_largest_changes_since_the_day_before_are_each_customer_s_open_month
     assert {r["customer"]: r["change"] for r in changes} == expected
     assert [r["customer"] for r in changes] == sorted(expected, key=lambda c: -abs(expected[c]))
     assert changes[0]["customer"] == SECRET and changes[0]["change"] == -800.0
+
+
+def test_the_month_s_scoreboard_has_each_ae_s_booking_pace_against_last_year_at_the_same_point(site):
+    table = client(site, "boss@example.com").get("/manager?format=json").json["tables"]["score_month"]
+    for row in table["rows"]:
+        assert row["booking_pace"] == round(100 * booked(row["ae"], (202611,)) / LAST_YEAR_BOOKED[row["ae"]], 1)
+    assert table["totals"]["booking_pace"] == round(100 * booked(None, (202611,)) / sum(LAST_YEAR_BOOKED.values()), 1)

@@ -119,8 +119,13 @@ def pace_table(conn: sqlite3.Connection, filters: Filters, today: date) -> Table
 
 def scoreboard(conn: sqlite3.Connection, today: date) -> list[Table]:
     """One table per period (this month, quarter, year): every AE's booked vs forecast vs budget vs
-    last year, with the company's total; the month's table also has each AE's revenue at risk."""
+    last year, with the company's total; the month's table also has each AE's booking pace (booked
+    so far against last year's month at the same point, from the snapshots) and revenue at risk."""
     at_risk = {r["ae"]: r for r in signals.revenue_at_risk(conn, today)}
+    # Booking pace of this month per AE: booked so far against last year's month at the same point.
+    paced = pace.booking_pace(conn, None, pace.snapshot_version(conn), filters=Filters(), today=today)
+    pace_of = {r["key"]: r["pace"] for r in paced.table("aes").rows}
+    pace_total = (paced.table("aes").totals or {}).get("pace")
     tables = []
     for key, label, chosen in _periods(today):
         report = _pacing(conn, Filters(), today, chosen)
@@ -129,9 +134,12 @@ def scoreboard(conn: sqlite3.Connection, today: date) -> list[Table]:
         rows = [{"ae": r["ae"], **{k: r.get(k) for k in FIGURES}} for r in aes.rows]
         totals = {"ae": "Company", **{k: (aes.totals or {}).get(k) for k in FIGURES}}
         if key == "month":
-            columns.append(Column("at_risk", "Revenue at risk", "money"))
+            columns += [Column("booking_pace", "Pace vs last year, same point", "pace"),
+                        Column("at_risk", "Revenue at risk", "money")]
             for r in rows:
+                r["booking_pace"] = pace_of.get(r["ae"])
                 r["at_risk"] = at_risk.get(r["ae"], {}).get("at_risk")
+            totals["booking_pace"] = pace_total
             totals["at_risk"] = _money(sum(r["at_risk"] for r in at_risk.values())) if at_risk else None
         tables.append(Table(f"score_{key}", f"{label} ({report.extra['period']})", columns, rows, totals))
     return tables
