@@ -25,6 +25,7 @@ from typing import Callable
 
 from ctvdb import after_import, codes, db, summaries, workbook
 from ctvdb import customers as customers_module
+from ctvdb.changes import utc_now
 from ctvdb.rows import SPOT_COLUMNS, Rejected, RowReader, Spot
 
 log = logging.getLogger("ctvdb.import")
@@ -131,10 +132,6 @@ class ImportResult:
         }
 
 
-def _utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @contextmanager
 def import_lock(db_path: Path):
     """One import at a time per database: an advisory lock the kernel drops when the process dies."""
@@ -179,7 +176,7 @@ def _clean_stale_batches(conn: sqlite3.Connection, now: dt.datetime) -> list[int
         conn.executemany(
             "UPDATE import_batches SET status = 'FAILED', finished_at = ?, error_summary = "
             "'interrupted: the import process ended before it finished; no data was changed' "
-            "WHERE id = ? AND status = 'RUNNING'", [(_utc_now(), batch) for batch in stale])
+            "WHERE id = ? AND status = 'RUNNING'", [(utc_now(), batch) for batch in stale])
     return stale
 
 
@@ -196,7 +193,7 @@ def mark_interrupted(db_path: Path, pid: int, reason: str) -> list[int]:
                     "SELECT id FROM import_batches WHERE status = 'RUNNING' AND pid = ?", (pid,))]
                 conn.executemany("UPDATE import_batches SET status = 'FAILED', finished_at = ?, "
                                  "error_summary = ? WHERE id = ? AND status = 'RUNNING'",
-                                 [(_utc_now(), reason[:1000], batch) for batch in ids])
+                                 [(utc_now(), reason[:1000], batch) for batch in ids])
                 return ids
             finally:
                 conn.close()
@@ -375,7 +372,7 @@ def _write(conn, result: ImportResult, parsed: _Parsed, plan, batch_id: int, mod
         if worker is not None:
             worker.close()
     if mode == "historical":
-        now = _utc_now()
+        now = utc_now()
         conn.executemany(
             "INSERT INTO month_closures (broadcast_month, closed_at, closed_by, batch_id) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (broadcast_month) DO UPDATE SET closed_at = excluded.closed_at, "
@@ -463,7 +460,7 @@ def _finish_batch(conn, batch_id: int, result: ImportResult, status: str, error:
         "UPDATE import_batches SET status = ?, finished_at = ?, rows_read = ?, rows_imported = ?, "
         "rows_deleted = ?, rows_ignored = ?, rows_trade = ?, rows_rejected = ?, rows_protected = ?, "
         "months_replaced = ?, months_protected = ?, error_summary = ? WHERE id = ?",
-        (status, _utc_now(), result.rows_read, result.rows_imported, result.rows_deleted,
+        (status, utc_now(), result.rows_read, result.rows_imported, result.rows_deleted,
          result.rows_ignored, result.rows_trade, result.rows_rejected, result.rows_protected,
          ",".join(str(m) for m in result.months_replaced),
          ",".join(f"{m.month}:{m.reason}" for m in result.months_protected), error, batch_id))
@@ -628,7 +625,7 @@ def _run(conn, result, db_path, workbook_path, options: _Options) -> ImportResul
         batch_id = conn.execute(
             "INSERT INTO import_batches (mode, source_file, status, started_at, pid, closed_by) "
             "VALUES (?, ?, 'RUNNING', ?, ?, ?)",
-            (options.mode, str(workbook_path), _utc_now(), os.getpid(), options.closed_by)).lastrowid
+            (options.mode, str(workbook_path), utc_now(), os.getpid(), options.closed_by)).lastrowid
     except sqlite3.Error as exc:
         raise _database_error(db_path, exc) from exc
     result.batch_id = batch_id

@@ -16,15 +16,12 @@ import zlib
 from collections.abc import Iterable
 
 from ctvdb import codes
+from ctvdb.changes import utc_now
 
 # (broadcast month, AE, revenue type, market) -> [spots, gross, net]
 Figures = dict[tuple[int, str, str, str], list]
 
 _INSERT = "INSERT INTO booking_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-
-
-def _utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def after_import(conn: sqlite3.Connection, today: dt.date, batch_id: int) -> None:
@@ -65,7 +62,7 @@ def _clear(conn: sqlite3.Connection, day: str) -> None:
 
 def _record(conn: sqlite3.Connection, day: str, batch_id: int | None, source_file: str) -> None:
     conn.execute("INSERT OR REPLACE INTO snapshot_days (snapshot_date, made_at, batch_id, source_file)"
-                 " VALUES (?, ?, ?, ?)", (day, _utc_now(), batch_id, source_file))
+                 " VALUES (?, ?, ?, ?)", (day, utc_now(), batch_id, source_file))
 
 
 # A made-up history, for the demo and the benchmark only ------------------------------------------

@@ -29,7 +29,7 @@ def _ae_clause(filters: Filters, alias: str) -> tuple[str, list]:
     return (f" AND {alias}.ae = ?", [filters.ae]) if filters.ae else ("", [])
 
 
-def _customers(conn: sqlite3.Connection, ids) -> dict[int, dict]:
+def customers_now(conn: sqlite3.Connection, ids) -> dict[int, dict]:
     """id -> the customer it is now (id, name, agency): one merged since is its survivor; one
     that no longer exists (a split undone) is named by its id."""
     found: dict[int, dict] = {}
@@ -51,7 +51,7 @@ def _customers(conn: sqlite3.Connection, ids) -> dict[int, dict]:
     return out
 
 
-def _who(row: dict, customer: dict) -> dict:
+def with_customer(row: dict, customer: dict) -> dict:
     return row | {"customer_id": customer["id"], "customer": customer["name"], "agency": customer["agency"]}
 
 
@@ -71,8 +71,8 @@ def contracts_added(conn: sqlite3.Connection, filters: Filters, today: date, day
         f" WHERE a.first_seen > ? AND a.first_seen <= ?{ae_sql}"
         " GROUP BY a.contract, s.customer_id, s.ae",
         [today.isoformat(), (today - timedelta(days=days)).isoformat(), today.isoformat()] + ae_args)]
-    customers = _customers(conn, {r["customer_id"] for r in rows})
-    rows = [_who(r, customers[r["customer_id"]]) | {"gross": _money(r["gross"])} for r in rows]
+    customers = customers_now(conn, {r["customer_id"] for r in rows})
+    rows = [with_customer(r, customers[r["customer_id"]]) | {"gross": _money(r["gross"])} for r in rows]
     rows.sort(key=lambda r: (-r["gross"], r["contract"]))
     return Table("added", f"Contracts added in the last {days} days", [
         Column("contract", "Contract"), Column("customer", "Customer", "customer"),
@@ -127,12 +127,12 @@ def reductions(conn: sqlite3.Connection, filters: Filters, today: date) -> Table
             c["by"][(r[2], r[3])] = c["by"].get((r[2], r[3]), 0.0) + r[4]
     dropped = {k: c for k, c in contracts.items() if c["by"] and is_reduction(c["before"], c["after"])}
     owners = {k: max(c["by"], key=c["by"].get) for k, c in dropped.items()}
-    customers = _customers(conn, {customer_id for customer_id, _ in owners.values()})
+    customers = customers_now(conn, {customer_id for customer_id, _ in owners.values()})
     rows = []
     for contract, c in dropped.items():
         customer_id, ae = owners[contract]
         before, after = _money(c["before"]), _money(c["after"])
-        rows.append(_who({"contract": contract, "ae": ae, "what": "reduced" if after else "cancelled",
+        rows.append(with_customer({"contract": contract, "ae": ae, "what": "reduced" if after else "cancelled",
                           "before": before, "after": after, "change": _money(after - before),
                           "change_pct": _pct(after - before, before)}, customers[customer_id]))
     rows.sort(key=lambda r: (r["change"], r["contract"]))
@@ -157,8 +157,8 @@ def waiting_for_copy(conn: sqlite3.Connection, filters: Filters, today: date) ->
         f" WHERE {_COPY_INDEXED} AND s.air_date BETWEEN ? AND ? AND ({phrases}){ae_sql}"
         " ORDER BY s.air_date, s.time_in, s.id",
         [today.isoformat(), (today + timedelta(days=COPY_DAYS)).isoformat(), *COPY_PHRASES] + ae_args)]
-    customers = _customers(conn, {r["customer_id"] for r in rows})
-    rows = [_who(r, customers[r["customer_id"]]) | {"gross": _money(r["gross"])} for r in rows]
+    customers = customers_now(conn, {r["customer_id"] for r in rows})
+    rows = [with_customer(r, customers[r["customer_id"]]) | {"gross": _money(r["gross"])} for r in rows]
     return Table("copy", f"Waiting for copy, airing in the next {COPY_DAYS} days", [
         Column("air_date", "Air date", "date"), Column("time_in", "Time"),
         Column("customer", "Customer", "customer"), Column("customer_id", "Customer id", "hidden"),

@@ -148,7 +148,7 @@ def scoreboard(conn: sqlite3.Connection, today: date) -> list[Table]:
 def open_signals(conn: sqlite3.Connection, today: date) -> Table:
     """The signals nobody has snoozed or dismissed, the largest first (the money each is about)."""
     rows = signals.signal_rows(conn, today)
-    rows.sort(key=lambda r: -signals._size(r))
+    rows.sort(key=lambda r: -signals.size(r))
     return Table("signals", "Signals not yet looked at",
                  [Column("signal_name", "Signal"), Column("customer", "Customer", "customer"),
                   Column("agency", "Agency", minor=True), Column("ae", "AE", "ae"),
@@ -174,8 +174,8 @@ def largest_changes(conn: sqlite3.Connection, today: date) -> Table:
                              "after": _money(r["after"]), "change": change})
         rows.sort(key=lambda r: (-abs(r["change"]), r["ae"]))
         rows = rows[:CHANGES]
-        names = business._customers(conn, [r["customer_id"] for r in rows])
-        rows = [business._who(r, names[r["customer_id"]]) for r in rows]
+        names = business.customers_now(conn, [r["customer_id"] for r in rows])
+        rows = [business.with_customer(r, names[r["customer_id"]]) for r in rows]
     words = f"{earlier} to {later}" if earlier else "since the import before"
     return Table("changes", f"Largest changes, {words}",
                  [Column("customer", "Customer", "customer"), Column("agency", "Agency", minor=True),
@@ -189,4 +189,4 @@ def manager_page(conn: sqlite3.Connection, filters: Filters, today: date) -> Rep
                                          business.reductions(conn, Filters(), today)]
     later, earlier = business.snapshot_days(conn, today)
     return Report("manager", {}, tables, extra={"later": later, "earlier": earlier,
-                                                "computed_on": signals._computed_on(conn)})
+                                                "computed_on": signals.computed_on(conn)})

@@ -80,7 +80,7 @@ def signal_rows(conn: sqlite3.Connection, today: date, *, ae: str | None = None,
             continue
         rows.append(_row(r, state))
     order = {s: i for i, s in enumerate(SIGNALS)}
-    rows.sort(key=lambda row: (order[row["signal"]], -_size(row), row["customer"] or "", row["agency"]))
+    rows.sort(key=lambda row: (order[row["signal"]], -size(row), row["customer"] or "", row["agency"]))
     return rows
 
 
@@ -110,7 +110,7 @@ def _row(r, state: str) -> dict:
     }
 
 
-def _size(row: dict) -> float:
+def size(row: dict) -> float:
     """What puts the biggest account first: the money the signal is about."""
     return {"churned": row["prior"], "declining": row["gap"], "gone_quiet": row["lifetime"],
             "new_account": row["lifetime"], "growing": row["trailing"], "renewal_gap": row["last_3"]}[row["signal"]]
@@ -152,8 +152,8 @@ def signals(conn: sqlite3.Connection, signal: str | None = None, show: str = "op
     applied = {k: v for k, v in applied.items() if k in ("ae", "signal", "show") and v}
     return Report("signals", applied, tables,
                   options={"aes": aes, "signals": [(s, WORDS[s]) for s in SIGNALS], "show": list(SHOW_WORDS.items())},
-                  extra={"rules": RULES, "computed_on": _computed_on(conn)})
+                  extra={"rules": RULES, "computed_on": computed_on(conn)})
 
 
-def _computed_on(conn: sqlite3.Connection) -> str | None:
+def computed_on(conn: sqlite3.Connection) -> str | None:
     return conn.execute("SELECT max(computed_on) FROM account_signals").fetchone()[0]
