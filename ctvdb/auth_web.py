@@ -82,6 +82,9 @@ MANAGER_ROLES = frozenset({"admin", "management"})
 NOT_MANAGER = "The manager's scoreboard is open to managers and administrators."
 AE_LANDING = "/me"
 SIGNAL_FORM_ROLES = frozenset({"admin", "management", "ae"})
+# Rate analysis (issue 14): open to every role; an ae's figures are of their own spots (the page's
+# company card is over every AE by design, and names no customer).
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates"}
 NOT_SIGNAL_FORMS = "Only a manager, an administrator or the account's AE can snooze or dismiss a signal."
 
 Render = Callable[..., Response]

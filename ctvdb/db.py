@@ -24,6 +24,7 @@ IMPORT_CACHE_KIB = 131072   # the import's page cache: a big spots table's index
 EDIT_WAIT_SECONDS = 20.0
 AUTH_SCHEMA_VERSION = 1
 _AUTH_MIGRATION = 7         # the migration that moved the sign-in tables out (0007_auth_database)
+_RATES_MIGRATION = 18       # its tables are filled in Python, in the migration's transaction
 
 
 class DatabaseError(Exception):
@@ -227,9 +228,28 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             continue
         if number == _AUTH_MIGRATION:
             _move_auth_tables(conn)
-        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        if number == _RATES_MIGRATION:
+            _migrate_in_python(conn, number, script)
+        else:
+            conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
         applied.append(f"{number:04d}_{name}")
     return applied
+
+
+def _migrate_in_python(conn: sqlite3.Connection, number: int, script: str) -> None:
+    """A migration whose tables ctvdb's Python fills: the script, the first build and the new
+    version in one transaction, so a failed build leaves the database at the version before."""
+    from ctvdb import summaries   # not at the top: summaries imports this module
+
+    conn.executescript(f"BEGIN;\n{script}")
+    try:
+        summaries.refresh_rates(conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _move_auth_tables(conn: sqlite3.Connection) -> None:

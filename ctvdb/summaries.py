@@ -13,6 +13,7 @@ refresh_summaries then stores its rows (or, if it failed, builds them in SQL as 
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import os
@@ -22,9 +23,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 
 from ctvdb import db
+from ctvdb import rates
 
 log = logging.getLogger("ctvdb.import")
 
@@ -81,7 +84,12 @@ TABLES = {table: f"INSERT INTO {table}{select}" for table, select in SELECTS.ite
 # from the database, from the same SELECTs (the others read other summaries or spot_languages).
 FROM_SPOTS = ("customer_month_summary", "language_month_summary", "customer_code_summary")
 SPOT_FIELDS = ("broadcast_month", "customer_id", "ae", "revenue_type", "market_code", "language_code",
-               "spot_type", "bill_code", "gross_rate", "station_net", "spot_value")
+               "spot_type", "bill_code", "gross_rate", "station_net", "spot_value",
+               "time_in", "day_of_week", "air_date", "length_seconds")   # the last four: rates only
+# v18, rate analysis (issue 14): rate_summary and rate_cut_summary are computed in Python by
+# ctvdb.rates (its rules need no SQL twin), from these columns of the spots.
+RATE_TABLES = ("rate_summary", "rate_cut_summary")
+_CUBE_AT = tuple(SPOT_FIELDS.index(name) for name in rates.CUBE_FIELDS)
 
 
 def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],
@@ -103,7 +111,57 @@ def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],
                     conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
             else:
                 conn.execute(insert, (month,))
+        conn.execute("DELETE FROM rate_summary WHERE broadcast_month = ?", (month,))
+        conn.execute("DELETE FROM rate_cut_summary WHERE broadcast_month = ?", (month,))
+        if "rate_summary" in computed:
+            cube_rows, cut_rows = (computed[table].get(month, []) for table in RATE_TABLES)
+        else:
+            cube_rows, cut_rows = rate_rows(_spot_rows(conn, "broadcast_month = ?", (month,)))
+        _store_rates(conn, cube_rows, cut_rows)
     refresh_lifetimes(conn)
+
+
+# Rate analysis (v18) -----------------------------------------------------------------------------
+
+def _spot_rows(conn: sqlite3.Connection, where: str, args: tuple) -> list[tuple]:
+    """rates.CUBE_FIELDS of the spots `where` says."""
+    return conn.execute(f"SELECT {', '.join(rates.CUBE_FIELDS)} FROM spots WHERE {where}", args).fetchall()
+
+
+def rate_rows(rows: Iterable[tuple], cut_names: Iterable[str] = tuple(rates.CUTS)) -> tuple[list[tuple], list[tuple]]:
+    """(rate_summary rows, rate_cut_summary rows) of spot rows holding rates.CUBE_FIELDS."""
+    counts = rates.cube(rows)
+    return [key + (spots,) for key, spots in counts.items()], rates.cuts(counts, cut_names)
+
+
+def _store_rates(conn: sqlite3.Connection, cube_rows: list[tuple], cut_rows: list[tuple]) -> None:
+    if cube_rows:
+        conn.executemany(f"INSERT INTO rate_summary VALUES ({', '.join('?' * 11)})", cube_rows)
+    if cut_rows:
+        conn.executemany(f"INSERT INTO rate_cut_summary VALUES ({', '.join('?' * 10)})", cut_rows)
+
+
+def _rate_customers(conn: sqlite3.Connection, ids: str, cube_rows: list[tuple] | None = None) -> None:
+    """Rebuild the customer cuts of the customers `ids` (a JSON list) from `cube_rows`, or from
+    their rows of rate_summary: the other cuts do not depend on who the customer is."""
+    if cube_rows is None:
+        cube_rows = conn.execute("SELECT * FROM rate_summary WHERE customer_id IN (SELECT value FROM json_each(?))",
+                                 (ids,)).fetchall()
+    counts = collections.Counter({tuple(row[:-1]): row[-1] for row in cube_rows})
+    marks = ", ".join("?" * len(rates.CUSTOMER_CUTS))
+    conn.execute(f"DELETE FROM rate_cut_summary WHERE customer_id IN (SELECT value FROM json_each(?))"
+                 f" AND cut IN ({marks})", (ids, *rates.CUSTOMER_CUTS))
+    _store_rates(conn, [], rates.cuts(counts, rates.CUSTOMER_CUTS))
+
+
+def refresh_rates(conn: sqlite3.Connection) -> None:
+    """Build both rate summaries of every month from the spots (migration 0018's first build, and
+    a repair). Runs in the caller's transaction."""
+    months = [r[0] for r in conn.execute("SELECT DISTINCT broadcast_month FROM spots")]
+    conn.execute("DELETE FROM rate_summary")
+    conn.execute("DELETE FROM rate_cut_summary")
+    for month in months:
+        _store_rates(conn, *rate_rows(_spot_rows(conn, "broadcast_month = ?", (month,))))
 
 
 # The summaries keyed by customer: an identity change (ctvdb/customers.py) moves spots between
@@ -122,6 +180,10 @@ def refresh_customers(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> 
             "WHERE broadcast_month = ?", "WHERE customer_id IN (SELECT value FROM json_each(?))")
         conn.execute(f"INSERT INTO {table}{select}", (ids,))
     refresh_lifetimes(conn, customer_ids)
+    conn.execute("DELETE FROM rate_summary WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
+    cube_rows, _ = rate_rows(_spot_rows(conn, "customer_id IN (SELECT value FROM json_each(?))", (ids,)), ())
+    _store_rates(conn, cube_rows, [])
+    _rate_customers(conn, ids, cube_rows)
 
 
 def refresh_lifetimes(conn: sqlite3.Connection, customer_ids: Iterable[int] | None = None) -> None:
@@ -167,14 +229,28 @@ def fold_customers(conn: sqlite3.Connection, into: dict[int, int]) -> None:
         "WHERE broadcast_month = ?", "WHERE customer_id IN (SELECT value FROM json_each(?))")
     conn.execute(f"INSERT INTO customer_total_summary{select}", (ids,))
     refresh_lifetimes(conn, json.loads(ids))
+    # v18: the rate summary's rows are added up where their keys meet, like the month summary's,
+    # and the customer cuts are made again from them.
+    keys = "broadcast_month, language_code, market_code, daypart, weekend, length_seconds, revenue_type, ae"
+    conn.execute(
+        f"CREATE TEMP TABLE rates_folded AS SELECT {keys}, coalesce(m.new, s.customer_id) AS customer_id, gross_rate,"
+        f" sum(spots) AS spots FROM rate_summary s LEFT JOIN ({mapping}) m ON m.old = s.customer_id"
+        f" WHERE s.customer_id IN (SELECT value FROM json_each(?)) GROUP BY {keys}, 9, gross_rate", (pairs, ids))
+    try:
+        conn.execute("DELETE FROM rate_summary WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
+        conn.execute("INSERT INTO rate_summary SELECT * FROM temp.rates_folded")
+    finally:
+        conn.execute("DROP TABLE temp.rates_folded")
+    _rate_customers(conn, ids)
 
 
-def compute(rows: Iterable[tuple], months: Iterable[int]) -> dict[str, dict[int, list[tuple]]]:
+def compute(rows: list[tuple], months: Iterable[int]) -> dict[str, dict[int, list[tuple]]]:
     """The FROM_SPOTS summaries of `months`, from spot rows holding SPOT_FIELDS, by the same
     SELECTs run in a private in-memory database: {table: {month: rows}}.
 
     With the spots in the order the database holds them and the same index to scan, each group
     adds up its spots in the same order, so the sums equal refresh_summaries' to the last bit.
+    The rate summaries are rates' Python, as refresh_summaries runs it.
     """
     conn = sqlite3.connect(":memory:")
     try:
@@ -182,10 +258,19 @@ def compute(rows: Iterable[tuple], months: Iterable[int]) -> dict[str, dict[int,
         conn.execute(f"CREATE TABLE spots ({', '.join(SPOT_FIELDS)})")
         conn.execute("CREATE INDEX spots_month ON spots (broadcast_month, revenue_type)")
         conn.executemany(f"INSERT INTO spots VALUES ({', '.join('?' * len(SPOT_FIELDS))})", rows)
-        return {table: {month: conn.execute(SELECTS[table], (month,)).fetchall() for month in months}
+        out = {table: {month: conn.execute(SELECTS[table], (month,)).fetchall() for month in months}
                 for table in FROM_SPOTS}
     finally:
         conn.close()
+    out |= {table: {} for table in RATE_TABLES}
+    by_month: dict[int, list[tuple]] = {month: [] for month in months}
+    pick = itemgetter(*_CUBE_AT)
+    for row in rows:
+        if row[0] in by_month:
+            by_month[row[0]].append(pick(row))
+    for month, picked in by_month.items():
+        out["rate_summary"][month], out["rate_cut_summary"][month] = rate_rows(picked)
+    return out
 
 
 def refresh_all(conn: sqlite3.Connection) -> list[int]:

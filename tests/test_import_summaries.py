@@ -1,4 +1,4 @@
-"""A large import builds its three big summaries in a process of its own (summaries.Background)
+"""A large import builds its three big summaries (and the two rate summaries) in a process of its own (summaries.Background)
 while it writes the spots: the rows must be exactly the database's own, a failing process must
 cost nothing but time, and a killed import must not leave the process behind."""
 
@@ -20,12 +20,15 @@ from ctvdb import importer, summaries
 from ctvdb.sample import write_sample
 from xlsx_rows import Row, write
 
-TABLES = list(summaries.TABLES)
+TABLES = list(summaries.TABLES) + list(summaries.RATE_TABLES)
 
 
 def summary_rows(database) -> dict[str, list[tuple]]:
     with sqlite3.connect(database) as conn:
-        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4").fetchall() for table in TABLES}
+        def ordered(table):
+            width = len(conn.execute(f"SELECT * FROM {table} LIMIT 0").description)
+            return conn.execute(f"SELECT * FROM {table} ORDER BY {', '.join(map(str, range(1, width + 1)))}").fetchall()
+        return {table: ordered(table) for table in TABLES}
 
 
 def import_twice(tmp_path, monkeypatch, label: str) -> Path:

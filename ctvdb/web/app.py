@@ -67,6 +67,8 @@ REPORT_PAGES = [
     # Planning (issue 13)
     ("planning_grid", "Planning", "Budgets and forecasts per AE and month beside booked and last year: edit, or paste from Excel."),
     ("planning_history", "Planning history", "Every budget and forecast change, and a month's forecasts as they stood on any day."),
+    # Rate analysis (issue 14): web/views/rates.py
+    ("rates", "Rates", "What a spot sells for by language, market, daypart, length, revenue type, AE, sector and tenure, with drill-down."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -147,6 +149,8 @@ class App:
             Rule("/planning/history", endpoint="planning_history", methods=["GET"]),
             Rule("/planning/budgets", endpoint="planning_budgets", methods=["POST"]),
             Rule("/planning/forecasts", endpoint="planning_forecasts", methods=["POST"]),
+            # Rate analysis (issue 14): the view in web/views/rates.py.
+            Rule("/rates/", endpoint="rates"),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

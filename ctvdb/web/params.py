@@ -15,6 +15,8 @@ from werkzeug.exceptions import BadRequest
 FORMATS = ("html", "csv", "xlsx", "json")
 # `period=`: the presets every page that takes a period offers; `q1`..`q4` are `quarter=1..4`.
 PERIODS = {"month": "This month", "qtd": "Quarter to date", "ytd": "Year to date"}
+# Issue 14: the filters only the rates pages take (web/views/rates.py parses them).
+RATE_FILTERS = ("language", "daypart", "day", "length", "tenure", "customer")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -173,6 +175,9 @@ def query_args(filters: dict) -> dict:
             out[key] = filters[key]
     if filters.get("limit", 200) != 200:
         out["limit"] = filters["limit"]
+    for key in RATE_FILTERS:   # issue 14: the rates pages' drill-down filters
+        if filters.get(key) not in (None, ""):
+            out[key] = filters[key]
     return out
 
 

@@ -1,0 +1,476 @@
+"""Rate analysis (issue 14, DOMAIN.md §9): what a spot sells for, by language group, market,
+daypart, weekday/weekend, length, revenue type, AE, sector and customer tenure, with drill-down.
+
+Everything is read from the rate summaries (ctvdb.summaries, migration 0018): counted spots by
+exact unit rate, so a median or a quartile is a walk over (rate, spots) pairs
+(ctvdb.rates.quartiles), never an average of monthly medians. The company's page with no drill
+filter reads rate_cut_summary (a few thousand rows a month, one cut per dimension); a drilled page,
+or an AE's own, reads the rows of rate_summary its filters select and adds them up by every
+dimension in one pass. Sector and tenure come from the customer grouping, a customer's first
+month from customer_total_summary.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import date
+from urllib.parse import urlencode
+
+from ctvdb import rates
+from ctvdb.web.params import Filters, month_label
+from ctvdb.web.queries.base import (
+    UNASSIGNED, Column, Report, Table, _months, _months_back, _options, current_month, period_months,
+)
+
+FEW_SPOTS = 10
+NONE = "NONE"           # the link and filter value of "none" (no market, no time of day, no sector)
+# Period presets: this month, the last closed month and quarter, the quarter and year to date, the
+# trailing 12 closed months, or from/to ("custom"). Closed months come from month_closures.
+PERIODS = {"month": "This month", "last_month": "Last closed month", "qtd": "Quarter to date",
+           "last_quarter": "Last closed quarter", "ytd": "Year to date",
+           "trailing12": "Trailing 12 closed months", "custom": "From/to"}
+DEFAULT_PERIOD = "trailing12"
+# The drill-down: a row opens the next of these inside it; the others follow, each at most once.
+DRILL = ("language", "market", "daypart", "customer")
+DIMENSIONS = ("language", "market", "daypart", "day", "length", "revenue_type", "ae", "sector", "tenure",
+              "customer")
+TITLES = {"language": "Language group", "market": "Market", "daypart": "Daypart", "day": "Weekday / weekend",
+          "length": "Spot length", "revenue_type": "Revenue type", "ae": "AE", "sector": "Sector",
+          "tenure": "Customer tenure", "customer": "Customer"}
+
+
+@dataclass(frozen=True)
+class RateFilters:
+    """The rates page's arguments, parsed (web/views/rates.py). Hashable: part of the cache key."""
+
+    period: str = DEFAULT_PERIOD
+    from_month: int | None = None
+    to_month: int | None = None
+    ae: str | None = None
+    revenue_type: str | None = None
+    language: str | None = None         # a language group as shown ("Chinese"), or a code ("V")
+    market: str | None = None           # a market code, or NONE for spots without one
+    daypart: str | None = None          # a key of rates.DAYPARTS, or NONE for spots without a time
+    day: str | None = None              # weekday | weekend
+    length: str | None = None           # seconds ("30", "45", "0" for none) or "other"
+    sector: str | None = None           # a sector code, NONE for unassigned
+    tenure: str | None = None
+    customer: int | None = None
+
+    def args(self, **change) -> dict:
+        """The query arguments that give these filters (with `change`), for a link."""
+        values = asdict(self) | change
+        out = {}
+        if values["period"] == "custom":
+            out |= {name: f"{values[key] // 100}-{values[key] % 100:02d}"
+                    for key, name in (("from_month", "from"), ("to_month", "to")) if values[key]}
+        elif values["period"] != DEFAULT_PERIOD:
+            out["period"] = values["period"]
+        for key in ("ae", "revenue_type") + DIMENSIONS:
+            if values.get(key) not in (None, ""):
+                out[key] = values[key]
+        return out
+
+
+# The period ------------------------------------------------------------------------------------
+
+def closed_months(conn: sqlite3.Connection) -> set[int]:
+    return {r[0] for r in conn.execute("SELECT broadcast_month FROM month_closures")}
+
+
+def resolve_period(filters: RateFilters, closed: set[int], today: date) -> tuple[int, int]:
+    """(first, last) broadcast month of the preset on `today`. With no month closed before this
+    one yet, the last closed month is taken to be last month (the page says it is still open)."""
+    now = current_month(today)
+    quarter_start = now // 100 * 100 + 3 * ((now % 100 - 1) // 3) + 1
+    before = [m for m in closed if m < now]
+    last_closed = max(before) if before else _months_back(now, 1)
+    if filters.period == "custom":
+        return period_months(Filters(from_month=filters.from_month, to_month=filters.to_month), now // 100, today)
+    if filters.period == "month":
+        return now, now
+    if filters.period == "last_month":
+        return last_closed, last_closed
+    if filters.period == "qtd":
+        return quarter_start, now
+    if filters.period == "ytd":
+        return now // 100 * 100 + 1, now
+    if filters.period == "last_quarter":
+        start = _months_back(quarter_start, 3)
+        while start > 200000 and not all(m in closed for m in _months(start, _months_back(start, -2))):
+            start = _months_back(start, 3)
+            if not any(m <= start for m in closed):   # no earlier quarter is closed: the one before now
+                start = _months_back(quarter_start, 3)
+                break
+        return start, _months_back(start, -2)
+    return _months_back(last_closed, 11), last_closed
+
+
+def period_words(filters: RateFilters, first: int, last: int, closed: set[int]) -> str:
+    months = _months(first, last)
+    span = month_label(first) if first == last else f"{month_label(first)} to {month_label(last)}"
+    words = f"{PERIODS[filters.period]}: {span} ({len(months)} month{'s' if len(months) != 1 else ''})"
+    still_open = [m for m in months if m not in closed]
+    if still_open:
+        shown = ", ".join(month_label(m) for m in still_open[:6]) + (" …" if len(still_open) > 6 else "")
+        words += f"; not closed yet: {shown}"
+    return words
+
+
+# Reading the summary ---------------------------------------------------------------------------
+
+def _languages(conn: sqlite3.Connection) -> dict[str, str]:
+    return {r[0]: r[1] for r in conn.execute("SELECT code, language_group FROM languages")}
+
+
+def language_group(code: str, groups: dict[str, str]) -> str:
+    return groups.get(code, "Other")
+
+
+def first_months(conn: sqlite3.Connection) -> dict[int, int]:
+    """Each customer's first broadcast month with a spot (any spot: tenure is how long they have
+    been a customer), from the customer summary's index."""
+    return {r[0]: r[1] for r in conn.execute(
+        "SELECT customer_id, min(broadcast_month) FROM customer_total_summary GROUP BY customer_id")}
+
+
+def _where(filters: RateFilters, first: int, last: int, groups: dict[str, str], firsts: dict[int, int],
+           *, company: bool = False) -> tuple[str, list]:
+    """The WHERE clause of the filters over rate_summary. `company`: the card's, over every AE and
+    customer, with only its own dimensions (language, market, daypart) applied."""
+    sql, args = ["broadcast_month BETWEEN ? AND ?"], [first, last]
+    if filters.ae and not company:
+        sql = ["ae = ?", "broadcast_month BETWEEN ? AND ?"]        # rate_summary_ae's order
+        args = [filters.ae, first, last]
+    if filters.language:
+        codes = [c for c, g in groups.items() if g.lower() == filters.language.lower()]
+        if filters.language.lower() == "other":
+            sql.append("language_code NOT IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(sorted(groups)))
+        else:
+            sql.append("language_code IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(codes or [filters.language.upper()]))
+    if filters.market:
+        sql.append("market_code = ?")
+        args.append("" if filters.market == NONE else filters.market)
+    if filters.daypart:
+        sql.append("daypart = ?")
+        args.append("" if filters.daypart == NONE else filters.daypart)
+    if not company:
+        if filters.day:
+            sql.append("weekend = ?")
+            args.append(int(filters.day == "weekend"))
+        if filters.length == "other":
+            sql.append(f"length_seconds NOT IN ({', '.join(map(str, rates.STANDARD_LENGTHS))})")
+        elif filters.length is not None:
+            sql.append("length_seconds = ?")
+            args.append(int(filters.length))
+        if filters.revenue_type:
+            sql.append("revenue_type = ?")
+            args.append(filters.revenue_type)
+        if filters.customer:
+            sql.append("customer_id = ?")
+            args.append(filters.customer)
+        if filters.sector:
+            sql.append("customer_id IN (SELECT id FROM customers WHERE "
+                       + ("sector_code IS NULL)" if filters.sector == "NONE" else "sector_code = ?)"))
+            args += [] if filters.sector == "NONE" else [filters.sector]
+        if filters.tenure:
+            ids = [c for c, m in firsts.items() if rates.tenure(m, last) == filters.tenure]
+            sql.append("customer_id IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(ids))
+    return " AND ".join(sql), args
+
+
+# The dimensions rate_summary's rows are added up by, at their positions in _CUBE_SELECT.
+_CUBE_DIMS = {"language": 0, "market": 1, "daypart": 2, "day": 3, "length": 4, "revenue_type": 5, "ae": 6,
+              "customer": 7}
+_CUBE_SELECT = ("SELECT language_code, market_code, daypart, weekend, length_seconds, revenue_type, ae, customer_id,"
+                " gross_rate, spots FROM rate_summary")
+# The cut of rate_cut_summary each dimension is read from, and its value's type.
+_CUT_VALUE = {"language": str, "market": str, "daypart": str, "day": int, "length": int, "revenue_type": str,
+              "ae": str, "customer": None, "all": str}
+
+
+def drilled(filters: RateFilters) -> bool:
+    """Whether any filter but the period applies: then the page reads rate_summary, not the cuts."""
+    return any(getattr(filters, d) not in (None, "") for d in DIMENSIONS + ("ae", "revenue_type"))
+
+
+def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: int, groups, firsts) -> dict:
+    """The period's counted spots by every dimension: {dimension: {value: {rate: [spots, spots with
+    a length, their seconds]}}}, and under "all" the total ({"": {rate: ...}})."""
+    out: dict = {dim: {} for dim in _CUBE_DIMS} | {"all": {}}
+    if not drilled(filters):
+        for cut, customer, value, rate, spots, timed, seconds in conn.execute(
+                "SELECT cut, customer_id, value, gross_rate, spots, timed_spots, seconds FROM rate_cut_summary"
+                f" WHERE cut IN ({', '.join('?' * len(_CUT_VALUE))}) AND broadcast_month BETWEEN ? AND ?",
+                (*_CUT_VALUE, first, last)):
+            kind = _CUT_VALUE[cut]
+            by_rate = out[cut].setdefault(customer if kind is None else kind(value), {})
+            cell = by_rate.get(rate)
+            if cell is None:
+                by_rate[rate] = [spots, timed, seconds]
+            else:
+                cell[0] += spots
+                cell[1] += timed
+                cell[2] += seconds
+        return out
+    where, args = _where(filters, first, last, groups, firsts)
+    dims = [(out[dim], at) for dim, at in _CUBE_DIMS.items()] + [(out["all"], None)]
+    for row in conn.execute(f"{_CUBE_SELECT} WHERE {where}", args):
+        rate, spots, length = row[8], row[9], row[4]
+        timed, seconds = (spots, length * spots) if length else (0, 0)
+        for into, at in dims:
+            by_rate = into.get(row[at] if at is not None else "")
+            if by_rate is None:
+                by_rate = into[row[at] if at is not None else ""] = {}
+            cell = by_rate.get(rate)
+            if cell is None:
+                by_rate[rate] = [spots, timed, seconds]
+            else:
+                cell[0] += spots
+                cell[1] += timed
+                cell[2] += seconds
+    return out
+
+
+def _merge(into: dict, by_rate: dict) -> None:
+    for rate, (spots, timed, seconds) in by_rate.items():
+        cell = into.setdefault(rate, [0, 0, 0.0])
+        cell[0] += spots
+        cell[1] += timed
+        cell[2] += seconds
+
+
+def _regroup(by_value: dict, name) -> dict:
+    """The pairs of one dimension regrouped under name(value): codes into language groups,
+    customers into sectors or tenures, lengths into their classes."""
+    out: dict = {}
+    for value, by_rate in by_value.items():
+        _merge(out.setdefault(name(value), {}), by_rate)
+    return out
+
+
+def _volumes(by_value: dict) -> dict:
+    """{value: (spots, revenue)}: what the year-over-year change needs, without rates."""
+    return {value: (sum(c[0] for c in by_rate.values()), sum(rate * c[0] for rate, c in by_rate.items()))
+            for value, by_rate in by_value.items()}
+
+
+def figures(by_rate: dict) -> dict:
+    """Spots, revenue, average unit rate, median, p25, p75 and rate per :30 of (rate: counts)."""
+    spots = sum(c[0] for c in by_rate.values())
+    revenue = sum(rate * c[0] for rate, c in by_rate.items())
+    timed_revenue = sum(rate * c[1] for rate, c in by_rate.items())
+    seconds = sum(c[2] for c in by_rate.values())
+    q = rates.quartiles([(rate, c[0]) for rate, c in by_rate.items()])
+    return {"spots": spots, "revenue": round(revenue, 2),
+            "average": round(revenue / spots, 2) if spots else None,
+            "median": round(q[1], 2) if q else None, "p25": round(q[0], 2) if q else None,
+            "p75": round(q[2], 2) if q else None,
+            "per_30": round(timed_revenue / (seconds / 30), 2) if seconds else None}
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    return round(100.0 * (now - before) / before, 1) if now is not None and before else None
+
+
+def _with_last_year(row: dict, last_year: tuple[int, float] | None) -> dict:
+    spots, revenue = last_year or (0, 0.0)
+    average = revenue / spots if spots else None
+    row["rate_change"] = _change(row["revenue"] / row["spots"] if row["spots"] else None, average)
+    row["volume_change"] = _change(row["spots"], spots)
+    return row
+
+
+COLUMNS = [Column("spots", "Spots", "int"), Column("revenue", "Revenue", "money"),
+           Column("average", "Average rate", "money"), Column("median", "Median", "money"),
+           Column("p25", "25th pct", "money", minor=True), Column("p75", "75th pct", "money", minor=True),
+           Column("per_30", "Rate per :30", "money"), Column("rate_change", "Rate vs last year", "change_pct"),
+           Column("volume_change", "Spots vs last year", "change_pct", minor=True),
+           Column("note", "Note", minor=True)]
+
+
+def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, today: date) -> Report:
+    """The overview; `path` is the page's own, which every drill-down link opens again."""
+    closed = closed_months(conn)
+    first, last = resolve_period(filters, closed, today)
+    ly_first, ly_last = _months_back(first, 12), _months_back(last, 12)
+    groups, firsts = _languages(conn), first_months(conn)
+    options = _options(conn)
+    markets = {m["code"]: f"{m['name']} ({m['code']})" for m in options["markets"]} | {"": "(no market)"}
+    sectors = {s["code"]: s["name"] for s in options["sectors"]}
+    customers = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, name, sector_code FROM customers")}
+    now_pairs = collect(conn, filters, first, last, groups, firsts)
+    ly_pairs = collect(conn, filters, ly_first, ly_last, groups, firsts)
+
+    def sector_of(cid):
+        code = customers.get(cid, ("", None))[1]
+        return code or "NONE"
+
+    # How each dimension's values are named, linked and regrouped.
+    naming = {
+        "language": (lambda code: language_group(code, groups), lambda g: g, lambda g: g),
+        "market": (None, lambda m: markets.get(m, m), lambda m: m or NONE),
+        "daypart": (None, lambda d: rates.DAYPART_NAMES.get(d, d), lambda d: d or NONE),
+        "day": (None, lambda w: rates.DAY_NAMES[w], lambda w: "weekend" if w else "weekday"),
+        "length": (None, rates.length_label, str),
+        "revenue_type": (None, lambda t: t, lambda t: t),
+        "ae": (None, lambda a: a, lambda a: a),
+        "customer": (None, lambda c: customers.get(c, (f"Customer {c}",))[0], lambda c: c),
+    }
+    # The next step of the drill-down first, then the other dimensions not filtered; the customers
+    # (a long table) last unless they are the next step.
+    open_ = [d for d in DIMENSIONS if getattr(filters, d) in (None, "")]
+    step = next((d for d in DRILL if d in open_), None)
+    shown = ([step] if step else []) + [d for d in open_ if d not in (step, "customer")]
+    shown += ["customer"] if "customer" in open_ and step != "customer" else []
+    tables = []
+    by_customer = now_pairs["customer"]
+    ly_customer = _volumes(ly_pairs["customer"])
+    for dim in shown:
+        if dim in ("sector", "tenure", "customer"):
+            if dim == "sector":
+                name_of = sector_of
+                label, arg = (lambda s: sectors.get(s, UNASSIGNED) if s != "NONE" else UNASSIGNED), (lambda s: s)
+            elif dim == "tenure":
+                name_of = (lambda c, end=last: rates.tenure(firsts.get(c, end), end))
+                label, arg = (lambda t: rates.TENURE_NAMES[t]), (lambda t: t)
+            else:
+                name_of, label, arg = (lambda c: c), naming["customer"][1], naming["customer"][2]
+            pairs = _regroup(by_customer, name_of)
+            ly_name = (lambda c: rates.tenure(firsts.get(c, ly_last), ly_last)) if dim == "tenure" else name_of
+            ly: dict = {}
+            for cid, (spots, revenue) in ly_customer.items():
+                old = ly.get(ly_name(cid), (0, 0.0))
+                ly[ly_name(cid)] = (old[0] + spots, old[1] + revenue)
+        else:
+            regroup, label, arg = naming[dim]
+            pairs = now_pairs[dim]
+            ly = _volumes(ly_pairs[dim])
+            if regroup:
+                pairs = _regroup(pairs, regroup)
+                merged: dict = {}
+                for value, (spots, revenue) in ly.items():
+                    old = merged.get(regroup(value), (0, 0.0))
+                    merged[regroup(value)] = (old[0] + spots, old[1] + revenue)
+                ly = merged
+        rows = []
+        for value, by_rate in pairs.items():
+            row = {"name": label(value), **figures(by_rate)}
+            row = _with_last_year(row, ly.get(value))
+            row["few"] = row["spots"] < FEW_SPOTS
+            row["note"] = "few spots" if row["few"] else ""
+            # Only the drill-down's next step links (language → market → daypart → customer): links
+            # from every table would compose 2^10 pages of filters, each as many links again.
+            row["href"] = _link(path, filters.args(**{dim: arg(value)})) if dim == step else None
+            if dim == "customer":
+                row["customer_id"] = value
+            rows.append(row)
+        rows.sort(key=lambda r: (-r["revenue"], r["name"]))
+        columns = [Column("name", TITLES[dim])] + COLUMNS
+        if dim == "customer":
+            columns.append(Column("customer_id", "Customer id", "hidden"))
+        tables.append(Table(dim, f"Rates by {TITLES[dim] if dim == 'ae' else TITLES[dim].lower()}", columns, rows))
+    total = figures(now_pairs["all"].get("", {}))
+    ly_total = _volumes(ly_pairs["all"]).get("", (0, 0.0))
+    total = _with_last_year({"name": "Total", **total}, ly_total)
+    total["note"] = "few spots" if total["spots"] < FEW_SPOTS else ""
+    for table in tables:
+        if table.rows:
+            table.totals = total
+    tables.append(card(conn, filters, first, last, groups, firsts, markets))
+    return Report(
+        name="rates",
+        filters={**{k: v for k, v in asdict(filters).items() if v is not None}, "first_month": first,
+                 "last_month": last},
+        options=options | {"period_choices": [(k, v) for k, v in PERIODS.items() if k != "custom"]},
+        extra={"period_words": period_words(filters, first, last, closed),
+               "last_year": f"{month_label(ly_first)} to {month_label(ly_last)}" if ly_first != ly_last
+               else month_label(ly_first),
+               "total": total, "crumbs": crumbs(path, filters, markets, sectors, customers, groups),
+               "tenure_words": rates.TENURE_WORDS, "few": FEW_SPOTS},
+        tables=tables,
+    )
+
+
+def card_cells(conn: sqlite3.Connection, first: int, last: int) -> dict:
+    """{(language code, market, daypart): [spots, revenue, revenue of the spots with a length, their
+    seconds]} over every AE and customer in the months first..last, from the card cut."""
+    cells: dict = {}
+    for value, spots, revenue, timed_revenue, seconds in conn.execute(
+            "SELECT value, spots, revenue, timed_revenue, seconds FROM rate_cut_summary"
+            " WHERE cut = 'card' AND broadcast_month BETWEEN ? AND ?", (first, last)):
+        cell = cells.setdefault(tuple(value.split(rates.SEP)), [0, 0.0, 0.0, 0])
+        cell[0] += spots
+        cell[1] += revenue
+        cell[2] += timed_revenue
+        cell[3] += seconds
+    return cells
+
+
+def card(conn, filters: RateFilters, first: int, last: int, groups, firsts, markets) -> Table:
+    """The company's card: average rate and rate per :30 by language group × market × daypart over
+    every AE and customer, so an AE prices against it. No names, no revenue: averages only."""
+    cells: dict = {}
+    for (code, market, part), (spots, revenue, timed_revenue, seconds) in card_cells(conn, first, last).items():
+        group = language_group(code, groups)
+        if filters.language and group.lower() != filters.language.lower() and code != filters.language.upper():
+            continue
+        if filters.market and market != ("" if filters.market == NONE else filters.market):
+            continue
+        if filters.daypart and part != ("" if filters.daypart == NONE else filters.daypart):
+            continue
+        cell = cells.setdefault((group, market, part), [0, 0.0, 0.0, 0.0])
+        cell[0] += spots
+        cell[1] += revenue
+        cell[2] += timed_revenue
+        cell[3] += seconds
+    order = {key: i for i, (key, _, _) in enumerate(rates.DAYPARTS)}
+    rows = []
+    for (group, market, part), (spots, revenue, timed_revenue, seconds) in sorted(
+            cells.items(), key=lambda c: (c[0][0], markets.get(c[0][1], c[0][1]), order.get(c[0][2], 99))):
+        rows.append({"language": group, "market": markets.get(market, market),
+                     "daypart": rates.DAYPART_NAMES.get(part, part), "spots": spots,
+                     "average": round(revenue / spots, 2),
+                     "per_30": round(timed_revenue / (seconds / 30), 2) if seconds else None,
+                     "note": "few spots" if spots < FEW_SPOTS else "", "few": spots < FEW_SPOTS})
+    return Table("card", "The company's card: language × market × daypart, every AE",
+                 [Column("language", "Language group"), Column("market", "Market"), Column("daypart", "Daypart"),
+                  Column("spots", "Spots", "int"), Column("average", "Average rate", "money"),
+                  Column("per_30", "Rate per :30", "money"), Column("note", "Note", minor=True)], rows)
+
+
+def _link(path: str, args: dict) -> str:
+    return f"{path}?{urlencode(args)}" if args else path
+
+
+def crumbs(path: str, filters: RateFilters, markets, sectors, customers, groups) -> list[tuple[str, str]]:
+    """The drill-down path: (text, link) from every counted spot to the filters applied, in the
+    drill order; each step's link drops the steps after it."""
+    out = [("All counted spots", _link(path, filters.args(**{d: None for d in DIMENSIONS})))]
+    applied = [d for d in DRILL + DIMENSIONS if getattr(filters, d) not in (None, "")]
+    applied = list(dict.fromkeys(applied))
+    words = {
+        "language": lambda v: v if v.lower() in {g.lower() for g in groups.values()} | {"other"}
+        else f"{v} ({language_group(v.upper(), groups)})",
+        "market": lambda v: markets.get("" if v == NONE else v, v),
+        "daypart": lambda v: rates.DAYPART_NAMES.get("" if v == NONE else v, v),
+        "day": lambda v: v.title(), "length": lambda v: "Other lengths" if v == "other" else rates.length_label(int(v)),
+        "sector": lambda v: sectors.get(v, UNASSIGNED), "tenure": lambda v: rates.TENURE_NAMES.get(v, v),
+        "customer": lambda v: customers.get(v, (f"Customer {v}",))[0],
+    }
+    for i, dim in enumerate(applied):
+        later = {d: None for d in applied[i + 1:]}
+        value = getattr(filters, dim)
+        out.append((f"{TITLES[dim]}: {words.get(dim, str)(value)}", _link(path, filters.args(**later))))
+    return out
+
+
+def booked(conn: sqlite3.Connection, customer_id: int, ae: str) -> bool:
+    """Whether `ae` has ever booked a spot of the customer: an ae sees only their own customers."""
+    return conn.execute("SELECT 1 FROM customer_total_summary WHERE customer_id = ? AND ae = ? LIMIT 1",
+                        (customer_id, ae)).fetchone() is not None

@@ -1,0 +1,228 @@
+"""The rules of rate analysis (ctvdb/rates.py, DOMAIN.md §9) at their boundaries, its exact
+quartiles against Python's statistics, and the rate summary: the SQL the import builds it with
+agrees with the Python rules, the migration's first build with the import's, and a merge or a
+split keeps it as a rebuild from the spots would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sqlite3
+import statistics
+from pathlib import Path
+
+import pytest
+
+import xlsx_rows as x
+from ctvdb import customers, db, rates, summaries
+from ctvdb.importer import import_workbook
+
+
+@pytest.mark.parametrize("time_in, daypart", [
+    ("04:59:59", "overnight"), ("05:00:00", "early_morning"), ("05:59:59", "early_morning"),
+    ("06:00:00", "early_morning"), ("08:59:59", "early_morning"), ("09:00:00", "daytime"),
+    ("15:59:59", "daytime"), ("16:00:00", "early_fringe"), ("18:59:59", "early_fringe"),
+    ("19:00:00", "prime_access"), ("19:59:59", "prime_access"), ("20:00:00", "prime"), ("22:59:59", "prime"),
+    ("23:00:00", "late_fringe"), ("23:30:00", "late_fringe"),     # a block 23:30-00:30 crosses midnight
+    ("00:00:00", "late_fringe"), ("00:59:59", "late_fringe"), ("01:00:00", "overnight"),
+    (None, ""), ("", ""), ("late night", ""), ("24:00:00", ""),
+])
+def test_the_daypart_of_a_time_in(time_in, daypart):
+    assert rates.daypart(time_in) == daypart
+
+
+@pytest.mark.parametrize("day, air_date, weekend", [
+    ("Friday", "2026-11-07", False), ("Saturday", "2026-11-06", True), ("Sunday", None, True),
+    ("monday", None, False), ("  SAT", None, True),
+    (None, "2026-11-07", True), ("", "2026-11-09", False), ("Mon-Fri", "2026-11-08", False), ("??", "bad", False),
+])
+def test_weekday_or_weekend_by_day_else_the_air_date(day, air_date, weekend):
+    # 2026-11-07 is a Saturday; Day(s) wins over the date, the date stands in when Day(s) is no day
+    assert rates.is_weekend(day, air_date) is weekend
+
+
+def test_lengths_other_than_the_standard_ones_are_other_with_their_seconds():
+    assert [rates.length_class(s) for s in (15, 30, 60, 120)] == ["15", "30", "60", "120"]
+    assert [rates.length_class(s) for s in (10, 45, 90, 1800, 0, None)] == ["other"] * 6
+    assert rates.length_label(45) == "Other (45 s)" and rates.length_label(30) == ":30"
+    assert rates.length_label(None) == "Other (no length)"
+
+
+def test_tenure_counts_from_the_period_s_last_month():
+    assert rates.tenure(202512, 202611) == "new"              # 11 months before: within 12
+    assert rates.tenure(202511, 202611) == "established"      # 12 months before
+    assert rates.tenure(202312, 202611) == "established"      # 35
+    assert rates.tenure(202311, 202611) == "long_standing"    # 36
+
+
+def test_counted_spots():
+    assert rates.counted(50.0, "Internal Ad Sales", "COM")
+    assert not rates.counted(0.0, "Internal Ad Sales", "COM")
+    assert not rates.counted(-50.0, "Internal Ad Sales", "CRD")
+    assert not rates.counted(50.0, "Internal Ad Sales", "BNS")
+    assert not rates.counted(50.0, "Trade", "COM")
+
+
+def test_quartiles_of_rate_and_count_pairs_equal_statistics_on_the_spots():
+    rng = random.Random(14)
+    for n in (2, 3, 4, 5, 7, 10, 101):
+        spots = [rng.choice((25.0, 40.0, 50.0, 75.0, 99.99, 150.0, 1000.0)) for _ in range(n)]
+        pairs = {}
+        for rate in spots:
+            pairs[rate] = pairs.get(rate, 0) + 1
+        p25, median, p75 = rates.quartiles(list(pairs.items()))
+        assert [p25, median, p75] == statistics.quantiles(spots, n=4, method="inclusive"), n
+        assert round(median, 9) == round(statistics.median(spots), 9)
+    assert rates.quartiles([(70.0, 1)]) == (70.0, 70.0, 70.0)
+    assert rates.quartiles([]) is None and rates.quartiles([(5.0, 0)]) is None
+
+
+# The summary ---------------------------------------------------------------------------------
+
+TIMES = ("04:59:59", "05:59:59", "06:00:00", "12:00:00", "19:30:00", "23:30:00", "00:15:00")
+DAYS = ("Monday", "Saturday", "Sunday", "", "Friday")
+
+
+def _workbook(path: Path) -> Path:
+    rows = []
+    for i in range(120):
+        row = x.Row(bill_code=("Admerasia:McDonald's", "Phở Hòa", "IW Group:State Farm")[i % 3],
+                    gross=(0.0, 25.0, 50.0, 50.0, -40.0, 75.5)[i % 6], spot_type=("Com", "BNS", "Com", "CRD")[i % 4],
+                    language=("M", "V", "K")[i % 3], market=("SFO", "HOU")[i % 2], line=i + 1,
+                    sales_person=("Alice Nguyen", "Brandon Wu")[i % 2],
+                    month=dt.date(2026, 10 + i % 2, 1), air_date=dt.date(2026, 10 + i % 2, 1 + i % 27))
+        cells = row.cells()
+        h, m, s = map(int, TIMES[i % len(TIMES)].split(":"))
+        cells[3], cells[4], cells[6] = DAYS[i % len(DAYS)], dt.time(h, m, s), dt.time(0, 0, (15, 30, 45, 10)[i % 4])
+        rows.append(cells)
+    return x.write(path / "Commercial Log 261120.xlsx", {"Commercials": rows})
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("rates")
+    import_workbook(folder / "ctvdb.db", _workbook(folder), mode="manual", auto_setup=True)
+    return folder / "ctvdb.db"
+
+
+def _summary(conn) -> list[tuple]:
+    """Both rate summaries, in a fixed order."""
+    return ([tuple(r) for r in conn.execute("SELECT * FROM rate_summary ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10")]
+            + [tuple(r) for r in conn.execute("SELECT * FROM rate_cut_summary ORDER BY 1, 2, 3, 4, 5")])
+
+
+def _counted_spots(conn) -> list[dict]:
+    return [dict(s) for s in conn.execute("SELECT * FROM spots")
+            if rates.counted(s["gross_rate"], s["revenue_type"], s["spot_type"])]
+
+
+def test_the_summary_holds_the_counted_spots_by_the_python_rules(database):
+    conn = db.connect(database)
+    expected: dict[tuple, int] = {}
+    for s in _counted_spots(conn):
+        key = (s["broadcast_month"], s["language_code"] or "", s["market_code"] or "", rates.daypart(s["time_in"]),
+               int(rates.is_weekend(s["day_of_week"], s["air_date"])), s["length_seconds"] or 0,
+               s["revenue_type"], s["ae"], s["customer_id"], s["gross_rate"])
+        expected[key] = expected.get(key, 0) + 1
+    found = {tuple(r[:-1]): r[-1] for r in conn.execute("SELECT * FROM rate_summary")}
+    conn.close()
+    # of the 120 rows, those with a gross above zero (i % 6 in 1, 2, 3, 5) that are not bonus (i % 4 == 1)
+    assert found == expected and sum(found.values()) == sum(1 for i in range(120) if i % 6 in (1, 2, 3, 5) and i % 4 != 1)
+
+
+# Each cut's value from a spot, worked out here from the spot's own columns.
+CUT_KEYS = {
+    "all": lambda s: "",
+    "language": lambda s: s["language_code"] or "",
+    "market": lambda s: s["market_code"] or "",
+    "daypart": lambda s: rates.daypart(s["time_in"]),
+    "day": lambda s: str(int(rates.is_weekend(s["day_of_week"], s["air_date"]))),
+    "length": lambda s: str(s["length_seconds"] or 0),
+    "revenue_type": lambda s: s["revenue_type"],
+    "ae": lambda s: s["ae"],
+    "customer": lambda s: "",
+    "card": lambda s: f"{s['language_code'] or ''}|{s['market_code'] or ''}|{rates.daypart(s['time_in'])}",
+    "customer_card": lambda s: f"{s['language_code'] or ''}|{s['market_code'] or ''}|{rates.daypart(s['time_in'])}",
+    "length_language": lambda s: f"{s['length_seconds'] or 0}|{s['language_code'] or ''}",
+    "length_market": lambda s: f"{s['length_seconds'] or 0}|{s['market_code'] or ''}",
+    "length_customer": lambda s: str(s["length_seconds"] or 0),
+}
+BY_CUSTOMER = {"customer", "customer_card", "length_customer"}
+WITHOUT_RATE = {"card", "customer_card", "length_language", "length_market", "length_customer"}
+
+
+def test_every_cut_holds_the_sums_of_the_counted_spots(database):
+    assert set(CUT_KEYS) == set(rates.CUTS)
+    conn = db.connect(database)
+    spots = _counted_spots(conn)
+    for cut, value_of in CUT_KEYS.items():
+        expected: dict[tuple, list] = {}
+        for s in spots:
+            key = (s["broadcast_month"], s["customer_id"] if cut in BY_CUSTOMER else 0, value_of(s),
+                   0.0 if cut in WITHOUT_RATE else s["gross_rate"])
+            cell = expected.setdefault(key, [0, 0.0, 0, 0.0, 0])
+            cell[0] += 1
+            cell[1] += s["gross_rate"]
+            if s["length_seconds"]:
+                cell[2] += 1
+                cell[3] += s["gross_rate"]
+                cell[4] += s["length_seconds"]
+        found = {tuple(r[1:5]): list(r[5:]) for r in conn.execute("SELECT * FROM rate_cut_summary WHERE cut = ?", (cut,))}
+        assert found.keys() == expected.keys(), cut
+        for key, cell in expected.items():
+            assert found[key] == [cell[0], pytest.approx(cell[1]), cell[2], pytest.approx(cell[3]), cell[4]], (cut, key)
+    conn.close()
+
+
+def _copy(database, tmp_path) -> Path:
+    copy = tmp_path / "copy.db"
+    src, dst = sqlite3.connect(database), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    return copy
+
+
+def test_the_migration_builds_what_the_import_builds(database, tmp_path):
+    copy = _copy(database, tmp_path)
+    conn = db.connect(copy)
+    built = _summary(conn)
+    # As a database of version 17 holding these spots: the tables gone, then migrated.
+    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; PRAGMA user_version = 17;")
+    assert db.migrate(conn) == ["0018_rate_summary"]
+    assert db.current_version(conn) == 18 and _summary(conn) == built and built
+    conn.close()
+
+
+def test_a_failed_first_build_leaves_the_database_at_the_version_before(database, tmp_path, monkeypatch):
+    copy = _copy(database, tmp_path)
+    conn = db.connect(copy)
+    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; PRAGMA user_version = 17;")
+
+    def broken(_conn):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(summaries, "refresh_rates", broken)
+    with pytest.raises(OSError):
+        db.migrate(conn)
+    assert db.current_version(conn) == 17
+    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rate_summary'").fetchone()
+    conn.close()
+
+
+def test_a_merge_and_its_undo_keep_the_summary_as_a_rebuild_would(database, tmp_path):
+    conn = db.connect(_copy(database, tmp_path))
+    ids = [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id")]
+    change = customers.merge(conn, "test@example.com", ids[0], ids[1:])
+    merged = _summary(conn)
+    assert {r[8] for r in conn.execute("SELECT * FROM rate_summary")} == {ids[0]}
+    with db.write_transaction(conn):
+        summaries.refresh_all(conn)
+    assert _summary(conn) == merged
+    customers.undo(conn, "test@example.com", change)
+    undone = _summary(conn)
+    with db.write_transaction(conn):
+        summaries.refresh_all(conn)
+    assert _summary(conn) == undone
+    assert {r[8] for r in conn.execute("SELECT * FROM rate_summary")} == set(ids)
+    conn.close()
