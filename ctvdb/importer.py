@@ -415,7 +415,9 @@ def _write_spots(conn, result, parsed, spots, customers, replace, batch_id, work
     result.rows_imported = len(spots)
     if progress:
         progress("writing", len(spots), len(spots))
-    summaries.refresh_summaries(conn, replace, worker.result() if worker is not None else None)
+    # The rate summaries first: the background process answers them first, then goes on with the rest.
+    summaries.refresh_rate_months(conn, replace, worker.rates() if worker is not None else None)
+    summaries.refresh_summaries(conn, replace, worker.result() if worker is not None else None, rates_too=False)
     _store_rejected(conn, batch_id, parsed.rejected)
 
 

@@ -150,7 +150,7 @@ def cube(rows: Iterable[tuple]) -> Counter:
 
 SEP = "|"   # joins the parts of a cut's value: no code, daypart key or length holds it
 # name: (the key positions of its value, by customer, by rate), over every AE (an AE's own figures
-# are read from the cube, by its AE index). The single dimensions keep the rate (medians); the
+# are read from the cube). The single dimensions keep the rate (medians); the
 # cuts of two or three dimensions need only sums (the card, the customers against it, the lengths
 # by language, market and customer).
 CUTS = {

@@ -93,12 +93,14 @@ _CUBE_AT = tuple(SPOT_FIELDS.index(name) for name in rates.CUBE_FIELDS)
 
 
 def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],
-                      computed: dict[str, dict[int, list[tuple]]] | None = None) -> None:
+                      computed: dict[str, dict[int, list[tuple]]] | None = None, *, rates_too: bool = True) -> None:
     """Rebuild the summaries of `months` (YYYYMM integers). Runs in the caller's transaction.
 
     `computed` holds rows `compute` already built for some tables ({table: {month: rows}}),
     which are stored as they are; every other table is built here. A month with no spots left
-    simply ends up with no summary rows.
+    simply ends up with no summary rows. `rates_too=False`: the rate summaries are left to
+    refresh_rate_months (the import stores them first, while the other summaries are still
+    being computed).
     """
     computed = computed or {}
     for month in sorted(set(int(m) for m in months)):
@@ -111,14 +113,22 @@ def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],
                     conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
             else:
                 conn.execute(insert, (month,))
+    if rates_too:
+        refresh_rate_months(conn, months, computed)
+    refresh_lifetimes(conn)
+
+
+def refresh_rate_months(conn: sqlite3.Connection, months: Iterable[int],
+                        computed: dict[str, dict[int, list[tuple]]] | None = None) -> None:
+    """Rebuild both rate summaries of `months` (from `computed`, compute_rates' answer, if given)."""
+    for month in sorted(set(int(m) for m in months)):
         conn.execute("DELETE FROM rate_summary WHERE broadcast_month = ?", (month,))
         conn.execute("DELETE FROM rate_cut_summary WHERE broadcast_month = ?", (month,))
-        if "rate_summary" in computed:
+        if computed and "rate_summary" in computed:
             cube_rows, cut_rows = (computed[table].get(month, []) for table in RATE_TABLES)
         else:
             cube_rows, cut_rows = rate_rows(_spot_rows(conn, "broadcast_month = ?", (month,)))
         _store_rates(conn, cube_rows, cut_rows)
-    refresh_lifetimes(conn)
 
 
 # Rate analysis (v18) -----------------------------------------------------------------------------
@@ -131,7 +141,8 @@ def _spot_rows(conn: sqlite3.Connection, where: str, args: tuple) -> list[tuple]
 def rate_rows(rows: Iterable[tuple], cut_names: Iterable[str] = tuple(rates.CUTS)) -> tuple[list[tuple], list[tuple]]:
     """(rate_summary rows, rate_cut_summary rows) of spot rows holding rates.CUBE_FIELDS."""
     counts = rates.cube(rows)
-    return [key + (spots,) for key, spots in counts.items()], rates.cuts(counts, cut_names)
+    # In key order: a b-tree takes rows in its own order fastest, and the import waits on the store.
+    return sorted(key + (spots,) for key, spots in counts.items()), sorted(rates.cuts(counts, cut_names))
 
 
 def _store_rates(conn: sqlite3.Connection, cube_rows: list[tuple], cut_rows: list[tuple]) -> None:
@@ -250,19 +261,24 @@ def compute(rows: list[tuple], months: Iterable[int]) -> dict[str, dict[int, lis
 
     With the spots in the order the database holds them and the same index to scan, each group
     adds up its spots in the same order, so the sums equal refresh_summaries' to the last bit.
-    The rate summaries are rates' Python, as refresh_summaries runs it.
     """
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(f"PRAGMA cache_size = -{db.IMPORT_CACHE_KIB}")  # the import's: sorts alike
-        conn.execute(f"CREATE TABLE spots ({', '.join(SPOT_FIELDS)})")
+        width = SPOT_FIELDS.index("time_in")      # the columns after it are for the rates only
+        conn.execute(f"CREATE TABLE spots ({', '.join(SPOT_FIELDS[:width])})")
         conn.execute("CREATE INDEX spots_month ON spots (broadcast_month, revenue_type)")
-        conn.executemany(f"INSERT INTO spots VALUES ({', '.join('?' * len(SPOT_FIELDS))})", rows)
+        conn.executemany(f"INSERT INTO spots VALUES ({', '.join('?' * width)})", (row[:width] for row in rows))
         out = {table: {month: conn.execute(SELECTS[table], (month,)).fetchall() for month in months}
                 for table in FROM_SPOTS}
     finally:
         conn.close()
-    out |= {table: {} for table in RATE_TABLES}
+    return out
+
+
+def compute_rates(rows: list[tuple], months: Iterable[int]) -> dict[str, dict[int, list[tuple]]]:
+    """The two rate summaries of `months` from spot rows holding SPOT_FIELDS: {table: {month: rows}}."""
+    out: dict[str, dict[int, list[tuple]]] = {table: {} for table in RATE_TABLES}
     by_month: dict[int, list[tuple]] = {month: [] for month in months}
     pick = itemgetter(*_CUBE_AT)
     for row in rows:
@@ -284,11 +300,16 @@ def refresh_all(conn: sqlite3.Connection) -> list[int]:
 
 
 class Background:
-    """`compute` in a process of its own, while the import goes on writing the spots.
+    """`compute_rates` and `compute` in a process of its own, while the import goes on writing
+    the spots.
 
         worker = Background(rows, months)      # starts at once
         ...
+        rates = worker.rates()                 # the rate summaries, answered first
         computed = worker.result()             # None if it failed: build them in SQL instead
+
+    The rate summaries come first, so that the import stores them while the process is still
+    computing the others.
 
     The import's transaction spends a third of its time on these summaries with one of the two
     cores idle; a thread would not help (the GIL), a process does. Anything that goes wrong in it
@@ -300,6 +321,8 @@ class Background:
     def __init__(self, rows: list[tuple], months: list[int], timeout: float = 300.0):
         self.timeout = timeout
         self._outcome: tuple[bytes, bytes, int] | None = None
+        self._rates: bytes | None = None
+        self._rates_read = threading.Event()
         package_root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [package_root] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
@@ -320,11 +343,27 @@ class Background:
                 process.stdin.close()
             except BrokenPipeError:
                 pass  # the process ended before reading it all: its stderr says why
+            size = int.from_bytes(process.stdout.read(8) or b"\0", "big")
+            first = process.stdout.read(size) if size else b""
+            self._rates = first if size and len(first) == size else None
+            self._rates_read.set()
             out = process.stdout.read()
             err = process.stderr.read()
             self._outcome = (out, err, process.wait())
         except Exception as exc:  # noqa: BLE001 - reported by result() as a failure
             self._outcome = (b"", str(exc).encode(), -1)
+        finally:
+            self._rates_read.set()
+
+    def rates(self) -> dict[str, dict[int, list[tuple]]] | None:
+        """compute_rates' answer, as soon as it has come (None if it did not: build them here)."""
+        self._rates_read.wait(self.timeout)
+        if self._rates is not None:
+            try:
+                return pickle.loads(self._rates)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("summaries process sent bad rate summaries (%s); building them here instead", exc)
+        return None
 
     def result(self) -> dict[str, dict[int, list[tuple]]] | None:
         self._talker.join(self.timeout)
@@ -347,8 +386,12 @@ class Background:
 
 
 def _serve() -> int:
-    """The Background process: (months, rows) pickled on stdin, `compute`'s answer on stdout."""
+    """The Background process: (months, rows) pickled on stdin; on stdout compute_rates' answer
+    pickled after its length (8 bytes, big-endian), then compute's."""
     months, rows = pickle.load(sys.stdin.buffer)
+    first = pickle.dumps(compute_rates(rows, months), protocol=pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.write(len(first).to_bytes(8, "big") + first)
+    sys.stdout.buffer.flush()
     pickle.dump(compute(rows, months), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
     sys.stdout.buffer.flush()
     return 0

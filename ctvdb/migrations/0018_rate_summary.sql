@@ -24,11 +24,10 @@ CREATE TABLE rate_summary (
                  customer_id, gross_rate)
 ) WITHOUT ROWID;
 CREATE INDEX rate_summary_customer ON rate_summary (customer_id);
-CREATE INDEX rate_summary_ae ON rate_summary (ae, broadcast_month);   -- an AE's own rates
 
 -- rate_cut_summary: rate_summary added up by one cut (ctvdb.rates.CUTS: a dimension, or a few
 -- together) over every AE, so the company's pages without drill filters read a few thousand rows
--- (an AE's own read rate_summary by its AE index). A cut by rate keeps gross_rate (its medians are
+-- (an AE's own read rate_summary). A cut by rate keeps gross_rate (its medians are
 -- exact); a cut without keeps 0.
 -- value is the cut's key as text, its parts joined by ctvdb.rates.SEP; customer_id is the
 -- customer of the customer cuts (0 for the others).

@@ -142,8 +142,8 @@ def _where(filters: RateFilters, first: int, last: int, groups: dict[str, str], 
     customer, with only its own dimensions (language, market, daypart) applied."""
     sql, args = ["broadcast_month BETWEEN ? AND ?"], [first, last]
     if filters.ae and not company:
-        sql = ["ae = ?", "broadcast_month BETWEEN ? AND ?"]        # rate_summary_ae's order
-        args = [filters.ae, first, last]
+        sql.append("ae = ?")
+        args.append(filters.ae)
     if filters.language:
         codes = [c for c, g in groups.items() if g.lower() == filters.language.lower()]
         if filters.language.lower() == "other":
