@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cached", type=int, default=200, help="cached samples per page")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each req/s run")
+    parser.add_argument("--only", help="measure only the pages whose name holds this text")
     parser.add_argument("--db", type=Path, help="database (default var/bench/web-<spots>.db)")
     args = parser.parse_args(argv)
 
@@ -297,7 +298,15 @@ def main(argv: list[str] | None = None) -> int:
         ("manager's scoreboard", "/manager"),
         ("new and changed business", "/reports/new-business"),
         ("account signals", "/reports/signals"),
+        # Rate analysis (issue 14)
+        ("rates overview", "/rates/"),
+        ("rates, last closed month", "/rates/?period=last_month"),
+        ("rates, one AE", "/rates/?ae=FRANK+TRAN"),
+        ("rates, drilled 3 levels", "/rates/?language=Chinese&market=LAX&daypart=prime"),
+        ("rates, drilled 1 level", "/rates/?language=Chinese"),
     ]
+    if args.only:
+        pages = [(name, path) for name, path in pages if args.only in name]
     server = Server(database)
     results = []
     try:

@@ -199,40 +199,43 @@ def drilled(filters: RateFilters) -> bool:
     return any(getattr(filters, d) not in (None, "") for d in DIMENSIONS + ("ae", "revenue_type"))
 
 
-def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: int, groups, firsts) -> dict:
+def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: int, groups, firsts,
+            *, by_rate: bool = True) -> dict:
     """The period's counted spots by every dimension: {dimension: {value: {rate: [spots, spots with
-    a length, their seconds]}}}, and under "all" the total ({"": {rate: ...}})."""
+    a length, their seconds]}}}, and under "all" the total ({"": {rate: ...}}). by_rate=False (what
+    the year-over-year change needs): every rate is 0.0 and the cell's second figure is the revenue."""
     out: dict = {dim: {} for dim in _CUBE_DIMS} | {"all": {}}
     if not drilled(filters):
-        for cut, customer, value, rate, spots, timed, seconds in conn.execute(
-                "SELECT cut, customer_id, value, gross_rate, spots, timed_spots, seconds FROM rate_cut_summary"
-                f" WHERE cut IN ({', '.join('?' * len(_CUT_VALUE))}) AND broadcast_month BETWEEN ? AND ?",
-                (*_CUT_VALUE, first, last)):
+        # Added up across the months by SQL, so Python sees one row per value and rate.
+        if by_rate:
+            sql = ("SELECT cut, customer_id, value, gross_rate, sum(spots), sum(timed_spots), sum(seconds)"
+                   " FROM rate_cut_summary WHERE cut IN ({}) AND broadcast_month BETWEEN ? AND ? GROUP BY 1, 2, 3, 4")
+        else:
+            sql = ("SELECT cut, customer_id, value, 0.0, sum(spots), total(revenue), 0"
+                   " FROM rate_cut_summary WHERE cut IN ({}) AND broadcast_month BETWEEN ? AND ? GROUP BY 1, 2, 3")
+        for cut, customer, value, rate, spots, second, seconds in conn.execute(
+                sql.format(", ".join("?" * len(_CUT_VALUE))), (*_CUT_VALUE, first, last)):
             kind = _CUT_VALUE[cut]
-            by_rate = out[cut].setdefault(customer if kind is None else kind(value), {})
-            cell = by_rate.get(rate)
-            if cell is None:
-                by_rate[rate] = [spots, timed, seconds]
-            else:
-                cell[0] += spots
-                cell[1] += timed
-                cell[2] += seconds
+            out[cut].setdefault(customer if kind is None else kind(value), {})[rate] = [spots, second, seconds]
         return out
     where, args = _where(filters, first, last, groups, firsts)
     dims = [(out[dim], at) for dim, at in _CUBE_DIMS.items()] + [(out["all"], None)]
     for row in conn.execute(f"{_CUBE_SELECT} WHERE {where}", args):
         rate, spots, length = row[8], row[9], row[4]
-        timed, seconds = (spots, length * spots) if length else (0, 0)
+        if by_rate:
+            second, seconds = (spots, length * spots) if length else (0, 0)
+        else:
+            second, seconds, rate = rate * spots, 0, 0.0
         for into, at in dims:
-            by_rate = into.get(row[at] if at is not None else "")
-            if by_rate is None:
-                by_rate = into[row[at] if at is not None else ""] = {}
-            cell = by_rate.get(rate)
+            by_rate_of = into.get(row[at] if at is not None else "")
+            if by_rate_of is None:
+                by_rate_of = into[row[at] if at is not None else ""] = {}
+            cell = by_rate_of.get(rate)
             if cell is None:
-                by_rate[rate] = [spots, timed, seconds]
+                by_rate_of[rate] = [spots, second, seconds]
             else:
                 cell[0] += spots
-                cell[1] += timed
+                cell[1] += second
                 cell[2] += seconds
     return out
 
@@ -255,9 +258,9 @@ def _regroup(by_value: dict, name) -> dict:
 
 
 def _volumes(by_value: dict) -> dict:
-    """{value: (spots, revenue)}: what the year-over-year change needs, without rates."""
-    return {value: (sum(c[0] for c in by_rate.values()), sum(rate * c[0] for rate, c in by_rate.items()))
-            for value, by_rate in by_value.items()}
+    """{value: (spots, revenue)} of collect(by_rate=False)'s cells."""
+    return {value: (sum(c[0] for c in cells.values()), sum(c[1] for c in cells.values()))
+            for value, cells in by_value.items()}
 
 
 def figures(by_rate: dict) -> dict:
@@ -305,7 +308,7 @@ def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, to
     sectors = {s["code"]: s["name"] for s in options["sectors"]}
     customers = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, name, sector_code FROM customers")}
     now_pairs = collect(conn, filters, first, last, groups, firsts)
-    ly_pairs = collect(conn, filters, ly_first, ly_last, groups, firsts)
+    ly_pairs = collect(conn, filters, ly_first, ly_last, groups, firsts, by_rate=False)
 
     def sector_of(cid):
         code = customers.get(cid, ("", None))[1]
