@@ -26,8 +26,7 @@ from collections.abc import Iterable
 from operator import itemgetter
 from pathlib import Path
 
-from ctvdb import db
-from ctvdb import rates
+from ctvdb import db, rate_summary
 
 log = logging.getLogger("ctvdb.import")
 
@@ -86,10 +85,10 @@ FROM_SPOTS = ("customer_month_summary", "language_month_summary", "customer_code
 SPOT_FIELDS = ("broadcast_month", "customer_id", "ae", "revenue_type", "market_code", "language_code",
                "spot_type", "bill_code", "gross_rate", "station_net", "spot_value",
                "time_in", "day_of_week", "air_date", "length_seconds")   # the last four: rates only
-# v18, rate analysis (issue 14): rate_summary and rate_cut_summary are computed in Python by
-# ctvdb.rates (its rules need no SQL twin), from these columns of the spots.
+# v18, rate analysis (issue 14): rate_summary and rate_cut_summary are made in Python by
+# ctvdb.rate_summary (from ctvdb.rates' rules, which need no SQL twin), from these columns.
 RATE_TABLES = ("rate_summary", "rate_cut_summary")
-_CUBE_AT = tuple(SPOT_FIELDS.index(name) for name in rates.CUBE_FIELDS)
+_CUBE_AT = tuple(SPOT_FIELDS.index(name) for name in rate_summary.CUBE_FIELDS)
 
 
 def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],
@@ -118,61 +117,32 @@ def refresh_summaries(conn: sqlite3.Connection, months: Iterable[int],
     refresh_lifetimes(conn)
 
 
-def refresh_rate_months(conn: sqlite3.Connection, months: Iterable[int],
-                        computed: dict[str, dict[int, list[tuple]]] | None = None) -> None:
-    """Rebuild both rate summaries of `months` (from `computed`, compute_rates' answer, if given)."""
+def refresh_rate_months(conn: sqlite3.Connection, months: Iterable[int], computed: dict | None = None) -> None:
+    """Rebuild both rate summaries of `months`, from `computed` (compute_rates' answer) if given."""
     for month in sorted(set(int(m) for m in months)):
-        conn.execute("DELETE FROM rate_summary WHERE broadcast_month = ?", (month,))
-        conn.execute("DELETE FROM rate_cut_summary WHERE broadcast_month = ?", (month,))
-        if computed and "rate_summary" in computed:
-            cube_rows, cut_rows = (computed[table].get(month, []) for table in RATE_TABLES)
+        if computed is not None and month in computed:
+            rate_summary.store_computed(conn, month, computed[month])
         else:
-            cube_rows, cut_rows = rate_rows(_spot_rows(conn, "broadcast_month = ?", (month,)))
-        _store_rates(conn, cube_rows, cut_rows)
+            counts = rate_summary.cube(_spot_rows(conn, "broadcast_month = ?", (month,)))
+            rate_summary.store(conn, month, counts.get(month))
 
-
-# Rate analysis (v18) -----------------------------------------------------------------------------
 
 def _spot_rows(conn: sqlite3.Connection, where: str, args: tuple) -> list[tuple]:
-    """rates.CUBE_FIELDS of the spots `where` says."""
-    return conn.execute(f"SELECT {', '.join(rates.CUBE_FIELDS)} FROM spots WHERE {where}", args).fetchall()
-
-
-def rate_rows(rows: Iterable[tuple], cut_names: Iterable[str] = tuple(rates.CUTS)) -> tuple[list[tuple], list[tuple]]:
-    """(rate_summary rows, rate_cut_summary rows) of spot rows holding rates.CUBE_FIELDS."""
-    counts = rates.cube(rows)
-    # In key order: a b-tree takes rows in its own order fastest, and the import waits on the store.
-    return sorted(key + (spots,) for key, spots in counts.items()), sorted(rates.cuts(counts, cut_names))
-
-
-def _store_rates(conn: sqlite3.Connection, cube_rows: list[tuple], cut_rows: list[tuple]) -> None:
-    if cube_rows:
-        conn.executemany(f"INSERT INTO rate_summary VALUES ({', '.join('?' * 11)})", cube_rows)
-    if cut_rows:
-        conn.executemany(f"INSERT INTO rate_cut_summary VALUES ({', '.join('?' * 10)})", cut_rows)
-
-
-def _rate_customers(conn: sqlite3.Connection, ids: str, cube_rows: list[tuple] | None = None) -> None:
-    """Rebuild the customer cuts of the customers `ids` (a JSON list) from `cube_rows`, or from
-    their rows of rate_summary: the other cuts do not depend on who the customer is."""
-    if cube_rows is None:
-        cube_rows = conn.execute("SELECT * FROM rate_summary WHERE customer_id IN (SELECT value FROM json_each(?))",
-                                 (ids,)).fetchall()
-    counts = collections.Counter({tuple(row[:-1]): row[-1] for row in cube_rows})
-    marks = ", ".join("?" * len(rates.CUSTOMER_CUTS))
-    conn.execute(f"DELETE FROM rate_cut_summary WHERE customer_id IN (SELECT value FROM json_each(?))"
-                 f" AND cut IN ({marks})", (ids, *rates.CUSTOMER_CUTS))
-    _store_rates(conn, [], rates.cuts(counts, rates.CUSTOMER_CUTS))
+    """rate_summary.CUBE_FIELDS of the spots `where` says."""
+    return conn.execute(f"SELECT {', '.join(rate_summary.CUBE_FIELDS)} FROM spots WHERE {where}", args).fetchall()
 
 
 def refresh_rates(conn: sqlite3.Connection) -> None:
     """Build both rate summaries of every month from the spots (migration 0018's first build, and
     a repair). Runs in the caller's transaction."""
-    months = [r[0] for r in conn.execute("SELECT DISTINCT broadcast_month FROM spots")]
     conn.execute("DELETE FROM rate_summary")
     conn.execute("DELETE FROM rate_cut_summary")
-    for month in months:
-        _store_rates(conn, *rate_rows(_spot_rows(conn, "broadcast_month = ?", (month,))))
+    refresh_rate_months(conn, [r[0] for r in conn.execute("SELECT DISTINCT broadcast_month FROM spots")])
+
+
+def _customer_months(conn: sqlite3.Connection, ids: str) -> set[int]:
+    return {r[0] for r in conn.execute("SELECT DISTINCT broadcast_month FROM customer_month_summary"
+                                       " WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))}
 
 
 # The summaries keyed by customer: an identity change (ctvdb/customers.py) moves spots between
@@ -185,16 +155,16 @@ def refresh_customers(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> 
     """Rebuild the customer-keyed summaries of `customer_ids`, every month. Runs in the caller's
     transaction; reads the customers' spots through spots_customer_month, never the whole table."""
     ids = json.dumps(sorted(set(int(i) for i in customer_ids)))
+    months = _customer_months(conn, ids)         # where their spots were
     for table in BY_CUSTOMER:
         conn.execute(f"DELETE FROM {table} WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
         select = SELECTS[table].replace(
             "WHERE broadcast_month = ?", "WHERE customer_id IN (SELECT value FROM json_each(?))")
         conn.execute(f"INSERT INTO {table}{select}", (ids,))
     refresh_lifetimes(conn, customer_ids)
-    conn.execute("DELETE FROM rate_summary WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
-    cube_rows, _ = rate_rows(_spot_rows(conn, "customer_id IN (SELECT value FROM json_each(?))", (ids,)), ())
-    _store_rates(conn, cube_rows, [])
-    _rate_customers(conn, ids, cube_rows)
+    # v18: their entries of the rate summaries, counted again from their spots, where they were or are.
+    counts = rate_summary.cube(_spot_rows(conn, "customer_id IN (SELECT value FROM json_each(?))", (ids,)))
+    rate_summary.replace_customers(conn, set(json.loads(ids)), counts, months | set(counts))
 
 
 def refresh_lifetimes(conn: sqlite3.Connection, customer_ids: Iterable[int] | None = None) -> None:
@@ -221,6 +191,7 @@ def fold_customers(conn: sqlite3.Connection, into: dict[int, int]) -> None:
     the largest customer reads tens of rows instead of tens of thousands of spots."""
     pairs = json.dumps([[int(old), int(new)] for old, new in into.items()])
     ids = json.dumps(sorted({int(i) for pair in into.items() for i in pair}))
+    rate_months = _customer_months(conn, json.dumps(sorted(int(old) for old in into)))
     mapping = "SELECT json_extract(value, '$[0]') AS old, json_extract(value, '$[1]') AS new FROM json_each(?)"
     conn.execute(
         "CREATE TEMP TABLE folded AS SELECT broadcast_month, coalesce(m.new, s.customer_id) AS customer_id, ae,"
@@ -240,19 +211,8 @@ def fold_customers(conn: sqlite3.Connection, into: dict[int, int]) -> None:
         "WHERE broadcast_month = ?", "WHERE customer_id IN (SELECT value FROM json_each(?))")
     conn.execute(f"INSERT INTO customer_total_summary{select}", (ids,))
     refresh_lifetimes(conn, json.loads(ids))
-    # v18: the rate summary's rows are added up where their keys meet, like the month summary's,
-    # and the customer cuts are made again from them.
-    keys = "broadcast_month, language_code, market_code, daypart, weekend, length_seconds, revenue_type, ae"
-    conn.execute(
-        f"CREATE TEMP TABLE rates_folded AS SELECT {keys}, coalesce(m.new, s.customer_id) AS customer_id, gross_rate,"
-        f" sum(spots) AS spots FROM rate_summary s LEFT JOIN ({mapping}) m ON m.old = s.customer_id"
-        f" WHERE s.customer_id IN (SELECT value FROM json_each(?)) GROUP BY {keys}, 9, gross_rate", (pairs, ids))
-    try:
-        conn.execute("DELETE FROM rate_summary WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
-        conn.execute("INSERT INTO rate_summary SELECT * FROM temp.rates_folded")
-    finally:
-        conn.execute("DROP TABLE temp.rates_folded")
-    _rate_customers(conn, ids)
+    # v18: the rate summaries' entries re-pointed, in the months the merged customers had spots.
+    rate_summary.fold(conn, {int(old): int(new) for old, new in into.items()}, rate_months)
 
 
 def compute(rows: list[tuple], months: Iterable[int]) -> dict[str, dict[int, list[tuple]]]:
@@ -276,17 +236,13 @@ def compute(rows: list[tuple], months: Iterable[int]) -> dict[str, dict[int, lis
     return out
 
 
-def compute_rates(rows: list[tuple], months: Iterable[int]) -> dict[str, dict[int, list[tuple]]]:
-    """The two rate summaries of `months` from spot rows holding SPOT_FIELDS: {table: {month: rows}}."""
-    out: dict[str, dict[int, list[tuple]]] = {table: {} for table in RATE_TABLES}
-    by_month: dict[int, list[tuple]] = {month: [] for month in months}
+def compute_rates(rows: list[tuple], months: Iterable[int]) -> dict:
+    """The two rate summaries of `months` from spot rows holding SPOT_FIELDS, as
+    rate_summary.computed() makes them: {month: answer}."""
+    wanted = set(months)
     pick = itemgetter(*_CUBE_AT)
-    for row in rows:
-        if row[0] in by_month:
-            by_month[row[0]].append(pick(row))
-    for month, picked in by_month.items():
-        out["rate_summary"][month], out["rate_cut_summary"][month] = rate_rows(picked)
-    return out
+    counts = rate_summary.cube(pick(row) for row in rows if row[0] in wanted)
+    return {month: rate_summary.computed(counts.get(month, collections.Counter())) for month in wanted}
 
 
 def refresh_all(conn: sqlite3.Connection) -> list[int]:

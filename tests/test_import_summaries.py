@@ -16,19 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from ctvdb import importer, summaries
+from ctvdb import importer, rate_summary, summaries
 from ctvdb.sample import write_sample
 from xlsx_rows import Row, write
 
-TABLES = list(summaries.TABLES) + list(summaries.RATE_TABLES)
+TABLES = list(summaries.TABLES) + ["rates"]
 
 
 def summary_rows(database) -> dict[str, list[tuple]]:
     with sqlite3.connect(database) as conn:
-        def ordered(table):
-            width = len(conn.execute(f"SELECT * FROM {table} LIMIT 0").description)
-            return conn.execute(f"SELECT * FROM {table} ORDER BY {', '.join(map(str, range(1, width + 1)))}").fetchall()
-        return {table: ordered(table) for table in TABLES}
+        out = {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4").fetchall() for table in summaries.TABLES}
+        out["rates"] = rate_summary.contents(conn)     # packed: compared decoded
+        return out
 
 
 def import_twice(tmp_path, monkeypatch, label: str) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import xlsx_rows as x
-from ctvdb import customers, db, rates, summaries
+from ctvdb import customers, db, rate_summary, rates, summaries
 from ctvdb.importer import import_workbook
 
 
@@ -105,10 +105,15 @@ def database(tmp_path_factory) -> Path:
     return folder / "ctvdb.db"
 
 
-def _summary(conn) -> list[tuple]:
-    """Both rate summaries, in a fixed order."""
-    return ([tuple(r) for r in conn.execute("SELECT * FROM rate_summary ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10")]
-            + [tuple(r) for r in conn.execute("SELECT * FROM rate_cut_summary ORDER BY 1, 2, 3, 4, 5")])
+def _summary(conn) -> dict:
+    """Both rate summaries, decoded (rate_summary.contents)."""
+    return rate_summary.contents(conn)
+
+
+def _cube(conn) -> dict[tuple, int]:
+    """{(month, language, market, daypart, weekend, length, revenue type, AE, customer, rate): spots}."""
+    return {(month,) + key: spots for (kind, month), cells in _summary(conn).items() if kind == "cube"
+            for key, spots in cells.items()}
 
 
 def _counted_spots(conn) -> list[dict]:
@@ -124,7 +129,7 @@ def test_the_summary_holds_the_counted_spots_by_the_python_rules(database):
                int(rates.is_weekend(s["day_of_week"], s["air_date"])), s["length_seconds"] or 0,
                s["revenue_type"], s["ae"], s["customer_id"], s["gross_rate"])
         expected[key] = expected.get(key, 0) + 1
-    found = {tuple(r[:-1]): r[-1] for r in conn.execute("SELECT * FROM rate_summary")}
+    found = _cube(conn)
     conn.close()
     # of the 120 rows, those with a gross above zero (i % 6 in 1, 2, 3, 5) that are not bonus (i % 4 == 1)
     assert found == expected and sum(found.values()) == sum(1 for i in range(120) if i % 6 in (1, 2, 3, 5) and i % 4 != 1)
@@ -152,8 +157,9 @@ WITHOUT_RATE = {"card", "customer_card", "length_language", "length_market", "le
 
 
 def test_every_cut_holds_the_sums_of_the_counted_spots(database):
-    assert set(CUT_KEYS) == set(rates.CUTS)
+    assert set(CUT_KEYS) == set(rate_summary.CUTS)
     conn = db.connect(database)
+    stored = _summary(conn)
     spots = _counted_spots(conn)
     for cut, value_of in CUT_KEYS.items():
         expected: dict[tuple, list] = {}
@@ -167,7 +173,8 @@ def test_every_cut_holds_the_sums_of_the_counted_spots(database):
                 cell[2] += 1
                 cell[3] += s["gross_rate"]
                 cell[4] += s["length_seconds"]
-        found = {tuple(r[1:5]): list(r[5:]) for r in conn.execute("SELECT * FROM rate_cut_summary WHERE cut = ?", (cut,))}
+        found = {(month, customer, value, rate): list(figures) for (name, month), cells in stored.items()
+                 if name == cut for (value, customer, rate), figures in cells.items()}
         assert found.keys() == expected.keys(), cut
         for key, cell in expected.items():
             assert found[key] == [cell[0], pytest.approx(cell[1]), cell[2], pytest.approx(cell[3]), cell[4]], (cut, key)
@@ -215,7 +222,7 @@ def test_a_merge_and_its_undo_keep_the_summary_as_a_rebuild_would(database, tmp_
     ids = [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id")]
     change = customers.merge(conn, "test@example.com", ids[0], ids[1:])
     merged = _summary(conn)
-    assert {r[8] for r in conn.execute("SELECT * FROM rate_summary")} == {ids[0]}
+    assert {key[8] for key in _cube(conn)} == {ids[0]}
     with db.write_transaction(conn):
         summaries.refresh_all(conn)
     assert _summary(conn) == merged
@@ -224,5 +231,5 @@ def test_a_merge_and_its_undo_keep_the_summary_as_a_rebuild_would(database, tmp_
     with db.write_transaction(conn):
         summaries.refresh_all(conn)
     assert _summary(conn) == undone
-    assert {r[8] for r in conn.execute("SELECT * FROM rate_summary")} == set(ids)
+    assert {key[8] for key in _cube(conn)} == set(ids)
     conn.close()

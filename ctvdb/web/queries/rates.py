@@ -4,21 +4,22 @@ daypart, weekday/weekend, length, revenue type, AE, sector and customer tenure, 
 Everything is read from the rate summaries (ctvdb.summaries, migration 0018): counted spots by
 exact unit rate, so a median or a quartile is a walk over (rate, spots) pairs
 (ctvdb.rates.quartiles), never an average of monthly medians. The company's page with no drill
-filter reads rate_cut_summary (a few thousand rows a month, one cut per dimension); a drilled page,
-or an AE's own, reads the rows of rate_summary its filters select and adds them up by every
-dimension in one pass. Sector and tenure come from the customer grouping, a customer's first
+filter reads one packed array a month per dimension (rate_cut_summary); a drilled page, or an AE's
+own, reads the months' cubes (rate_summary), keeps the entries its filters select and adds them up
+by every dimension (ctvdb.rate_summary: numpy does the adding). Sector and tenure come from the customer grouping, a customer's first
 month from customer_total_summary.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import date
 from urllib.parse import urlencode
 
-from ctvdb import rates
+import numpy as np
+
+from ctvdb import rate_summary, rates
 from ctvdb.web.params import Filters, month_label
 from ctvdb.web.queries.base import (
     UNASSIGNED, Column, Report, Table, _months, _months_back, _options, current_month, period_months,
@@ -136,107 +137,105 @@ def first_months(conn: sqlite3.Connection) -> dict[int, int]:
         "SELECT customer_id, min(broadcast_month) FROM customer_total_summary GROUP BY customer_id")}
 
 
-def _where(filters: RateFilters, first: int, last: int, groups: dict[str, str], firsts: dict[int, int],
-           *, company: bool = False) -> tuple[str, list]:
-    """The WHERE clause of the filters over rate_summary. `company`: the card's, over every AE and
-    customer, with only its own dimensions (language, market, daypart) applied."""
-    sql, args = ["broadcast_month BETWEEN ? AND ?"], [first, last]
-    if filters.ae and not company:
-        sql.append("ae = ?")
-        args.append(filters.ae)
+def _codes(names: list, wanted) -> list[int]:
+    return [i for i, name in enumerate(names) if name in wanted]
+
+
+def _mask(conn: sqlite3.Connection, names: dict, entries: np.ndarray, filters: RateFilters, last: int,
+          groups: dict[str, str], firsts: dict[int, int]) -> np.ndarray:
+    """Which cube entries the filters keep."""
+    keep = np.ones(len(entries), dtype=bool)
+
+    def among(column: str, wanted) -> None:
+        nonlocal keep
+        keep &= np.isin(entries[column], _codes(names[column], wanted))
+
+    if filters.ae:
+        among("ae", {filters.ae})
     if filters.language:
-        codes = [c for c, g in groups.items() if g.lower() == filters.language.lower()]
         if filters.language.lower() == "other":
-            sql.append("language_code NOT IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(sorted(groups)))
+            keep &= ~np.isin(entries["language"], _codes(names["language"], set(groups)))
         else:
-            sql.append("language_code IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(codes or [filters.language.upper()]))
+            codes = {c for c, g in groups.items() if g.lower() == filters.language.lower()}
+            among("language", codes or {filters.language.upper()})
     if filters.market:
-        sql.append("market_code = ?")
-        args.append("" if filters.market == NONE else filters.market)
+        among("market", {"" if filters.market == NONE else filters.market})
     if filters.daypart:
-        sql.append("daypart = ?")
-        args.append("" if filters.daypart == NONE else filters.daypart)
-    if not company:
-        if filters.day:
-            sql.append("weekend = ?")
-            args.append(int(filters.day == "weekend"))
-        if filters.length == "other":
-            sql.append(f"length_seconds NOT IN ({', '.join(map(str, rates.STANDARD_LENGTHS))})")
-        elif filters.length is not None:
-            sql.append("length_seconds = ?")
-            args.append(int(filters.length))
-        if filters.revenue_type:
-            sql.append("revenue_type = ?")
-            args.append(filters.revenue_type)
-        if filters.customer:
-            sql.append("customer_id = ?")
-            args.append(filters.customer)
-        if filters.sector:
-            sql.append("customer_id IN (SELECT id FROM customers WHERE "
-                       + ("sector_code IS NULL)" if filters.sector == "NONE" else "sector_code = ?)"))
-            args += [] if filters.sector == "NONE" else [filters.sector]
-        if filters.tenure:
-            ids = [c for c, m in firsts.items() if rates.tenure(m, last) == filters.tenure]
-            sql.append("customer_id IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(ids))
-    return " AND ".join(sql), args
+        among("daypart", {"" if filters.daypart == NONE else filters.daypart})
+    if filters.day:
+        keep &= entries["weekend"] == int(filters.day == "weekend")
+    if filters.length == "other":
+        keep &= ~np.isin(entries["length"], rates.STANDARD_LENGTHS)
+    elif filters.length is not None:
+        keep &= entries["length"] == int(filters.length)
+    if filters.revenue_type:
+        among("revenue_type", {filters.revenue_type})
+    if filters.customer:
+        keep &= entries["customer"] == filters.customer
+    if filters.sector:
+        sql = "sector_code IS NULL" if filters.sector == NONE else "sector_code = ?"
+        ids = [r[0] for r in conn.execute(f"SELECT id FROM customers WHERE {sql}",
+                                          () if filters.sector == NONE else (filters.sector,))]
+        keep &= np.isin(entries["customer"], ids)
+    if filters.tenure:
+        keep &= np.isin(entries["customer"], [c for c, m in firsts.items() if rates.tenure(m, last) == filters.tenure])
+    return keep
 
 
-# The dimensions rate_summary's rows are added up by, at their positions in _CUBE_SELECT.
-_CUBE_DIMS = {"language": 0, "market": 1, "daypart": 2, "day": 3, "length": 4, "revenue_type": 5, "ae": 6,
-              "customer": 7}
-_CUBE_SELECT = ("SELECT language_code, market_code, daypart, weekend, length_seconds, revenue_type, ae, customer_id,"
-                " gross_rate, spots FROM rate_summary")
-# The cut of rate_cut_summary each dimension is read from, and its value's type.
+# Each dimension's cut of rate_cut_summary (the same name) and how a value of it is read back.
 _CUT_VALUE = {"language": str, "market": str, "daypart": str, "day": int, "length": int, "revenue_type": str,
               "ae": str, "customer": None, "all": str}
+# The cube column each dimension is added up by.
+_CUBE_COLUMN = {"language": "language", "market": "market", "daypart": "daypart", "day": "weekend",
+                "length": "length", "revenue_type": "revenue_type", "ae": "ae", "customer": "customer", "all": None}
 
 
 def drilled(filters: RateFilters) -> bool:
-    """Whether any filter but the period applies: then the page reads rate_summary, not the cuts."""
+    """Whether any filter but the period applies: then the page reads the cube, not the cuts."""
     return any(getattr(filters, d) not in (None, "") for d in DIMENSIONS + ("ae", "revenue_type"))
+
+
+def _cells(values: list, rates_of, sums: list, by_rate: bool) -> dict:
+    """{value: {rate: [spots, timed spots or revenue, seconds]}} from grouped columns."""
+    out: dict = {}
+    for value, rate, spots, second, seconds in zip(values, rates_of, *(s.tolist() for s in sums)):
+        out.setdefault(value, {})[rate] = [int(spots), int(second) if by_rate else second, int(seconds)]
+    return out
 
 
 def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: int, groups, firsts,
             *, by_rate: bool = True) -> dict:
     """The period's counted spots by every dimension: {dimension: {value: {rate: [spots, spots with
     a length, their seconds]}}}, and under "all" the total ({"": {rate: ...}}). by_rate=False (what
-    the year-over-year change needs): every rate is 0.0 and the cell's second figure is the revenue."""
-    out: dict = {dim: {} for dim in _CUBE_DIMS} | {"all": {}}
+    the year-over-year change needs): every rate is 0.0 and the cell's second figure is the revenue.
+    numpy adds the months' entries up; Python sees one entry per value and rate."""
+    out: dict = {}
     if not drilled(filters):
-        # Added up across the months by SQL, so Python sees one row per value and rate.
-        if by_rate:
-            sql = ("SELECT cut, customer_id, value, gross_rate, sum(spots), sum(timed_spots), sum(seconds)"
-                   " FROM rate_cut_summary WHERE cut IN ({}) AND broadcast_month BETWEEN ? AND ? GROUP BY 1, 2, 3, 4")
-        else:
-            sql = ("SELECT cut, customer_id, value, 0.0, sum(spots), total(revenue), 0"
-                   " FROM rate_cut_summary WHERE cut IN ({}) AND broadcast_month BETWEEN ? AND ? GROUP BY 1, 2, 3")
-        for cut, customer, value, rate, spots, second, seconds in conn.execute(
-                sql.format(", ".join("?" * len(_CUT_VALUE))), (*_CUT_VALUE, first, last)):
-            kind = _CUT_VALUE[cut]
-            out[cut].setdefault(customer if kind is None else kind(value), {})[rate] = [spots, second, seconds]
+        for dim, kind in _CUT_VALUE.items():
+            names, entries = rate_summary.load_cut(conn, dim, first, last)
+            key = entries["customer"] if kind is None else entries["value"]
+            measures = ([entries["spots"], entries["timed_spots"], entries["seconds"]] if by_rate
+                        else [entries["spots"], entries["revenue"], np.zeros(len(entries))])
+            (values, *rate_key), sums = rate_summary.sums([key] + ([entries["rate"]] if by_rate else []), measures)
+            values = values.tolist() if kind is None else [kind(names[i]) for i in values.tolist()]
+            out[dim] = _cells(values, rate_key[0].tolist() if by_rate else [0.0] * len(values), sums, by_rate)
         return out
-    where, args = _where(filters, first, last, groups, firsts)
-    dims = [(out[dim], at) for dim, at in _CUBE_DIMS.items()] + [(out["all"], None)]
-    for row in conn.execute(f"{_CUBE_SELECT} WHERE {where}", args):
-        rate, spots, length = row[8], row[9], row[4]
-        if by_rate:
-            second, seconds = (spots, length * spots) if length else (0, 0)
+    names, entries = rate_summary.load_cube(conn, first, last)
+    entries = entries[_mask(conn, names, entries, filters, last, groups, firsts)]
+    spots, length = entries["spots"], entries["length"]
+    if by_rate:
+        measures = [spots, np.where(length > 0, spots, 0), length * spots]
+    else:
+        measures = [spots, entries["rate"] * spots, np.zeros(len(entries))]
+    for dim, column in _CUBE_COLUMN.items():
+        key = entries[column] if column else np.zeros(len(entries), dtype=np.int64)
+        (codes, *rate_key), sums = rate_summary.sums([key] + ([entries["rate"]] if by_rate else []), measures)
+        codes = codes.tolist()
+        if column in rate_summary.CODED:
+            values = [names[column][i] for i in codes]
         else:
-            second, seconds, rate = rate * spots, 0, 0.0
-        for into, at in dims:
-            by_rate_of = into.get(row[at] if at is not None else "")
-            if by_rate_of is None:
-                by_rate_of = into[row[at] if at is not None else ""] = {}
-            cell = by_rate_of.get(rate)
-            if cell is None:
-                by_rate_of[rate] = [spots, second, seconds]
-            else:
-                cell[0] += spots
-                cell[1] += second
-                cell[2] += seconds
+            values = [""] * len(codes) if column is None else codes
+        out[dim] = _cells(values, rate_key[0].tolist() if by_rate else [0.0] * len(values), sums, by_rate)
     return out
 
 
@@ -403,16 +402,11 @@ def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, to
 def card_cells(conn: sqlite3.Connection, first: int, last: int) -> dict:
     """{(language code, market, daypart): [spots, revenue, revenue of the spots with a length, their
     seconds]} over every AE and customer in the months first..last, from the card cut."""
-    cells: dict = {}
-    for value, spots, revenue, timed_revenue, seconds in conn.execute(
-            "SELECT value, spots, revenue, timed_revenue, seconds FROM rate_cut_summary"
-            " WHERE cut = 'card' AND broadcast_month BETWEEN ? AND ?", (first, last)):
-        cell = cells.setdefault(tuple(value.split(rates.SEP)), [0, 0.0, 0.0, 0])
-        cell[0] += spots
-        cell[1] += revenue
-        cell[2] += timed_revenue
-        cell[3] += seconds
-    return cells
+    names, entries = rate_summary.load_cut(conn, "card", first, last)
+    (values,), sums = rate_summary.sums(
+        [entries["value"]], [entries["spots"], entries["revenue"], entries["timed_revenue"], entries["seconds"]])
+    return {tuple(names[v].split(rate_summary.SEP)): [int(a), b, c, int(d)]
+            for v, a, b, c, d in zip(values.tolist(), *(x.tolist() for x in sums))}
 
 
 def card(conn, filters: RateFilters, first: int, last: int, groups, firsts, markets) -> Table:
