@@ -86,7 +86,7 @@ SIGNAL_FORM_ROLES = frozenset({"admin", "management", "ae"})
 # company card is over every AE by design, and names no customer).
 AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates"}
 # Issue 14: customers against the card and the length mix: an ae's customers and spots only.
-AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates_customers"}
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates_customers", "rates_lengths"}
 NOT_SIGNAL_FORMS = "Only a manager, an administrator or the account's AE can snooze or dismiss a signal."
 
 Render = Callable[..., Response]

@@ -157,3 +157,96 @@ def test_an_empty_period_shows_no_customers(database, session_token):
     html = c.get(f"{URL}?from=2024-01&to=2024-03").get_data(as_text=True)
     assert "Nothing to show for these filters." in html
     assert c.get(f"{URL}?period=fortnight").status_code == 400
+
+
+# /rates/lengths -------------------------------------------------------------------------------
+
+LENGTHS_URL = "/rates/lengths"
+GROUPS = base.GROUPS
+CLASSES = ("15", "30", "60", "120", "other")
+MARKET_NAMES = {"SFO": "San Francisco (SFO)", "HOU": "Houston (HOU)", "LAX": "Los Angeles (LAX)"}
+
+
+def length_class(s: dict) -> str:
+    return str(s["length"]) if s["length"] in (15, 30, 60, 120) else "other"
+
+
+def lengths_expected(chosen: list[dict], everyone: list[dict]) -> dict:
+    """The mix and the tables by language group, market and customer of `chosen`, beside the
+    rate per :30 of `everyone` (the company's)."""
+    total, revenue = len(chosen), sum(s["rate"] for s in chosen)
+    company = sum(s["rate"] for s in everyone) / sum(s["length"] for s in everyone) * 30
+    mix = {}
+    for cls in CLASSES:
+        mine = [s for s in chosen if length_class(s) == cls]
+        if not mine:
+            continue
+        r, sec = sum(s["rate"] for s in mine), sum(s["length"] for s in mine)
+        label = f":{cls}" if cls != "other" else \
+            "Other (" + ", ".join(f"{n} s" for n in sorted({s['length'] for s in mine})) + ")"
+        mix[label] = {"spots": len(mine), "spot_share": round(100 * len(mine) / total, 1), "revenue": round(r, 2),
+                      "revenue_share": round(100 * r / revenue, 1), "average": round(r / len(mine), 2),
+                      "per_second": round(r / sec, 2), "per_30": round(r / sec * 30, 2),
+                      "note": "few spots" if len(mine) < 10 else ""}
+    out = {"mix": mix}
+    for table, key in (("language", lambda s: GROUPS[s["language"]]), ("market", lambda s: MARKET_NAMES[s["market"]]),
+                       ("customer", name)):
+        rows = {}
+        for value in {key(s) for s in chosen}:
+            mine = [s for s in chosen if key(s) == value]
+            r, sec = sum(s["rate"] for s in mine), sum(s["length"] for s in mine)
+            rows[value] = {"spots": len(mine), "revenue": round(r, 2),
+                           **{f"share_{c}": round(100 * sum(1 for s in mine if length_class(s) == c) / len(mine), 1)
+                              for c in CLASSES},
+                           "per_30": round(r / sec * 30, 2), "company_per_30": round(company, 2),
+                           "vs_company": round(100 * (r / sec * 30 - company) / company, 1),
+                           "note": "few spots" if len(mine) < 10 else ""}
+        out[table] = rows
+    return out
+
+
+def check_lengths(tables: dict, want: dict) -> None:
+    for table, rows in want.items():
+        got = {r["name"]: {k: r[k] for k in next(iter(rows.values()))} for r in tables[table]["rows"]}
+        assert got == rows, table
+    revenue = [r["revenue"] for r in tables["customer"]["rows"]]
+    assert revenue == sorted(revenue, reverse=True)
+    assert [r["name"][:3] for r in tables["mix"]["rows"]] == [":15", ":30", ":60", ":12", "Oth"]
+
+
+def test_the_length_mix_equals_the_workbook_rows(database, session_token):
+    c = client(database, session_token)
+    report = c.get(f"{LENGTHS_URL}?{PERIOD}&format=json").json
+    now = [s for s in spots() if s["month"] in NOW_MONTHS]
+    check_lengths(report["tables"], lengths_expected(now, now))
+    assert report["tables"]["mix"]["totals"]["spots"] == len(now)
+    html = c.get(f"{LENGTHS_URL}?{PERIOD}").get_data(as_text=True)
+    assert "From/to: Sep-26 to Nov-26 (3 months)" in html and "Rate per second = the revenue" in html
+    assert html.count('<tr class="few">') == sum(r["spots"] < 10 for t in report["tables"].values() for r in t["rows"]) > 0
+    conn = db.connect(database)
+    tiny = conn.execute("SELECT id FROM customers WHERE name = 'Tiny Cafe'").fetchone()[0]
+    conn.close()
+    assert f'<a href="/reports/customer/{tiny}">Tiny Cafe</a>' in html
+    got = list(csv.reader(io.StringIO(c.get(f"{LENGTHS_URL}?{PERIOD}&format=csv&table=mix").get_data(as_text=True)
+                                     .lstrip("\ufeff"))))
+    keys = [col["key"] for col in report["tables"]["mix"]["columns"]]
+    mix = report["tables"]["mix"]
+    assert got[1:] == [[("" if r.get(k) is None else str(r[k])) for k in keys] for r in mix["rows"] + [mix["totals"]]]
+
+
+def test_an_ae_s_length_mix_is_of_their_own_spots_beside_the_company_s(database, session_token):
+    c = client(database, session_token, role="ae", ae="Alice Nguyen")
+    assert c.get(f"{LENGTHS_URL}?{PERIOD}").status_code == 302
+    report = c.get(f"{LENGTHS_URL}?{PERIOD}&ae=ALICE+NGUYEN&format=json").json
+    now = [s for s in spots() if s["month"] in NOW_MONTHS]
+    check_lengths(report["tables"], lengths_expected([s for s in now if s["ae"] == "Alice Nguyen"], now))
+    html = c.get(f"{LENGTHS_URL}?{PERIOD}&ae=ALICE+NGUYEN").get_data(as_text=True)
+    assert "Roe Motors" not in html and "Phở Hòa" not in html and "JOHN ROE" not in html
+    assert c.get(f"{LENGTHS_URL}?{PERIOD}&ae=JOHN+ROE").status_code == 403
+
+
+def test_an_empty_period_shows_no_lengths(database, session_token):
+    c = client(database, session_token)
+    report = c.get(f"{LENGTHS_URL}?from=2024-01&to=2024-03&format=json").json
+    assert all(t["rows"] == [] for t in report["tables"].values())
+    assert "Nothing to show for these filters." in c.get(f"{LENGTHS_URL}?from=2024-01&to=2024-03").get_data(as_text=True)

@@ -14,4 +14,4 @@ VIEWS |= {name: getattr(planning, name) for name in (
     "planning_grid", "planning_history", "planning_budgets", "planning_forecasts")}
 VIEWS |= {"me": daily.me, "manager": daily.manager}   # issue 13, the daily pages
 VIEWS |= {"rates": rates.rates}   # issue 14, rate analysis
-VIEWS |= {name: getattr(rate_pages, name) for name in ("rates_customers",)}   # issue 14
+VIEWS |= {name: getattr(rate_pages, name) for name in ("rates_customers", "rates_lengths")}   # issue 14

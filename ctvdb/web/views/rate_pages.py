@@ -10,6 +10,7 @@ from werkzeug.wrappers import Request, Response
 from ctvdb.web import cache, params, sorting
 from ctvdb.web.queries import rates as queries
 from ctvdb.web.queries.rates_customers import rates_customers as customers_query
+from ctvdb.web.queries.rates_lengths import rates_lengths as lengths_query
 from ctvdb.web.views.rates import parse_rate_filters
 
 
@@ -34,3 +35,7 @@ def _page(app, request: Request, query, *paths) -> Response:
 
 def rates_customers(app, request: Request) -> Response:
     return _page(app, request, customers_query, app.url_for("rates_customers"), app.url_for("rates"))
+
+
+def rates_lengths(app, request: Request) -> Response:
+    return _page(app, request, lengths_query)
