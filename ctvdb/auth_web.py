@@ -85,6 +85,8 @@ SIGNAL_FORM_ROLES = frozenset({"admin", "management", "ae"})
 # Rate analysis (issue 14): open to every role; an ae's figures are of their own spots (the page's
 # company card is over every AE by design, and names no customer).
 AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates"}
+# Issue 14: customers against the card and the length mix: an ae's customers and spots only.
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates_customers", "rates_lengths"}
 NOT_SIGNAL_FORMS = "Only a manager, an administrator or the account's AE can snooze or dismiss a signal."
 
 Render = Callable[..., Response]

@@ -69,6 +69,9 @@ REPORT_PAGES = [
     ("planning_history", "Planning history", "Every budget and forecast change, and a month's forecasts as they stood on any day."),
     # Rate analysis (issue 14): web/views/rates.py
     ("rates", "Rates", "What a spot sells for by language, market, daypart, length, revenue type, AE, sector and tenure, with drill-down."),
+    ("rates_customers", "Customers against the card",
+     "Each customer's rate per :30 against the card for the same language, market and daypart: who buys below and above it."),
+    ("rates_lengths", "Spot lengths", "The mix of :15, :30, :60 and :120 spots, their rate per second, and who buys short spots."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -151,6 +154,8 @@ class App:
             Rule("/planning/forecasts", endpoint="planning_forecasts", methods=["POST"]),
             # Rate analysis (issue 14): the view in web/views/rates.py.
             Rule("/rates/", endpoint="rates"),
+            Rule("/rates/customers", endpoint="rates_customers"),
+            Rule("/rates/lengths", endpoint="rates_lengths"),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(
