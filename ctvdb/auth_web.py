@@ -85,6 +85,7 @@ SIGNAL_FORM_ROLES = frozenset({"admin", "management", "ae"})
 # Rate analysis (issue 14): open to every role; an ae's figures are of their own spots (the page's
 # company card is over every AE by design, and names no customer).
 AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates"}
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates_trends"}   # an ae's trends are of their own spots
 NOT_SIGNAL_FORMS = "Only a manager, an administrator or the account's AE can snooze or dismiss a signal."
 
 Render = Callable[..., Response]

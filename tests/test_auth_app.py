@@ -153,6 +153,7 @@ URLS = {
     "planning_budgets": "/planning/budgets",
     "planning_forecasts": "/planning/forecasts",
     "rates": "/rates/",   # issue 14, rate analysis
+    "rates_trends": "/rates/trends",   # issue 14, rate trends
 }
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
          "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save",

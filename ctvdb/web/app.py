@@ -69,6 +69,7 @@ REPORT_PAGES = [
     ("planning_history", "Planning history", "Every budget and forecast change, and a month's forecasts as they stood on any day."),
     # Rate analysis (issue 14): web/views/rates.py
     ("rates", "Rates", "What a spot sells for by language, market, daypart, length, revenue type, AE, sector and tenure, with drill-down."),
+    ("rates_trends", "Rate trends", "Each language's, market's, daypart's … average rate month by month over 24 months, its variation, and customer concentration."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -151,6 +152,7 @@ class App:
             Rule("/planning/forecasts", endpoint="planning_forecasts", methods=["POST"]),
             # Rate analysis (issue 14): the view in web/views/rates.py.
             Rule("/rates/", endpoint="rates"),
+            Rule("/rates/trends", endpoint="rates_trends"),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

@@ -2,6 +2,7 @@
 
 from ctvdb.web.views import business, daily, pace, planning, signals, workbench
 from ctvdb.web.views import rates   # issue 14
+from ctvdb.web.views import rate_trends   # issue 14, /rates/trends
 
 VIEWS = {name: getattr(workbench, name) for name in (
     "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo",
@@ -14,3 +15,4 @@ VIEWS |= {name: getattr(planning, name) for name in (
     "planning_grid", "planning_history", "planning_budgets", "planning_forecasts")}
 VIEWS |= {"me": daily.me, "manager": daily.manager}   # issue 13, the daily pages
 VIEWS |= {"rates": rates.rates}   # issue 14, rate analysis
+VIEWS |= {"rates_trends": rate_trends.rates_trends}   # issue 14, rate trends
