@@ -304,6 +304,12 @@ def main(argv: list[str] | None = None) -> int:
         ("rates, one AE", "/rates/?ae=FRANK+TRAN"),
         ("rates, drilled 3 levels", "/rates/?language=Chinese&market=LAX&daypart=prime"),
         ("rates, drilled 1 level", "/rates/?language=Chinese"),
+        ("rates trends", "/rates/trends"),
+        ("rates trends, by market, one AE", "/rates/trends?dimension=market&ae=FRANK+TRAN"),
+        ("rates lengths", "/rates/lengths"),
+        ("rates lengths, one AE", "/rates/lengths?ae=FRANK+TRAN"),
+        ("rates customers vs card", "/rates/customers"),
+        ("rates customers vs card, one AE", "/rates/customers?ae=FRANK+TRAN"),
     ]
     if args.only:
         pages = [(name, path) for name, path in pages if args.only in name]

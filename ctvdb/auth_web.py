@@ -87,6 +87,7 @@ SIGNAL_FORM_ROLES = frozenset({"admin", "management", "ae"})
 AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates"}
 # Issue 14: customers against the card and the length mix: an ae's customers and spots only.
 AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates_customers", "rates_lengths"}
+AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates_trends"}   # an ae's trends are of their own spots
 NOT_SIGNAL_FORMS = "Only a manager, an administrator or the account's AE can snooze or dismiss a signal."
 
 Render = Callable[..., Response]

@@ -253,6 +253,27 @@ def load_cut(conn: sqlite3.Connection, name: str, first: int, last: int) -> tupl
     return list(index), np.concatenate(parts) if parts else np.zeros(0, dtype=CUT_DTYPE)
 
 
+def cut_months(conn: sqlite3.Connection, name: str, first: int, last: int) -> list[tuple[int, list[str], np.ndarray]]:
+    """The cut `name` month by month: [(month, its values, its entries)]."""
+    return [(month, json.loads(values), np.frombuffer(data, dtype=CUT_DTYPE)) for month, values, data in conn.execute(
+        "SELECT broadcast_month, value_names, entries FROM rate_cut_summary WHERE cut = ? AND broadcast_month"
+        " BETWEEN ? AND ? ORDER BY 1", (name, first, last))]
+
+
+def cube_months(conn: sqlite3.Connection, first: int, last: int) -> list[tuple[int, dict[str, list], np.ndarray]]:
+    """The cube month by month: [(month, its names, its entries)]."""
+    return [(month, json.loads(names), np.frombuffer(data, dtype=CUBE_DTYPE)) for month, names, data in conn.execute(
+        "SELECT broadcast_month, names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? ORDER BY 1",
+        (first, last))]
+
+
+def column_values(names: dict[str, list], entries: np.ndarray, column: str) -> list:
+    """A cube column of `entries` as the values it stands for."""
+    if column in CODED:
+        return [names[column][i] for i in entries[column].tolist()]
+    return entries[column].tolist()
+
+
 def cut_rows(conn: sqlite3.Connection, name: str, first: int, last: int) -> list[tuple]:
     """The cut as plain rows (value, customer_id, gross_rate, spots, revenue, timed_spots,
     timed_revenue, seconds), one per entry, for a page that reads few of them."""
@@ -266,6 +287,25 @@ def sums(keys: list[np.ndarray], weights: list[np.ndarray]) -> tuple[list[np.nda
     inverse, firsts = _group(keys, n)
     groups = len(firsts[0]) if keys else 0
     return firsts, [np.bincount(inverse, weights=w, minlength=groups) for w in weights]
+
+
+def grouped(keys: list[np.ndarray], weights: list[np.ndarray]) -> list[tuple]:
+    """sums() as plain rows: (key values..., sums...) per group."""
+    firsts, totals = sums(keys, weights)
+    return list(zip(*(f.tolist() for f in firsts), *(t.tolist() for t in totals)))
+
+
+def own_cube(conn: sqlite3.Connection, ae: str, first: int, last: int) -> tuple[dict[str, list], np.ndarray]:
+    """The cube of the months first..last, only `ae`'s entries."""
+    names, entries = load_cube(conn, first, last)
+    return names, entries[np.isin(entries["ae"], [i for i, name in enumerate(names["ae"]) if name == ae])]
+
+
+def measures(entries: np.ndarray) -> list[np.ndarray]:
+    """Cube entries' [spots, revenue, revenue of the spots with a length, their seconds]."""
+    spots, length = entries["spots"], entries["length"]
+    revenue = entries["rate"] * spots
+    return [spots, revenue, np.where(length > 0, revenue, 0.0), length * spots]
 
 
 # The workbench: who a customer is changes, the spots do not ----------------------------------------

@@ -155,6 +155,7 @@ URLS = {
     "rates": "/rates/",   # issue 14, rate analysis
     "rates_customers": "/rates/customers",   # issue 14
     "rates_lengths": "/rates/lengths",   # issue 14
+    "rates_trends": "/rates/trends",   # issue 14, rate trends
 }
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
          "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save",

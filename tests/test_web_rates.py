@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import statistics
 
 import pytest
@@ -293,3 +294,29 @@ def test_bad_arguments_are_one_sentence(database, session_token):
                          ("day=holiday", "neither weekday nor weekend"), ("length=long", "number of seconds")):
         response = c.get(f"/rates/?{query}")
         assert response.status_code == 400 and words in response.get_data(as_text=True), query
+
+
+def test_the_long_tables_show_their_first_rows_and_offer_the_rest(database, session_token, monkeypatch):
+    from ctvdb.web.views import rates as view
+
+    def table_rows(html: str, table: str) -> list[str]:
+        section = re.search(rf'<section class="table" id="{table}">(.*?)</section>', html, re.S).group(1)
+        body = re.search(r"<tbody>(.*?)</tbody>", section, re.S).group(1)
+        return [re.sub(r"<[^>]+>", " ", row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+    c = client(database, session_token)
+    customers = [r["name"] for r in page(c, PERIOD)["tables"]["customer"]["rows"]]
+    cells = page(c, PERIOD)["tables"]["card"]["rows"]
+    assert len(customers) == 4 and len(cells) > 20
+    # the card: the cells with the most spots first
+    assert [r["spots"] for r in cells] == sorted((r["spots"] for r in cells), reverse=True)
+    monkeypatch.setattr(view, "PAGE_ROWS", 2)
+    html = c.get(f"/rates/?{PERIOD}").get_data(as_text=True)
+    assert [row.split()[0] for row in table_rows(html, "customer")] == [n.split()[0] for n in customers[:2]]
+    assert len(table_rows(html, "card")) == 2
+    assert f"Show all {len(cells)}</a>" in html and "Show all 4</a>" in html and "rows=all#card" in html
+    every = c.get(f"/rates/?{PERIOD}&rows=all").get_data(as_text=True)
+    assert len(table_rows(every, "customer")) == 4 and len(table_rows(every, "card")) == len(cells)
+    assert "Show all" not in every
+    csv_rows = c.get(f"/rates/?{PERIOD}&format=csv&table=card").get_data(as_text=True).strip().splitlines()
+    assert len(csv_rows) == 1 + len(cells)     # the downloads hold every row

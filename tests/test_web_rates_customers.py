@@ -106,7 +106,7 @@ def test_each_customer_against_the_card_equals_the_workbook_rows(database, sessi
         assert f'<a href="/rates/?from=2026-09&amp;to=2026-11&amp;customer={cid}">rates</a>' in html
     assert c.get(f"/rates/?from=2026-09&to=2026-11&customer={ids['Roe Motors']}").status_code == 200
     # the rates pages' own menu
-    assert '<nav class="subnav"' in html and 'href="/rates/"' in html
+    assert '<nav class="subnav rates-nav"' in html and 'href="/rates/"' in html
     assert 'href="/rates/customers"' in c.get(f"/rates/?{PERIOD}").get_data(as_text=True)
 
 

@@ -72,6 +72,7 @@ REPORT_PAGES = [
     ("rates_customers", "Customers against the card",
      "Each customer's rate per :30 against the card for the same language, market and daypart: who buys below and above it."),
     ("rates_lengths", "Spot lengths", "The mix of :15, :30, :60 and :120 spots, their rate per second, and who buys short spots."),
+    ("rates_trends", "Rate trends", "Each language's, market's, daypart's … average rate month by month over 24 months, its variation, and customer concentration."),
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
@@ -156,6 +157,7 @@ class App:
             Rule("/rates/", endpoint="rates"),
             Rule("/rates/customers", endpoint="rates_customers"),
             Rule("/rates/lengths", endpoint="rates_lengths"),
+            Rule("/rates/trends", endpoint="rates_trends"),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

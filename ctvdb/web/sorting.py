@@ -49,3 +49,15 @@ def table_sort(sort: Sort | None, report: Report, table: Table) -> tuple[str, bo
         return None
     name = sort.table or report.tables[0].name
     return (sort.column, sort.descending) if name == table.name else None
+
+
+def first_rows(report: Report, names, limit: int) -> tuple[Report, dict[str, int]]:
+    """The report with each table of `names` cut to its first `limit` rows, for a page (its
+    downloads keep every row): (the report, {table: how many rows it had} for those cut). A table
+    of a thousand rows weighs hundreds of kilobytes and takes longer to draw than to compute."""
+    more = {t.name: len(t.rows) for t in report.tables if t.name in names and len(t.rows) > limit}
+    if not more:
+        return report, more
+    return dataclasses.replace(report, tables=[
+        dataclasses.replace(t, title=f"{t.title}: the first {limit} of {more[t.name]:,}", rows=t.rows[:limit])
+        if t.name in more else t for t in report.tables]), more

@@ -429,7 +429,7 @@ def card(conn, filters: RateFilters, first: int, last: int, groups, firsts, mark
     order = {key: i for i, (key, _, _) in enumerate(rates.DAYPARTS)}
     rows = []
     for (group, market, part), (spots, revenue, timed_revenue, seconds) in sorted(
-            cells.items(), key=lambda c: (c[0][0], markets.get(c[0][1], c[0][1]), order.get(c[0][2], 99))):
+            cells.items(), key=lambda c: (-c[1][0], c[0][0], markets.get(c[0][1], c[0][1]), order.get(c[0][2], 99))):
         rows.append({"language": group, "market": markets.get(market, market),
                      "daypart": rates.DAYPART_NAMES.get(part, part), "spots": spots,
                      "average": round(revenue / spots, 2),

@@ -11,7 +11,7 @@ Only spots with a length count (a rate per :30 needs seconds). Over every custom
 differences add up to zero: the card is their average.
 
 The company's page reads the cuts `customer_card` and `card` of rate_cut_summary; an ae's reads
-their own rows of rate_summary (their customers only), still against the company's card.
+their own entries of the cube (their customers only), still against the company's card.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import asdict
 from datetime import date
 
-from ctvdb import rates
+from ctvdb import rate_summary
 from ctvdb.web.params import month_label
 from ctvdb.web.queries.base import Column, Report, Table, _options
 from ctvdb.web.queries.rates import (
@@ -41,17 +41,18 @@ def customer_cells(conn: sqlite3.Connection, first: int, last: int, ae: str | No
     """{customer id: {(language code, market, daypart): [spots, revenue, timed revenue, seconds]}}:
     every customer's from the customer_card cut, or only `ae`'s own spots from rate_summary."""
     if ae:
-        rows = conn.execute(
-            "SELECT customer_id, language_code, market_code, daypart, sum(spots), total(gross_rate * spots),"
-            " total(CASE WHEN length_seconds > 0 THEN gross_rate * spots END), sum(length_seconds * spots)"
-            " FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? AND ae = ?"
-            " GROUP BY customer_id, language_code, market_code, daypart", (first, last, ae))
+        names, entries = rate_summary.own_cube(conn, ae, first, last)
+        rows = ((cid, names["language"][code], names["market"][market], names["daypart"][part], int(spots), revenue,
+                 timed, int(seconds))
+                for cid, code, market, part, spots, revenue, timed, seconds in rate_summary.grouped(
+                    [entries["customer"], entries["language"], entries["market"], entries["daypart"]],
+                    rate_summary.measures(entries)))
     else:
-        rows = ((cid, *value.split(rates.SEP), spots, revenue, timed, seconds)
-                for cid, value, spots, revenue, timed, seconds in conn.execute(
-                    "SELECT customer_id, value, sum(spots), total(revenue), total(timed_revenue), sum(seconds)"
-                    " FROM rate_cut_summary WHERE cut = 'customer_card' AND broadcast_month BETWEEN ? AND ?"
-                    " GROUP BY customer_id, value", (first, last)))
+        values, entries = rate_summary.load_cut(conn, "customer_card", first, last)
+        rows = ((cid, *values[value].split(rate_summary.SEP), int(spots), revenue, timed, int(seconds))
+                for cid, value, spots, revenue, timed, seconds in rate_summary.grouped(
+                    [entries["customer"], entries["value"]],
+                    [entries["spots"], entries["revenue"], entries["timed_revenue"], entries["seconds"]]))
     out: dict = {}
     for cid, code, market, part, spots, revenue, timed, seconds in rows:
         out.setdefault(cid, {})[(code, market, part)] = [spots, revenue, timed, seconds]

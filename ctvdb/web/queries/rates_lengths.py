@@ -4,7 +4,7 @@ ones: the same mix by language group, market and customer, with each row's rate 
 company's (a buyer of :15s pays more per :30 for the same air).
 
 The company's page reads the cuts `length`, `length_language`, `length_market` and
-`length_customer` of rate_cut_summary; an ae's reads their own rows of rate_summary. The company's
+`length_customer` of rate_cut_summary; an ae's reads their own entries of the cube (rate_summary). The company's
 rate per :30 beside each row is every AE's, from the `length` cut, on both.
 """
 
@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import asdict
 from datetime import date
 
-from ctvdb import rates
+from ctvdb import rate_summary, rates
 from ctvdb.web.queries.base import Column, Report, Table, _options
 from ctvdb.web.queries.rates import (
     FEW_SPOTS, PERIODS, RateFilters, _languages, closed_months, language_group, period_words, resolve_period,
@@ -43,27 +43,29 @@ def _cuts(conn: sqlite3.Connection, first: int, last: int) -> dict:
     market): cell}, "customer": {(seconds, customer id): cell}}, cell = [spots, revenue, timed
     revenue, seconds], of every AE's spots."""
     out: dict = {"length": {}, "language": {}, "market": {}, "customer": {}}
-    for cut, cid, value, spots, revenue, timed, seconds in conn.execute(
-            "SELECT cut, customer_id, value, sum(spots), total(revenue), total(timed_revenue), sum(seconds)"
-            " FROM rate_cut_summary WHERE cut IN ('length', 'length_language', 'length_market', 'length_customer')"
-            " AND broadcast_month BETWEEN ? AND ? GROUP BY cut, customer_id, value", (first, last)):
-        length, _, rest = value.partition(rates.SEP)
-        name = cut.removeprefix("length_")
-        key = int(length) if cut == "length" else (int(length), cid if cut == "length_customer" else rest)
-        out[name][key] = [spots, revenue, timed, seconds]
+    for cut in ("length", "length_language", "length_market", "length_customer"):
+        values, entries = rate_summary.load_cut(conn, cut, first, last)
+        for cid, value, spots, revenue, timed, seconds in rate_summary.grouped(
+                [entries["customer"], entries["value"]],
+                [entries["spots"], entries["revenue"], entries["timed_revenue"], entries["seconds"]]):
+            length, _, rest = values[value].partition(rate_summary.SEP)
+            name = cut.removeprefix("length_")
+            key = int(length) if cut == "length" else (int(length), cid if cut == "length_customer" else rest)
+            out[name][key] = [int(spots), revenue, timed, int(seconds)]
     return out
 
 
 def _own(conn: sqlite3.Connection, first: int, last: int, ae: str) -> dict:
-    """_cuts' shape from `ae`'s own rows of rate_summary."""
+    """_cuts' shape from `ae`'s own entries of the cube."""
     out: dict = {"length": {}, "language": {}, "market": {}, "customer": {}}
-    for length, code, market, cid, spots, revenue in conn.execute(
-            "SELECT length_seconds, language_code, market_code, customer_id, sum(spots), total(gross_rate * spots)"
-            " FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? AND ae = ? GROUP BY 1, 2, 3, 4",
-            (first, last, ae)):
+    names, entries = rate_summary.own_cube(conn, ae, first, last)
+    figures = rate_summary.measures(entries)
+    for length, code, market, cid, spots, revenue in rate_summary.grouped(
+            [entries["length"], entries["language"], entries["market"], entries["customer"]], figures[:2]):
+        code, market = names["language"][code], names["market"][market]
         for name, key in (("length", length), ("language", (length, code)), ("market", (length, market)),
                           ("customer", (length, cid))):
-            _add(out[name], key, spots, revenue, length)
+            _add(out[name], key, int(spots), revenue, length)
     return out
 
 

@@ -1,7 +1,7 @@
 """Views that live outside app.py, by the endpoint of their URL-map rule (STYLE.md)."""
 
 from ctvdb.web.views import business, daily, pace, planning, signals, workbench
-from ctvdb.web.views import rate_pages, rates   # issue 14
+from ctvdb.web.views import rate_pages, rate_trends, rates   # issue 14
 
 VIEWS = {name: getattr(workbench, name) for name in (
     "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo",
@@ -15,3 +15,4 @@ VIEWS |= {name: getattr(planning, name) for name in (
 VIEWS |= {"me": daily.me, "manager": daily.manager}   # issue 13, the daily pages
 VIEWS |= {"rates": rates.rates}   # issue 14, rate analysis
 VIEWS |= {name: getattr(rate_pages, name) for name in ("rates_customers", "rates_lengths")}   # issue 14
+VIEWS |= {"rates_trends": rate_trends.rates_trends}   # issue 14, rate trends

@@ -8,7 +8,9 @@ customer is named on their page.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
@@ -17,6 +19,12 @@ from werkzeug.wrappers import Request, Response
 from ctvdb import auth_web, rates as rules
 from ctvdb.web import cache, params, sorting
 from ctvdb.web.queries import rates as queries
+
+
+# The long tables (the card has a row per language × market × daypart, the customers one each)
+# show their first this many on the page, every row with `rows=all` and in the downloads.
+PAGE_TABLES = ("card", "customer")
+PAGE_ROWS = 100
 
 
 def parse_rate_filters(args: MultiDict) -> queries.RateFilters:
@@ -70,4 +78,10 @@ def rates(app, request: Request) -> Response:
         unsorted, key = report, key[:-1] + (sort, key[-1])
         report = cache.REPORTS.get_or_compute(key, app.config.report_cache_seconds,
                                               lambda: sorting.sort_report(unsorted, sort))
+    if fmt == "html" and request.args.get("rows") != "all":
+        report, more = sorting.first_rows(report, PAGE_TABLES, PAGE_ROWS)
+        if more:
+            every = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "rows"] + [("rows", "all")])
+            report = dataclasses.replace(report, extra={**report.extra, "more": more, "every_url": f"?{every}"})
+            key = key[:-1] + ("first rows", key[-1])
     return app.render_report(request, report, key, fmt)

@@ -60,11 +60,7 @@ def signals(app, request: Request) -> Response:
     if may_decide:   # the forms' column, on the page only: the downloads keep the figures
         report = _with_forms(report)
     every = request.args.get("rows") == "all"
-    more = {} if every else {t.name: len(t.rows) for t in report.tables if t.name in SIGNALS and len(t.rows) > PAGE_ROWS}
-    if more:
-        report = dataclasses.replace(report, tables=[
-            dataclasses.replace(t, title=f"{t.title}: the {PAGE_ROWS} largest of {more[t.name]:,}", rows=t.rows[:PAGE_ROWS])
-            if t.name in more else t for t in report.tables])
+    report, more = (report, {}) if every else sorting.first_rows(report, SIGNALS, PAGE_ROWS)
     links = links_module.Links(report, user, request.path, app.url_for, sort)
     links.args.update({k: v for k, v in (("signal", signal), ("show", show if show != "open" else None)) if v})
     conn = app.connection(request)
