@@ -115,21 +115,38 @@ def pack(counts: Counter, names: dict[str, list] | None = None) -> tuple[dict[st
     return names, entries
 
 
+DENSE = 1 << 21     # a key space up to this many codes is grouped by counting, without a sort
+
+
 def _group(keys: list[np.ndarray], n: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Group n entries by the columns `keys`: (each entry's group, each group's first key values)."""
+    """Group n entries by the columns `keys`: (each entry's group, each group's key values), the
+    groups in key order. A column of small non-negative integers (the coded columns, lengths)
+    is its own code; any other is numbered by np.unique first."""
     if n == 0:
         return np.zeros(0, dtype=np.int64), [k[:0] for k in keys]
     combined = np.zeros(n, dtype=np.int64)
-    uniques = []
+    decode = []
+    space = 1
     for key in keys:
-        values, codes = np.unique(key, return_inverse=True)
-        uniques.append(values)
-        combined = combined * len(values) + codes
-    groups, inverse = np.unique(combined, return_inverse=True)
+        if key.dtype.kind in "ui" and int(key.min()) >= 0 and int(key.max()) < DENSE:
+            values, codes, size = None, key.astype(np.int64), int(key.max()) + 1
+        else:
+            values, codes = np.unique(key, return_inverse=True)
+            size = len(values)
+        decode.append((values, size))
+        combined = combined * size + codes
+        space *= size
+    if space <= DENSE:
+        present = np.flatnonzero(np.bincount(combined, minlength=space))
+        remap = np.empty(space, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        groups, inverse = present, remap[combined]
+    else:
+        groups, inverse = np.unique(combined, return_inverse=True)
     out = []
-    for values in reversed(uniques):
-        groups, at = np.divmod(groups, len(values))
-        out.append(values[at])
+    for values, size in reversed(decode):
+        groups, at = np.divmod(groups, size)
+        out.append(at if values is None else values[at])
     return inverse, out[::-1]
 
 
@@ -222,6 +239,12 @@ def load_month(conn: sqlite3.Connection, month: int) -> tuple[dict[str, list], n
     return json.loads(row[0]), np.frombuffer(row[1], dtype=CUBE_DTYPE).copy()
 
 
+def _remap(index: dict, values: list) -> np.ndarray | None:
+    """The codes of `values` in `index` (extended with new ones), None where they are 0, 1, 2, …"""
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return None if codes == list(range(len(codes))) else np.array(codes or [0], dtype=np.int64)
+
+
 def load_cube(conn: sqlite3.Connection, first: int, last: int) -> tuple[dict[str, list], np.ndarray]:
     """The cube of the months first..last as one array, its coded columns indexing names common
     to all of them."""
@@ -229,11 +252,13 @@ def load_cube(conn: sqlite3.Connection, first: int, last: int) -> tuple[dict[str
     parts = []
     for month_names, data in conn.execute(
             "SELECT names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ?", (first, last)):
-        entries = np.frombuffer(data, dtype=CUBE_DTYPE).copy()
+        entries = np.frombuffer(data, dtype=CUBE_DTYPE)
         for column, values in json.loads(month_names).items():
-            index = names[column]
-            remap = np.array([index.setdefault(v, len(index)) for v in values] or [0], dtype=np.int64)
-            entries[column] = remap[entries[column]]
+            remap = _remap(names[column], values)
+            if remap is not None:
+                if not entries.flags.writeable:
+                    entries = entries.copy()
+                entries[column] = remap[entries[column]]
         parts.append(entries)
     entries = np.concatenate(parts) if parts else np.zeros(0, dtype=CUBE_DTYPE)
     return {column: list(index) for column, index in names.items()}, entries
@@ -246,9 +271,11 @@ def load_cut(conn: sqlite3.Connection, name: str, first: int, last: int) -> tupl
     for values, data in conn.execute(
             "SELECT value_names, entries FROM rate_cut_summary WHERE cut = ? AND broadcast_month BETWEEN ? AND ?",
             (name, first, last)):
-        entries = np.frombuffer(data, dtype=CUT_DTYPE).copy()
-        remap = np.array([index.setdefault(v, len(index)) for v in json.loads(values)] or [0], dtype=np.int64)
-        entries["value"] = remap[entries["value"]]
+        entries = np.frombuffer(data, dtype=CUT_DTYPE)
+        remap = _remap(index, json.loads(values))
+        if remap is not None:
+            entries = entries.copy()
+            entries["value"] = remap[entries["value"]]
         parts.append(entries)
     return list(index), np.concatenate(parts) if parts else np.zeros(0, dtype=CUT_DTYPE)
 

@@ -225,17 +225,19 @@ def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: in
     spots, length = entries["spots"], entries["length"]
     if by_rate:
         measures = [spots, np.where(length > 0, spots, 0), length * spots]
+        rate_values, rate_codes = np.unique(entries["rate"], return_inverse=True)   # once for every dimension
     else:
         measures = [spots, entries["rate"] * spots, np.zeros(len(entries))]
     for dim, column in _CUBE_COLUMN.items():
         key = entries[column] if column else np.zeros(len(entries), dtype=np.int64)
-        (codes, *rate_key), sums = rate_summary.sums([key] + ([entries["rate"]] if by_rate else []), measures)
+        (codes, *rate_key), sums = rate_summary.sums([key] + ([rate_codes] if by_rate else []), measures)
         codes = codes.tolist()
         if column in rate_summary.CODED:
             values = [names[column][i] for i in codes]
         else:
             values = [""] * len(codes) if column is None else codes
-        out[dim] = _cells(values, rate_key[0].tolist() if by_rate else [0.0] * len(values), sums, by_rate)
+        rates_of = rate_values[rate_key[0]].tolist() if by_rate else [0.0] * len(values)
+        out[dim] = _cells(values, rates_of, sums, by_rate)
     return out
 
 
