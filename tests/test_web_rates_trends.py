@@ -176,8 +176,9 @@ def test_few_spots_are_greyed_and_said(database, session_token):
     months = page(c, PERIOD)["tables"]["months"]["rows"]
     few = [r for r in months if r["spots"] < 10]
     assert few and len(few) < len(months) and all(r["note"] == "few spots" for r in few)
-    html = c.get(f"/rates/trends?{PERIOD}").get_data(as_text=True)
+    html = c.get(f"/rates/trends?{PERIOD}&rows=all").get_data(as_text=True)   # every month's row
     assert html.count('<tr class="few">') >= len(few)
+    assert len(months) > 100 and f"Show all {len(months)}</a>" in c.get(f"/rates/trends?{PERIOD}").get_data(as_text=True)
     assert "population standard deviation" in html and "not bonus (BNS)" in html and "10,000" in html
 
 

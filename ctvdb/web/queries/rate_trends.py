@@ -30,7 +30,7 @@ DIMENSIONS = ("language", "market", "daypart", "day", "length", "revenue_type", 
 DEFAULT_DIMENSION = "language"
 SPAN = 24           # months of the trend, ending with the period's last
 TOP = 10            # the customers whose share of revenue the concentration gives
-CHARTS = 6          # values drawn as a chart of their own, the largest by revenue
+CHARTS = 3          # values drawn as a chart of their own, the largest by revenue
 # The cut's value as the page keys it: the weekend flag and the length are numbers.
 _VALUE_TYPE = {"day": int, "length": int}
 # rate_summary's column of each dimension, for an AE's own rows.

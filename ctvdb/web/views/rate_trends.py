@@ -7,10 +7,9 @@ from __future__ import annotations
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Request, Response
 
-from ctvdb.web import cache, params, sorting
 from ctvdb.web.queries import rate_trends as queries
 from ctvdb.web.queries.rates import RateFilters
-from ctvdb.web.views.rates import parse_rate_filters
+from ctvdb.web.views.rates import parse_rate_filters, render
 
 
 def parse_dimension(args) -> str:
@@ -25,10 +24,5 @@ def rates_trends(app, request: Request) -> Response:
     # Only the period and the AE apply here: the dimension's values are the rows.
     filters = RateFilters(parsed.period, parsed.from_month, parsed.to_month, parsed.ae)
     dimension = parse_dimension(request.args)
-    fmt, sort = params.parse_format(request.args), params.parse_sort(request.args)
     report, key = app.report(request, queries.rates_trends, filters, app.url_for("rates"), dimension)
-    if sort is not None:
-        unsorted, key = report, key[:-1] + (sort, key[-1])
-        report = cache.REPORTS.get_or_compute(key, app.config.report_cache_seconds,
-                                              lambda: sorting.sort_report(unsorted, sort))
-    return app.render_report(request, report, key, fmt)
+    return render(app, request, report, key, ("months",))

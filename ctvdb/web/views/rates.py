@@ -21,9 +21,9 @@ from ctvdb.web import cache, params, sorting
 from ctvdb.web.queries import rates as queries
 
 
-# The long tables (the card has a row per language × market × daypart, the customers one each)
-# show their first this many on the page, every row with `rows=all` and in the downloads.
-PAGE_TABLES = ("card", "customer")
+# The long tables of the rates pages (the card has a row per language × market × daypart, the
+# customers one each) show their first this many on the page, every row with `rows=all` and in
+# the downloads: a thousand rows weigh hundreds of kilobytes and take longer to draw than to compute.
 PAGE_ROWS = 100
 
 
@@ -68,18 +68,23 @@ def parse_rate_filters(args: MultiDict) -> queries.RateFilters:
 
 def rates(app, request: Request) -> Response:
     filters = parse_rate_filters(request.args)
-    fmt, sort = params.parse_format(request.args), params.parse_sort(request.args)
     if filters.customer and request.principal is not None and request.principal.ae:
         auth_web.check_booked(request.principal,
                               queries.booked(app.connection(request), filters.customer, request.principal.ae))
     report, key = app.report(request, queries.rates_overview, filters, app.url_for("rates"))
+    return render(app, request, report, key, ("card", "customer"))
+
+
+def render(app, request: Request, report, key: tuple, long_tables: tuple[str, ...] = ()) -> Response:
+    """A rates page: sorted as asked, its long tables cut to their first PAGE_ROWS on the page."""
+    fmt, sort = params.parse_format(request.args), params.parse_sort(request.args)
     if sort is not None:
         # As report_page: a sorted page is the cached report reordered, today's date kept last.
         unsorted, key = report, key[:-1] + (sort, key[-1])
         report = cache.REPORTS.get_or_compute(key, app.config.report_cache_seconds,
                                               lambda: sorting.sort_report(unsorted, sort))
     if fmt == "html" and request.args.get("rows") != "all":
-        report, more = sorting.first_rows(report, PAGE_TABLES, PAGE_ROWS)
+        report, more = sorting.first_rows(report, long_tables, PAGE_ROWS)
         if more:
             every = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "rows"] + [("rows", "all")])
             report = dataclasses.replace(report, extra={**report.extra, "more": more, "every_url": f"?{every}"})
