@@ -7,8 +7,9 @@ rate_summary or rate_cut_summary is one month's array (numpy, little-endian) wit
 codes stand for (JSON), so a year is read as 12 rows per cut and added up by numpy, where a row
 per key and rate was a hundred thousand Python rows per page and per import.
 
-A cube or cut entry says "this many spots"; entries with equal keys may occur (after a merge of
-customers), and every reader adds them up, so a merge only re-points customer ids.
+Entries are kept by bill code (its code_key), not by customer: who a bill code's customer is
+(bill_codes) is looked up when the arrays are read, so the workbench's aliases, merges, splits
+and undos change nothing here.
 
     counts = cube(spot_rows)                  # {month: Counter}, in Python, from rates' rules
     store(conn, month, counts[month])         # the month's cube and cuts, replacing what was there
@@ -28,19 +29,21 @@ import numpy as np
 from ctvdb import rates
 
 # The spot columns the cube reads, in this order (ctvdb.summaries.SPOT_FIELDS holds them too).
-CUBE_FIELDS = ("broadcast_month", "customer_id", "ae", "revenue_type", "market_code", "language_code",
+CUBE_FIELDS = ("broadcast_month", "bill_code", "ae", "revenue_type", "market_code", "language_code",
                "spot_type", "gross_rate", "time_in", "day_of_week", "air_date", "length_seconds")
 
-# A cube entry. The coded columns hold an index into the month's names of that column.
+# A cube entry. The coded columns hold an index into the month's names of that column; customer is
+# 0 as stored, and the reader fills it in from the bill code.
 CUBE_DTYPE = np.dtype([("language", "<u2"), ("market", "<u2"), ("daypart", "<u2"), ("weekend", "u1"),
-                       ("length", "<i4"), ("revenue_type", "<u2"), ("ae", "<u2"), ("customer", "<i8"),
-                       ("rate", "<f8"), ("spots", "<i8")])
-CODED = ("language", "market", "daypart", "revenue_type", "ae")
-KEY = ("language", "market", "daypart", "weekend", "length", "revenue_type", "ae", "customer", "rate")
+                       ("length", "<i4"), ("revenue_type", "<u2"), ("ae", "<u2"), ("bill_code", "<u4"),
+                       ("customer", "<i8"), ("rate", "<f8"), ("spots", "<i8")])
+CODED = ("language", "market", "daypart", "revenue_type", "ae", "bill_code")
+KEY = ("language", "market", "daypart", "weekend", "length", "revenue_type", "ae", "bill_code", "rate")
 
 # A cut entry: value is an index into the month's list of the cut's values (text, its parts joined
-# by SEP); customer 0 in the cuts not by customer, rate 0.0 in the cuts not by rate.
-CUT_DTYPE = np.dtype([("value", "<u4"), ("customer", "<i8"), ("rate", "<f8"), ("spots", "<i8"),
+# by SEP), bill_code into its bill codes (the cuts by customer), customer filled in by the reader;
+# rate 0.0 in the cuts not by rate.
+CUT_DTYPE = np.dtype([("value", "<u4"), ("bill_code", "<u4"), ("customer", "<i8"), ("rate", "<f8"), ("spots", "<i8"),
                       ("revenue", "<f8"), ("timed_spots", "<i8"), ("timed_revenue", "<f8"), ("seconds", "<i8")])
 SEP = "|"
 # name: (the cube columns of its value, by customer, by rate), over every AE (an AE's own figures
@@ -74,7 +77,7 @@ def cube(rows: Iterable[tuple]) -> dict[int, Counter]:
     out: dict[int, Counter] = {}
     parts: dict = {}
     days: dict = {}
-    for month, customer, ae, revenue_type, market, language, spot_type, rate, time_in, day, air_date, seconds in rows:
+    for month, bill_code, ae, revenue_type, market, language, spot_type, rate, time_in, day, air_date, seconds in rows:
         if not (rate > 0 and revenue_type != "Trade" and spot_type != "BNS"):
             continue
         part = parts.get(time_in)
@@ -86,7 +89,8 @@ def cube(rows: Iterable[tuple]) -> dict[int, Counter]:
         counts = out.get(month)
         if counts is None:
             counts = out[month] = Counter()
-        counts[(language or "", market or "", part, weekend, seconds or 0, revenue_type, ae, customer, rate)] += 1
+        counts[(language or "", market or "", part, weekend, seconds or 0, revenue_type, ae, bill_code.lower(),
+                rate)] += 1
     return out
 
 
@@ -155,7 +159,7 @@ def cut(names: dict[str, list], entries: np.ndarray, name: str) -> tuple[list[st
     money rounded to the cent (the order entries come in then does not show)."""
     columns, by_customer, by_rate = CUTS[name]
     n = len(entries)
-    keys = [entries[c] for c in columns] + ([entries["customer"]] if by_customer else []) \
+    keys = [entries[c] for c in columns] + ([entries["bill_code"]] if by_customer else []) \
         + ([entries["rate"]] if by_rate else [])
     inverse, firsts = _group(keys or [np.zeros(n, dtype=np.int64)], n)
     groups = len(firsts[0]) if n else 0
@@ -173,7 +177,7 @@ def cut(names: dict[str, list], entries: np.ndarray, name: str) -> tuple[list[st
     out["timed_revenue"] = np.round(total(np.where(timed, revenue, 0.0)), 2)
     out["seconds"] = np.rint(total(entries["length"] * spots))
     if by_customer:
-        out["customer"] = firsts[len(columns)]
+        out["bill_code"] = firsts[len(columns)]
     if by_rate:
         out["rate"] = firsts[-1]
     # The value: its parts as text, each distinct one joined once.
@@ -188,55 +192,48 @@ def cut(names: dict[str, list], entries: np.ndarray, name: str) -> tuple[list[st
 
 # Storing and loading ----------------------------------------------------------------------------
 
-def store(conn: sqlite3.Connection, month: int, counts: Counter | None,
-          packed: tuple[dict[str, list], np.ndarray] | None = None,
-          cut_names: Iterable[str] = tuple(CUTS)) -> None:
-    """Replace `month`'s cube and its cuts `cut_names` (every cut by default) with those of
-    `counts` (or of `packed`, pack()'s answer). Runs in the caller's transaction."""
-    names, entries = packed if packed is not None else pack(counts or Counter())
-    cut_names = list(cut_names)
-    conn.execute("DELETE FROM rate_summary WHERE broadcast_month = ?", (month,))
-    conn.execute(f"DELETE FROM rate_cut_summary WHERE broadcast_month = ? AND cut IN ({', '.join('?' * len(cut_names))})",
-                 (month, *cut_names))
-    if not len(entries):
-        return
-    conn.execute("INSERT INTO rate_summary VALUES (?, ?, ?)", (month, json.dumps(names), entries.tobytes()))
-    rows = []
-    for name in cut_names:
-        values, cut_entries = cut(names, entries, name)
-        rows.append((name, month, json.dumps(values), cut_entries.tobytes()))
-    conn.executemany("INSERT INTO rate_cut_summary VALUES (?, ?, ?, ?)", rows)
+def _cut_names(names: dict[str, list], name: str, values: list[str]) -> str:
+    """A cut row's names: its values, and for a cut by customer the month's bill codes."""
+    return json.dumps({"values": values, "bill_codes": names["bill_code"] if CUTS[name][1] else []})
 
 
-def computed(counts: Counter) -> tuple[tuple[str, dict, bytes], list[tuple[str, list, bytes]]]:
-    """What store() writes for a month, made without a database (the import's background process):
-    (names, packed cube), [(cut, values, packed cut)]."""
+def computed(counts: Counter) -> tuple[list[tuple], list[tuple]]:
+    """A month's rows of both tables, without their month (the import's background process makes
+    them without a database): [(names, cube)], [(cut, names, entries)]."""
     names, entries = pack(counts)
-    return (names, entries.tobytes()), [(name, *_packed_cut(names, entries, name)) for name in CUTS]
+    if not len(entries):
+        return [], []
+    cuts = []
+    for name in CUTS:
+        values, cut_entries = cut(names, entries, name)
+        cuts.append((name, _cut_names(names, name, values), cut_entries.tobytes()))
+    return [(json.dumps(names), entries.tobytes())], cuts
 
 
-def _packed_cut(names, entries, name) -> tuple[list[str], bytes]:
-    values, out = cut(names, entries, name)
-    return values, out.tobytes()
+def store(conn: sqlite3.Connection, month: int, counts: Counter | None) -> None:
+    """Replace `month`'s cube and cuts with those of `counts`. Runs in the caller's transaction."""
+    store_computed(conn, month, computed(counts or Counter()))
 
 
 def store_computed(conn: sqlite3.Connection, month: int, answer) -> None:
-    """store() from computed()'s answer."""
-    (names, cube_bytes), cuts = answer
+    """Replace `month`'s rows of both tables with computed()'s answer."""
+    cube_rows, cut_rows = answer
     conn.execute("DELETE FROM rate_summary WHERE broadcast_month = ?", (month,))
     conn.execute("DELETE FROM rate_cut_summary WHERE broadcast_month = ?", (month,))
-    if not cube_bytes:
-        return
-    conn.execute("INSERT INTO rate_summary VALUES (?, ?, ?)", (month, json.dumps(names), cube_bytes))
+    conn.executemany("INSERT INTO rate_summary VALUES (?, ?, ?)", [(month, *row) for row in cube_rows])
     conn.executemany("INSERT INTO rate_cut_summary VALUES (?, ?, ?, ?)",
-                     [(name, month, json.dumps(values), data) for name, values, data in cuts])
+                     [(name, month, names, data) for name, names, data in cut_rows])
 
 
-def load_month(conn: sqlite3.Connection, month: int) -> tuple[dict[str, list], np.ndarray]:
-    row = conn.execute("SELECT names, entries FROM rate_summary WHERE broadcast_month = ?", (month,)).fetchone()
-    if row is None:
-        return {column: [] for column in CODED}, np.zeros(0, dtype=CUBE_DTYPE)
-    return json.loads(row[0]), np.frombuffer(row[1], dtype=CUBE_DTYPE).copy()
+def customers_of(conn: sqlite3.Connection) -> dict[str, int]:
+    """Each bill code's (code_key's) customer, as the workbench last left it."""
+    return dict(conn.execute("SELECT code_key, customer_id FROM bill_codes"))
+
+
+def _fill_customers(entries: np.ndarray, codes: list[str], customers: dict[str, int]) -> np.ndarray:
+    if len(entries):
+        entries["customer"] = np.array([customers.get(c, 0) for c in codes] or [0], dtype=np.int64)[entries["bill_code"]]
+    return entries
 
 
 def _remap(index: dict, values: list) -> np.ndarray | None:
@@ -261,18 +258,16 @@ def load_cube(conn: sqlite3.Connection, first: int, last: int) -> tuple[dict[str
                 entries[column] = remap[entries[column]]
         parts.append(entries)
     entries = np.concatenate(parts) if parts else np.zeros(0, dtype=CUBE_DTYPE)
-    return {column: list(index) for column, index in names.items()}, entries
+    names = {column: list(index) for column, index in names.items()}
+    return names, _fill_customers(entries, names["bill_code"], customers_of(conn))
 
 
 def load_cut(conn: sqlite3.Connection, name: str, first: int, last: int) -> tuple[list[str], np.ndarray]:
     """The cut `name` of the months first..last as one array, its values indexing one list."""
     index: dict[str, int] = {}
     parts = []
-    for values, data in conn.execute(
-            "SELECT value_names, entries FROM rate_cut_summary WHERE cut = ? AND broadcast_month BETWEEN ? AND ?",
-            (name, first, last)):
-        entries = np.frombuffer(data, dtype=CUT_DTYPE)
-        remap = _remap(index, json.loads(values))
+    for _, values, entries in cut_months(conn, name, first, last):
+        remap = _remap(index, values)
         if remap is not None:
             entries = entries.copy()
             entries["value"] = remap[entries["value"]]
@@ -281,31 +276,31 @@ def load_cut(conn: sqlite3.Connection, name: str, first: int, last: int) -> tupl
 
 
 def cut_months(conn: sqlite3.Connection, name: str, first: int, last: int) -> list[tuple[int, list[str], np.ndarray]]:
-    """The cut `name` month by month: [(month, its values, its entries)]."""
-    return [(month, json.loads(values), np.frombuffer(data, dtype=CUT_DTYPE)) for month, values, data in conn.execute(
-        "SELECT broadcast_month, value_names, entries FROM rate_cut_summary WHERE cut = ? AND broadcast_month"
-        " BETWEEN ? AND ? ORDER BY 1", (name, first, last))]
+    """The cut `name` month by month: [(month, its values, its entries)], customers filled in."""
+    customers = customers_of(conn) if CUTS[name][1] else {}
+    out = []
+    for month, names, data in conn.execute(
+            "SELECT broadcast_month, names, entries FROM rate_cut_summary WHERE cut = ? AND broadcast_month"
+            " BETWEEN ? AND ? ORDER BY 1", (name, first, last)):
+        names = json.loads(names)
+        entries = np.frombuffer(data, dtype=CUT_DTYPE)
+        if names["bill_codes"]:
+            entries = _fill_customers(entries.copy(), names["bill_codes"], customers)
+        out.append((month, names["values"], entries))
+    return out
 
 
 def cube_months(conn: sqlite3.Connection, first: int, last: int) -> list[tuple[int, dict[str, list], np.ndarray]]:
-    """The cube month by month: [(month, its names, its entries)]."""
-    return [(month, json.loads(names), np.frombuffer(data, dtype=CUBE_DTYPE)) for month, names, data in conn.execute(
-        "SELECT broadcast_month, names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? ORDER BY 1",
-        (first, last))]
-
-
-def column_values(names: dict[str, list], entries: np.ndarray, column: str) -> list:
-    """A cube column of `entries` as the values it stands for."""
-    if column in CODED:
-        return [names[column][i] for i in entries[column].tolist()]
-    return entries[column].tolist()
-
-
-def cut_rows(conn: sqlite3.Connection, name: str, first: int, last: int) -> list[tuple]:
-    """The cut as plain rows (value, customer_id, gross_rate, spots, revenue, timed_spots,
-    timed_revenue, seconds), one per entry, for a page that reads few of them."""
-    values, entries = load_cut(conn, name, first, last)
-    return [(values[v], c, r, s, rev, ts, tr, sec) for v, c, r, s, rev, ts, tr, sec in entries.tolist()]
+    """The cube month by month: [(month, its names, its entries)], customers filled in."""
+    customers = customers_of(conn)
+    out = []
+    for month, names, data in conn.execute(
+            "SELECT broadcast_month, names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? ORDER BY 1",
+            (first, last)):
+        names = json.loads(names)
+        out.append((month, names, _fill_customers(np.frombuffer(data, dtype=CUBE_DTYPE).copy(), names["bill_code"],
+                                                  customers)))
+    return out
 
 
 def sums(keys: list[np.ndarray], weights: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -335,66 +330,26 @@ def measures(entries: np.ndarray) -> list[np.ndarray]:
     return [spots, revenue, np.where(length > 0, revenue, 0.0), length * spots]
 
 
-# The workbench: who a customer is changes, the spots do not ----------------------------------------
-
-def months_of(conn: sqlite3.Connection) -> list[int]:
-    return [r[0] for r in conn.execute("SELECT broadcast_month FROM rate_summary")]
-
-
-def fold(conn: sqlite3.Connection, into: dict[int, int], months: Iterable[int]) -> None:
-    """Re-point every entry of a customer in `into` to the one it maps to, in the cube and the
-    customer cuts of `months` (a merge of whole customers: no spot is read)."""
-    old = np.array(sorted(into), dtype=np.int64)
-    new = np.array([into[o] for o in sorted(into)], dtype=np.int64)
-
-    def repoint(entries: np.ndarray) -> bool:
-        at = np.searchsorted(old, entries["customer"])
-        hit = (at < len(old)) & (old[np.minimum(at, len(old) - 1)] == entries["customer"])
-        entries["customer"][hit] = new[at[hit]]
-        return bool(hit.any())
-
-    for month in months:
-        names, entries = load_month(conn, month)
-        if not repoint(entries):
-            continue
-        conn.execute("UPDATE rate_summary SET entries = ? WHERE broadcast_month = ?", (entries.tobytes(), month))
-        for name, data in conn.execute(
-                f"SELECT cut, entries FROM rate_cut_summary WHERE broadcast_month = ? AND cut IN "
-                f"({', '.join('?' * len(CUSTOMER_CUTS))})", (month, *CUSTOMER_CUTS)).fetchall():
-            cut_entries = np.frombuffer(data, dtype=CUT_DTYPE).copy()
-            repoint(cut_entries)
-            conn.execute("UPDATE rate_cut_summary SET entries = ? WHERE cut = ? AND broadcast_month = ?",
-                         (cut_entries.tobytes(), name, month))
-
-
-def replace_customers(conn: sqlite3.Connection, customer_ids: set[int], counts: dict[int, Counter],
-                      months: Iterable[int]) -> None:
-    """In `months`, drop the cube entries of `customer_ids` and add `counts` (their spots counted
-    again, by month), then make the month's customer cuts again: a split or an undo, which moves
-    some of a customer's spots to another."""
-    ids = np.array(sorted(customer_ids), dtype=np.int64)
-    for month in sorted(set(months)):
-        names, entries = load_month(conn, month)
-        kept = entries[~np.isin(entries["customer"], ids)]
-        names, added = pack(counts.get(month, Counter()), names)
-        store(conn, month, None, packed=(names, np.concatenate([kept, added])))
-
-
 def contents(conn: sqlite3.Connection) -> dict:
-    """Both summaries decoded and added up, in a form that does not depend on the order or the
-    packing of the entries: {("cube", month): {KEY as names: spots}, (cut, month): {(value,
-    customer, rate): (spots, revenue, timed spots, timed revenue, seconds)}}. For tests and checks."""
+    """Both summaries decoded, by customer and added up, in a form that does not depend on the
+    order or the packing of the entries: {("cube", month): {(language, market, daypart, weekend,
+    length, revenue type, AE, customer, rate): spots}, (cut, month): {(value, customer, rate):
+    (spots, revenue, timed spots, timed revenue, seconds)}}. For tests and checks."""
     out: dict = {}
-    for (month,) in conn.execute("SELECT broadcast_month FROM rate_summary ORDER BY 1").fetchall():
-        names, entries = load_month(conn, month)
+    months = [r[0] for r in conn.execute("SELECT broadcast_month FROM rate_summary ORDER BY 1")]
+    for month in months:
+        names, entries = load_cube(conn, month, month)
         counts: Counter = Counter()
+        at = {field: i for i, field in enumerate(CUBE_DTYPE.names)}
         for row in entries.tolist():
-            counts[tuple(names[c][row[i]] if c in CODED else row[i] for i, c in enumerate(KEY))] += row[-1]
+            key = tuple(row[at["customer"]] if c == "bill_code" else names[c][row[at[c]]] if c in CODED
+                        else row[at[c]] for c in KEY)
+            counts[key] += row[at["spots"]]
         out[("cube", month)] = dict(counts)
     for name, month in conn.execute("SELECT cut, broadcast_month FROM rate_cut_summary ORDER BY 1, 2").fetchall():
         values, entries = load_cut(conn, name, month, month)
         cells: dict = {}
-        for value, customer, rate, *figures in entries.tolist():
+        for value, _, customer, rate, *figures in entries.tolist():
             cell = cells.setdefault((values[value], customer, rate), [0, 0.0, 0, 0.0, 0])
             for i, figure in enumerate(figures):
                 cell[i] += figure

@@ -140,11 +140,6 @@ def refresh_rates(conn: sqlite3.Connection) -> None:
     refresh_rate_months(conn, [r[0] for r in conn.execute("SELECT DISTINCT broadcast_month FROM spots")])
 
 
-def _customer_months(conn: sqlite3.Connection, ids: str) -> set[int]:
-    return {r[0] for r in conn.execute("SELECT DISTINCT broadcast_month FROM customer_month_summary"
-                                       " WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))}
-
-
 # The summaries keyed by customer: an identity change (ctvdb/customers.py) moves spots between
 # customers and leaves every month's totals as they were, so only these, and only for the
 # customers it touched, need rebuilding.
@@ -155,16 +150,12 @@ def refresh_customers(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> 
     """Rebuild the customer-keyed summaries of `customer_ids`, every month. Runs in the caller's
     transaction; reads the customers' spots through spots_customer_month, never the whole table."""
     ids = json.dumps(sorted(set(int(i) for i in customer_ids)))
-    months = _customer_months(conn, ids)         # where their spots were
     for table in BY_CUSTOMER:
         conn.execute(f"DELETE FROM {table} WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
         select = SELECTS[table].replace(
             "WHERE broadcast_month = ?", "WHERE customer_id IN (SELECT value FROM json_each(?))")
         conn.execute(f"INSERT INTO {table}{select}", (ids,))
     refresh_lifetimes(conn, customer_ids)
-    # v18: their entries of the rate summaries, counted again from their spots, where they were or are.
-    counts = rate_summary.cube(_spot_rows(conn, "customer_id IN (SELECT value FROM json_each(?))", (ids,)))
-    rate_summary.replace_customers(conn, set(json.loads(ids)), counts, months | set(counts))
 
 
 def refresh_lifetimes(conn: sqlite3.Connection, customer_ids: Iterable[int] | None = None) -> None:
@@ -191,7 +182,6 @@ def fold_customers(conn: sqlite3.Connection, into: dict[int, int]) -> None:
     the largest customer reads tens of rows instead of tens of thousands of spots."""
     pairs = json.dumps([[int(old), int(new)] for old, new in into.items()])
     ids = json.dumps(sorted({int(i) for pair in into.items() for i in pair}))
-    rate_months = _customer_months(conn, json.dumps(sorted(int(old) for old in into)))
     mapping = "SELECT json_extract(value, '$[0]') AS old, json_extract(value, '$[1]') AS new FROM json_each(?)"
     conn.execute(
         "CREATE TEMP TABLE folded AS SELECT broadcast_month, coalesce(m.new, s.customer_id) AS customer_id, ae,"
@@ -211,8 +201,6 @@ def fold_customers(conn: sqlite3.Connection, into: dict[int, int]) -> None:
         "WHERE broadcast_month = ?", "WHERE customer_id IN (SELECT value FROM json_each(?))")
     conn.execute(f"INSERT INTO customer_total_summary{select}", (ids,))
     refresh_lifetimes(conn, json.loads(ids))
-    # v18: the rate summaries' entries re-pointed, in the months the merged customers had spots.
-    rate_summary.fold(conn, {int(old): int(new) for old, new in into.items()}, rate_months)
 
 
 def compute(rows: list[tuple], months: Iterable[int]) -> dict[str, dict[int, list[tuple]]]:

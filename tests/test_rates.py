@@ -220,7 +220,11 @@ def test_a_failed_first_build_leaves_the_database_at_the_version_before(database
 def test_a_merge_and_its_undo_keep_the_summary_as_a_rebuild_would(database, tmp_path):
     conn = db.connect(_copy(database, tmp_path))
     ids = [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id")]
+    stored = conn.execute("SELECT * FROM rate_summary").fetchall() + conn.execute("SELECT * FROM rate_cut_summary").fetchall()
     change = customers.merge(conn, "test@example.com", ids[0], ids[1:])
+    # kept by bill code: the merge rewrote nothing of them, and they read as merged
+    assert [tuple(r) for r in stored] == [tuple(r) for r in conn.execute("SELECT * FROM rate_summary").fetchall()
+                                          + conn.execute("SELECT * FROM rate_cut_summary").fetchall()]
     merged = _summary(conn)
     assert {key[8] for key in _cube(conn)} == {ids[0]}
     with db.write_transaction(conn):
