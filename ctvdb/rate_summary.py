@@ -29,19 +29,20 @@ import numpy as np
 from ctvdb import rates
 
 # The spot columns the cube reads, in this order (ctvdb.summaries.SPOT_FIELDS holds them too).
-CUBE_FIELDS = ("broadcast_month", "bill_code", "ae", "revenue_type", "market_code", "language_code",
+CUBE_FIELDS = ("broadcast_month", "bill_code", "customer_id", "ae", "revenue_type", "market_code", "language_code",
                "spot_type", "gross_rate", "time_in", "day_of_week", "air_date", "length_seconds")
 
 # A cube entry. The coded columns hold an index into the month's names of that column; customer is
-# 0 as stored, and the reader fills it in from the bill code.
+# the customer as imported, which the reader replaces with the bill code's customer now (a bill
+# code that bill_codes does not hold, as a database from before version 9 may have, keeps it).
 CUBE_DTYPE = np.dtype([("language", "<u2"), ("market", "<u2"), ("daypart", "<u2"), ("weekend", "u1"),
                        ("length", "<i4"), ("revenue_type", "<u2"), ("ae", "<u2"), ("bill_code", "<u4"),
                        ("customer", "<i8"), ("rate", "<f8"), ("spots", "<i8")])
 CODED = ("language", "market", "daypart", "revenue_type", "ae", "bill_code")
-KEY = ("language", "market", "daypart", "weekend", "length", "revenue_type", "ae", "bill_code", "rate")
+KEY = ("language", "market", "daypart", "weekend", "length", "revenue_type", "ae", "bill_code", "customer", "rate")
 
 # A cut entry: value is an index into the month's list of the cut's values (text, its parts joined
-# by SEP), bill_code into its bill codes (the cuts by customer), customer filled in by the reader;
+# by SEP), bill_code into its bill codes (the cuts by customer), customer as in the cube;
 # rate 0.0 in the cuts not by rate.
 CUT_DTYPE = np.dtype([("value", "<u4"), ("bill_code", "<u4"), ("customer", "<i8"), ("rate", "<f8"), ("spots", "<i8"),
                       ("revenue", "<f8"), ("timed_spots", "<i8"), ("timed_revenue", "<f8"), ("seconds", "<i8")])
@@ -77,7 +78,8 @@ def cube(rows: Iterable[tuple]) -> dict[int, Counter]:
     out: dict[int, Counter] = {}
     parts: dict = {}
     days: dict = {}
-    for month, bill_code, ae, revenue_type, market, language, spot_type, rate, time_in, day, air_date, seconds in rows:
+    for month, bill_code, customer, ae, revenue_type, market, language, spot_type, rate, time_in, day, air_date, \
+            seconds in rows:
         if not (rate > 0 and revenue_type != "Trade" and spot_type != "BNS"):
             continue
         part = parts.get(time_in)
@@ -90,7 +92,7 @@ def cube(rows: Iterable[tuple]) -> dict[int, Counter]:
         if counts is None:
             counts = out[month] = Counter()
         counts[(language or "", market or "", part, weekend, seconds or 0, revenue_type, ae, bill_code.lower(),
-                rate)] += 1
+                customer, rate)] += 1
     return out
 
 
@@ -159,7 +161,7 @@ def cut(names: dict[str, list], entries: np.ndarray, name: str) -> tuple[list[st
     money rounded to the cent (the order entries come in then does not show)."""
     columns, by_customer, by_rate = CUTS[name]
     n = len(entries)
-    keys = [entries[c] for c in columns] + ([entries["bill_code"]] if by_customer else []) \
+    keys = [entries[c] for c in columns] + ([entries["bill_code"], entries["customer"]] if by_customer else []) \
         + ([entries["rate"]] if by_rate else [])
     inverse, firsts = _group(keys or [np.zeros(n, dtype=np.int64)], n)
     groups = len(firsts[0]) if n else 0
@@ -177,7 +179,7 @@ def cut(names: dict[str, list], entries: np.ndarray, name: str) -> tuple[list[st
     out["timed_revenue"] = np.round(total(np.where(timed, revenue, 0.0)), 2)
     out["seconds"] = np.rint(total(entries["length"] * spots))
     if by_customer:
-        out["bill_code"] = firsts[len(columns)]
+        out["bill_code"], out["customer"] = firsts[len(columns)], firsts[len(columns) + 1]
     if by_rate:
         out["rate"] = firsts[-1]
     # The value: its parts as text, each distinct one joined once.
@@ -231,8 +233,10 @@ def customers_of(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def _fill_customers(entries: np.ndarray, codes: list[str], customers: dict[str, int]) -> np.ndarray:
+    """Each entry's customer: its bill code's now, or the one it was imported with."""
     if len(entries):
-        entries["customer"] = np.array([customers.get(c, 0) for c in codes] or [0], dtype=np.int64)[entries["bill_code"]]
+        now = np.array([customers.get(c, 0) for c in codes] or [0], dtype=np.int64)[entries["bill_code"]]
+        entries["customer"] = np.where(now > 0, now, entries["customer"])
     return entries
 
 
@@ -342,14 +346,13 @@ def contents(conn: sqlite3.Connection) -> dict:
         counts: Counter = Counter()
         at = {field: i for i, field in enumerate(CUBE_DTYPE.names)}
         for row in entries.tolist():
-            key = tuple(row[at["customer"]] if c == "bill_code" else names[c][row[at[c]]] if c in CODED
-                        else row[at[c]] for c in KEY)
+            key = tuple(names[c][row[at[c]]] if c in CODED else row[at[c]] for c in KEY if c != "bill_code")
             counts[key] += row[at["spots"]]
         out[("cube", month)] = dict(counts)
     for name, month in conn.execute("SELECT cut, broadcast_month FROM rate_cut_summary ORDER BY 1, 2").fetchall():
         values, entries = load_cut(conn, name, month, month)
         cells: dict = {}
-        for value, _, customer, rate, *figures in entries.tolist():
+        for value, _, customer, rate, *figures in entries.tolist():   # (value, bill code, customer, ...)
             cell = cells.setdefault((values[value], customer, rate), [0, 0.0, 0, 0.0, 0])
             for i, figure in enumerate(figures):
                 cell[i] += figure

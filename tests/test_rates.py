@@ -237,3 +237,12 @@ def test_a_merge_and_its_undo_keep_the_summary_as_a_rebuild_would(database, tmp_
     assert _summary(conn) == undone
     assert {key[8] for key in _cube(conn)} == set(ids)
     conn.close()
+
+
+def test_a_bill_code_bill_codes_does_not_hold_keeps_the_customer_it_was_imported_with(database, tmp_path):
+    """As in a database from before version 9, whose bill_codes has one spelling per customer."""
+    conn = db.connect(_copy(database, tmp_path))
+    before = _cube(conn)
+    conn.execute("DELETE FROM bill_codes WHERE customer_id = (SELECT min(customer_id) FROM bill_codes)")
+    assert _cube(conn) == before and 0 not in {key[8] for key in before}
+    conn.close()
