@@ -98,22 +98,18 @@ def cube(rows: Iterable[tuple]) -> dict[int, Counter]:
 
 # Packing ----------------------------------------------------------------------------------------
 
-def pack(counts: Counter, names: dict[str, list] | None = None) -> tuple[dict[str, list], np.ndarray]:
-    """A month's Counter of KEY -> spots as (names of each coded column, CUBE_DTYPE entries).
-    With `names`, the entries index those, extended with any new name at the end."""
+def pack(counts: Counter) -> tuple[dict[str, list], np.ndarray]:
+    """A month's Counter of KEY -> spots as (names of each coded column, in order; CUBE_DTYPE entries)."""
     items = list(counts.items())
     entries = np.zeros(len(items), dtype=CUBE_DTYPE)
-    names = {column: list((names or {}).get(column, [])) for column in CODED}
+    names: dict[str, list] = {column: [] for column in CODED}
     if not items:
         return names, entries
     columns = list(zip(*(key for key, _ in items)))
     for column, values in zip(KEY, columns):
         if column in CODED:
-            known = names[column]
-            index = {v: i for i, v in enumerate(known)}
-            for v in sorted(set(values) - index.keys()):
-                index[v] = len(known)
-                known.append(v)
+            names[column] = sorted(set(values))
+            index = {v: i for i, v in enumerate(names[column])}
             entries[column] = [index[v] for v in values]
         else:
             entries[column] = values
