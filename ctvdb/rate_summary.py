@@ -244,22 +244,23 @@ def _remap(index: dict, values: list) -> np.ndarray | None:
 
 def load_cube(conn: sqlite3.Connection, first: int, last: int) -> tuple[dict[str, list], np.ndarray]:
     """The cube of the months first..last as one array, its coded columns indexing names common
-    to all of them."""
+    to all of them, customers filled in (each month's bill codes are looked up as they come, and
+    their codes then mean nothing more: names["bill_code"] is left empty)."""
+    customers = customers_of(conn)
     names: dict[str, dict] = {column: {} for column in CODED}
     parts = []
     for month_names, data in conn.execute(
             "SELECT names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ?", (first, last)):
-        entries = np.frombuffer(data, dtype=CUBE_DTYPE)
-        for column, values in json.loads(month_names).items():
+        entries = np.frombuffer(data, dtype=CUBE_DTYPE).copy()
+        month_names = json.loads(month_names)
+        _fill_customers(entries, month_names.pop("bill_code"), customers)
+        for column, values in month_names.items():
             remap = _remap(names[column], values)
             if remap is not None:
-                if not entries.flags.writeable:
-                    entries = entries.copy()
                 entries[column] = remap[entries[column]]
         parts.append(entries)
     entries = np.concatenate(parts) if parts else np.zeros(0, dtype=CUBE_DTYPE)
-    names = {column: list(index) for column, index in names.items()}
-    return names, _fill_customers(entries, names["bill_code"], customers_of(conn))
+    return {column: list(index) for column, index in names.items()}, entries
 
 
 def load_cut(conn: sqlite3.Connection, name: str, first: int, last: int) -> tuple[list[str], np.ndarray]:

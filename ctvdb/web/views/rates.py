@@ -24,7 +24,7 @@ from ctvdb.web.queries import rates as queries
 # The long tables of the rates pages (the card has a row per language × market × daypart, the
 # customers one each) show their first this many on the page, every row with `rows=all` and in
 # the downloads: a thousand rows weigh hundreds of kilobytes and take longer to draw than to compute.
-PAGE_ROWS = 100
+PAGE_ROWS = 50
 
 
 def parse_rate_filters(args: MultiDict) -> queries.RateFilters:
