@@ -7,22 +7,15 @@ customers over the period, against the workbook rows this module writes, compute
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import statistics
 
 import pytest
-from werkzeug.test import Client
 
 import xlsx_rows as x
-from ctvdb import auth_web
-from ctvdb.config import Config
 from ctvdb.importer import import_workbook
-from ctvdb.web import cache
-from ctvdb.web.app import create_app
-from test_web_rates import _cells
+from test_web_rates import _cells, client  # the same day, and the same signed-in client
 
-NOW = dt.datetime(2026, 12, 2, 20, 0, tzinfo=dt.timezone.utc)     # Dec 2, 2026 in Los Angeles: Dec-26
 PERIOD = "from=2026-06&to=2026-11"
 PERIOD_MONTHS = (202606, 202607, 202608, 202609, 202610, 202611)
 WINDOW = tuple(y * 100 + m for y in (2024, 2025, 2026) for m in range(1, 13))[11:35]   # Dec-24 .. Nov-26
@@ -69,14 +62,6 @@ def database(tmp_path_factory):
     workbook = x.write(folder / "Commercial Log 261201.xlsx", {"Commercials": rows})
     import_workbook(folder / "ctvdb.db", workbook, mode="manual", auto_setup=True)
     return folder / "ctvdb.db"
-
-
-def client(database, session_token, role="viewer", ae=None) -> Client:
-    cache.REPORTS.clear()
-    cache.FOOTER.clear()
-    c = Client(create_app(Config(database_path=database), now=lambda: NOW))
-    c.set_cookie(auth_web.SESSION_COOKIE, session_token(database, role, ae))
-    return c
 
 
 def page(c, query: str) -> dict:
