@@ -22,7 +22,7 @@ from ctvdb import rate_summary, rates
 from ctvdb.web.params import month_label
 from ctvdb.web.queries.base import Column, Report, Table, _months, _months_back, _options
 from ctvdb.web.queries.rates import (
-    FEW_SPOTS, NONE, PERIODS, TITLES, RateFilters, _languages, _link, closed_months, language_group,
+    FEW_SPOTS, NONE, PERIODS, TITLES, RateFilters, _languages, _link, cell_totals, closed_months, language_group,
     period_words, resolve_period,
 )
 
@@ -135,10 +135,7 @@ def _few(row: dict) -> dict:
 
 
 def value_row(name: str, by_month: dict) -> dict:
-    spots = sum(c[0] for c in by_month.values())
-    revenue = sum(c[1] for c in by_month.values())
-    timed_revenue = sum(c[2] for c in by_month.values())
-    seconds = sum(c[3] for c in by_month.values())
+    spots, revenue, timed_revenue, seconds = cell_totals(by_month.values())
     return _few({"name": name, "spots": spots, "revenue": round(revenue, 2), "average": _rate(revenue, spots),
                  "per_30": _per_30(timed_revenue, seconds), "months": len(by_month),
                  "cv": variation([c[1] / c[0] for c in by_month.values() if c[0]])})

@@ -401,6 +401,16 @@ def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, to
     )
 
 
+def cell_totals(cells) -> list:
+    """[spots, revenue, timed revenue, seconds] cells added up (the card's, the lengths', a
+    customer's or a trend's cells all have this shape)."""
+    total = [0, 0.0, 0.0, 0]
+    for cell in cells:
+        for i in range(4):
+            total[i] += cell[i]
+    return total
+
+
 def card_cells(conn: sqlite3.Connection, first: int, last: int) -> dict:
     """{(language code, market, daypart): [spots, revenue, revenue of the spots with a length, their
     seconds]} over every AE and customer in the months first..last, from the card cut."""

@@ -26,7 +26,7 @@ from ctvdb import rate_summary
 from ctvdb.web.params import month_label
 from ctvdb.web.queries.base import Column, Report, Table, _options
 from ctvdb.web.queries.rates import (
-    FEW_SPOTS, PERIODS, RateFilters, _link, card_cells, closed_months, period_words, resolve_period,
+    FEW_SPOTS, PERIODS, RateFilters, _link, card_cells, cell_totals, closed_months, period_words, resolve_period,
 )
 
 DEFINITIONS = (
@@ -54,10 +54,7 @@ def customer_cells(conn: sqlite3.Connection, first: int, last: int, ae: str) -> 
 
 def against_card(cells: dict, card: dict) -> dict:
     """One customer's figures from their cells and the company's card cells."""
-    spots = sum(c[0] for c in cells.values())
-    revenue = sum(c[1] for c in cells.values())
-    timed = sum(c[2] for c in cells.values())
-    seconds = sum(c[3] for c in cells.values())
+    spots, revenue, timed, seconds = cell_totals(cells.values())
     at_card = 0.0
     for key, (_, _, _, own_seconds) in cells.items():
         _, _, card_timed, card_seconds = card.get(key, (0, 0.0, 0.0, 0))

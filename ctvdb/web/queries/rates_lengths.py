@@ -17,7 +17,7 @@ from datetime import date
 from ctvdb import rate_summary, rates
 from ctvdb.web.queries.base import Column, Report, Table, _options
 from ctvdb.web.queries.rates import (
-    FEW_SPOTS, PERIODS, RateFilters, _languages, closed_months, language_group, period_words, resolve_period,
+    FEW_SPOTS, PERIODS, RateFilters, _languages, cell_totals, closed_months, language_group, period_words, resolve_period,
 )
 
 CLASSES = tuple(str(s) for s in rates.STANDARD_LENGTHS) + ("other",)
@@ -69,14 +69,6 @@ def _own(conn: sqlite3.Connection, first: int, last: int, ae: str) -> dict:
     return out
 
 
-def _sum(cells) -> list:
-    total = [0, 0.0, 0.0, 0]
-    for cell in cells:
-        for i in range(4):
-            total[i] += cell[i]
-    return total
-
-
 def _per(revenue: float, seconds: int, unit: int) -> float | None:
     return round(revenue / seconds * unit, 2) if seconds else None
 
@@ -86,12 +78,12 @@ def mix_table(by_length: dict) -> Table:
     classes: dict = {}
     for seconds, cell in by_length.items():
         classes.setdefault(rates.length_class(seconds or None), {})[seconds] = cell
-    total = _sum(by_length.values())
+    total = cell_totals(by_length.values())
     rows = []
     for name in CLASSES:
         if name not in classes:
             continue
-        spots, revenue, timed, seconds = _sum(classes[name].values())
+        spots, revenue, timed, seconds = cell_totals(classes[name].values())
         label = (f":{name}" if name != "other" else
                  "Other (" + ", ".join(f"{s} s" if s else "no length" for s in sorted(classes[name])) + ")")
         rows.append({"name": label, "length": name, "spots": spots,
@@ -119,7 +111,7 @@ def _by_row(cells: dict, name_of) -> dict:
     for (seconds, value), cell in cells.items():
         by_class = out.setdefault(name_of(value), {})
         name = rates.length_class(seconds or None)
-        by_class[name] = _sum([by_class.get(name, [0, 0.0, 0.0, 0]), cell])
+        by_class[name] = cell_totals([by_class.get(name, [0, 0.0, 0.0, 0]), cell])
     return out
 
 
@@ -128,7 +120,7 @@ def mix_rows(by_value: dict, label, company_per_30: float | None, id_key: str | 
     `id_key`: the row keeps its value under that name (the customer's id, for its link)."""
     rows = []
     for value, by_class in by_value.items():
-        spots, revenue, timed, seconds = _sum(by_class.values())
+        spots, revenue, timed, seconds = cell_totals(by_class.values())
         per_30 = _per(timed, seconds, 30)
         row = {"name": label(value), "spots": spots, "revenue": round(revenue, 2)} | ({id_key: value} if id_key else {})
         for name in CLASSES:
@@ -155,7 +147,7 @@ def rates_lengths(conn: sqlite3.Connection, filters: RateFilters, today: date) -
     first, last = resolve_period(filters, closed, today)
     company = _cuts(conn, first, last)
     shown = _own(conn, first, last, filters.ae) if filters.ae else company
-    company_total = _sum(company["length"].values())
+    company_total = cell_totals(company["length"].values())
     # unrounded: each row's "vs company" is against the exact figure
     company_per_30 = company_total[2] / company_total[3] * 30 if company_total[3] else None
     groups = _languages(conn)
