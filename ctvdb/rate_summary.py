@@ -117,7 +117,10 @@ def pack(counts: Counter) -> tuple[dict[str, list], np.ndarray]:
     return names, entries
 
 
-DENSE = 1 << 21     # a key space up to this many codes is grouped by counting, without a sort
+def dense(space: int, n: int) -> bool:
+    """Whether n keys in 0..space-1 are numbered faster by counting (an array of the space) than
+    by sorting them."""
+    return space <= 4 * n + 65536
 
 
 def _group(keys: list[np.ndarray], n: int) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -130,7 +133,7 @@ def _group(keys: list[np.ndarray], n: int) -> tuple[np.ndarray, list[np.ndarray]
     decode = []
     space = 1
     for key in keys:
-        if key.dtype.kind in "ui" and int(key.min()) >= 0 and int(key.max()) < DENSE:
+        if key.dtype.kind in "ui" and int(key.min()) >= 0 and dense(int(key.max()) + 1, n):
             values, codes, size = None, key.astype(np.int64), int(key.max()) + 1
         else:
             values, codes = np.unique(key, return_inverse=True)
@@ -138,7 +141,7 @@ def _group(keys: list[np.ndarray], n: int) -> tuple[np.ndarray, list[np.ndarray]
         decode.append((values, size))
         combined = combined * size + codes
         space *= size
-    if space <= DENSE:
+    if dense(space, n):
         present = np.flatnonzero(np.bincount(combined, minlength=space))
         remap = np.empty(space, dtype=np.int64)
         remap[present] = np.arange(len(present))
@@ -223,12 +226,46 @@ def store_computed(conn: sqlite3.Connection, month: int, answer) -> None:
                      [(name, month, names, data) for name, names, data in cut_rows])
 
 
+class Columns:
+    """Entries read back as one contiguous array per field: numpy adds up and filters a column many
+    times faster than a field of packed records. columns["spots"] is a field, len(columns) the
+    number of entries, columns[mask] the entries a boolean mask (or an index array) keeps."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], n: int):
+        self.arrays, self.n = arrays, n
+
+    @classmethod
+    def of(cls, records: np.ndarray) -> "Columns":
+        return cls({name: np.ascontiguousarray(records[name]) for name in records.dtype.names}, len(records))
+
+    @classmethod
+    def joined(cls, parts: list["Columns"], dtype: np.dtype) -> "Columns":
+        if not parts:
+            return cls.of(np.zeros(0, dtype=dtype))
+        if len(parts) == 1:
+            return parts[0]
+        return cls({name: np.concatenate([p.arrays[name] for p in parts]) for name in parts[0].arrays},
+                   sum(p.n for p in parts))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self.arrays[key]
+        kept = {name: column[key] for name, column in self.arrays.items()}
+        return Columns(kept, len(next(iter(kept.values()))) if kept else 0)
+
+    def __setitem__(self, name: str, column: np.ndarray) -> None:
+        self.arrays[name] = column
+
+
 def customers_of(conn: sqlite3.Connection) -> dict[str, int]:
     """Each bill code's (code_key's) customer, as the workbench last left it."""
     return dict(conn.execute("SELECT code_key, customer_id FROM bill_codes"))
 
 
-def _fill_customers(entries: np.ndarray, codes: list[str], customers: dict[str, int]) -> np.ndarray:
+def _fill_customers(entries: Columns, codes: list[str], customers: dict[str, int]) -> Columns:
     """Each entry's customer: its bill code's now, or the one it was imported with."""
     if len(entries):
         now = np.array([customers.get(c, 0) for c in codes] or [0], dtype=np.int64)[entries["bill_code"]]
@@ -242,41 +279,62 @@ def _remap(index: dict, values: list) -> np.ndarray | None:
     return None if codes == list(range(len(codes))) else np.array(codes or [0], dtype=np.int64)
 
 
-def load_cube(conn: sqlite3.Connection, first: int, last: int) -> tuple[dict[str, list], np.ndarray]:
-    """The cube of the months first..last as one array, its coded columns indexing names common
-    to all of them, customers filled in (each month's bill codes are looked up as they come, and
-    their codes then mean nothing more: names["bill_code"] is left empty)."""
+def _cube_month(names: str, data: bytes, customers: dict[str, int], common: dict[str, dict] | None) -> tuple[dict, Columns]:
+    """One month's cube as columns, customers filled in; with `common`, its coded columns
+    renumbered into the names common to several months (extended as they come)."""
+    names = json.loads(names)
+    entries = _fill_customers(Columns.of(np.frombuffer(data, dtype=CUBE_DTYPE)), names["bill_code"], customers)
+    if common is not None:
+        for column, values in names.items():
+            if column != "bill_code":
+                remap = _remap(common[column], values)
+                if remap is not None:
+                    entries[column] = remap[entries[column]]
+    return names, entries
+
+
+def load_cube(conn: sqlite3.Connection, first: int, last: int) -> tuple[dict[str, list], Columns]:
+    """The cube of the months first..last as one set of columns, its coded columns indexing names
+    common to all of them, customers filled in (each month's bill codes are looked up as they
+    come, and their codes then mean nothing more: names["bill_code"] is left empty)."""
     customers = customers_of(conn)
-    names: dict[str, dict] = {column: {} for column in CODED}
-    parts = []
-    for month_names, data in conn.execute(
-            "SELECT names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ?", (first, last)):
-        entries = np.frombuffer(data, dtype=CUBE_DTYPE).copy()
-        month_names = json.loads(month_names)
-        _fill_customers(entries, month_names.pop("bill_code"), customers)
-        for column, values in month_names.items():
-            remap = _remap(names[column], values)
-            if remap is not None:
-                entries[column] = remap[entries[column]]
-        parts.append(entries)
-    entries = np.concatenate(parts) if parts else np.zeros(0, dtype=CUBE_DTYPE)
-    return {column: list(index) for column, index in names.items()}, entries
+    common: dict[str, dict] = {column: {} for column in CODED}
+    parts = [_cube_month(names, data, customers, common)[1] for names, data in conn.execute(
+        "SELECT names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? ORDER BY broadcast_month",
+        (first, last))]
+    for part in parts:
+        del part.arrays["bill_code"]      # its codes are each month's own: the customer says it now
+    entries = Columns.joined(parts, CUBE_DTYPE) if parts else Columns.of(np.zeros(0, dtype=CUBE_DTYPE))
+    return {column: list(index) for column, index in common.items()}, entries
 
 
-def load_cut(conn: sqlite3.Connection, name: str, first: int, last: int) -> tuple[list[str], np.ndarray]:
-    """The cut `name` of the months first..last as one array, its values indexing one list."""
-    index: dict[str, int] = {}
-    parts = []
-    for _, values, entries in cut_months(conn, name, first, last):
-        remap = _remap(index, values)
+def load_cuts(conn: sqlite3.Connection, cuts, first: int, last: int) -> dict[str, tuple[list[str], Columns]]:
+    """The cuts `cuts` of the months first..last, each as one set of columns its values index
+    one list in: {cut: (values, entries)}. One query for all of them."""
+    customers = customers_of(conn) if any(CUTS[name][1] for name in cuts) else {}
+    found: dict[str, tuple[dict, list]] = {name: ({}, []) for name in cuts}
+    marks = ", ".join("?" * len(found))
+    for name, names, data in conn.execute(
+            f"SELECT cut, names, entries FROM rate_cut_summary WHERE cut IN ({marks}) AND broadcast_month"
+            " BETWEEN ? AND ? ORDER BY cut, broadcast_month", (*found, first, last)):
+        names = json.loads(names)
+        entries = Columns.of(np.frombuffer(data, dtype=CUT_DTYPE))
+        if names["bill_codes"]:
+            _fill_customers(entries, names["bill_codes"], customers)
+        index, parts = found[name]
+        remap = _remap(index, names["values"])
         if remap is not None:
-            entries = entries.copy()
             entries["value"] = remap[entries["value"]]
         parts.append(entries)
-    return list(index), np.concatenate(parts) if parts else np.zeros(0, dtype=CUT_DTYPE)
+    return {name: (list(index), Columns.joined(parts, CUT_DTYPE)) for name, (index, parts) in found.items()}
 
 
-def cut_months(conn: sqlite3.Connection, name: str, first: int, last: int) -> list[tuple[int, list[str], np.ndarray]]:
+def load_cut(conn: sqlite3.Connection, name: str, first: int, last: int) -> tuple[list[str], Columns]:
+    """The cut `name` of the months first..last as one set of columns, its values indexing one list."""
+    return load_cuts(conn, (name,), first, last)[name]
+
+
+def cut_months(conn: sqlite3.Connection, name: str, first: int, last: int) -> list[tuple[int, list[str], Columns]]:
     """The cut `name` month by month: [(month, its values, its entries)], customers filled in."""
     customers = customers_of(conn) if CUTS[name][1] else {}
     out = []
@@ -284,24 +342,19 @@ def cut_months(conn: sqlite3.Connection, name: str, first: int, last: int) -> li
             "SELECT broadcast_month, names, entries FROM rate_cut_summary WHERE cut = ? AND broadcast_month"
             " BETWEEN ? AND ? ORDER BY 1", (name, first, last)):
         names = json.loads(names)
-        entries = np.frombuffer(data, dtype=CUT_DTYPE)
+        entries = Columns.of(np.frombuffer(data, dtype=CUT_DTYPE))
         if names["bill_codes"]:
-            entries = _fill_customers(entries.copy(), names["bill_codes"], customers)
+            _fill_customers(entries, names["bill_codes"], customers)
         out.append((month, names["values"], entries))
     return out
 
 
-def cube_months(conn: sqlite3.Connection, first: int, last: int) -> list[tuple[int, dict[str, list], np.ndarray]]:
+def cube_months(conn: sqlite3.Connection, first: int, last: int) -> list[tuple[int, dict[str, list], Columns]]:
     """The cube month by month: [(month, its names, its entries)], customers filled in."""
     customers = customers_of(conn)
-    out = []
-    for month, names, data in conn.execute(
-            "SELECT broadcast_month, names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? ORDER BY 1",
-            (first, last)):
-        names = json.loads(names)
-        out.append((month, names, _fill_customers(np.frombuffer(data, dtype=CUBE_DTYPE).copy(), names["bill_code"],
-                                                  customers)))
-    return out
+    return [(month, *_cube_month(names, data, customers, None)) for month, names, data in conn.execute(
+        "SELECT broadcast_month, names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? ORDER BY 1",
+        (first, last))]
 
 
 def sums(keys: list[np.ndarray], weights: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -318,13 +371,13 @@ def grouped(keys: list[np.ndarray], weights: list[np.ndarray]) -> list[tuple]:
     return list(zip(*(f.tolist() for f in firsts), *(t.tolist() for t in totals)))
 
 
-def own_cube(conn: sqlite3.Connection, ae: str, first: int, last: int) -> tuple[dict[str, list], np.ndarray]:
+def own_cube(conn: sqlite3.Connection, ae: str, first: int, last: int) -> tuple[dict[str, list], Columns]:
     """The cube of the months first..last, only `ae`'s entries."""
     names, entries = load_cube(conn, first, last)
     return names, entries[np.isin(entries["ae"], [i for i, name in enumerate(names["ae"]) if name == ae])]
 
 
-def measures(entries: np.ndarray) -> list[np.ndarray]:
+def measures(entries: Columns) -> list[np.ndarray]:
     """Cube entries' [spots, revenue, revenue of the spots with a length, their seconds]."""
     spots, length = entries["spots"], entries["length"]
     revenue = entries["rate"] * spots
@@ -341,15 +394,15 @@ def contents(conn: sqlite3.Connection) -> dict:
     for month in months:
         names, entries = load_cube(conn, month, month)
         counts: Counter = Counter()
-        at = {field: i for i, field in enumerate(CUBE_DTYPE.names)}
-        for row in entries.tolist():
-            key = tuple(names[c][row[at[c]]] if c in CODED else row[at[c]] for c in KEY if c != "bill_code")
-            counts[key] += row[at["spots"]]
+        fields = [c for c in KEY if c != "bill_code"]
+        for *row, spots in zip(*(entries[c].tolist() for c in fields), entries["spots"].tolist()):
+            key = tuple(names[c][v] if c in CODED else v for c, v in zip(fields, row))
+            counts[key] += spots
         out[("cube", month)] = dict(counts)
     for name, month in conn.execute("SELECT cut, broadcast_month FROM rate_cut_summary ORDER BY 1, 2").fetchall():
         values, entries = load_cut(conn, name, month, month)
         cells: dict = {}
-        for value, _, customer, rate, *figures in entries.tolist():   # (value, bill code, customer, ...)
+        for value, _, customer, rate, *figures in zip(*(entries[f].tolist() for f in CUT_DTYPE.names)):
             cell = cells.setdefault((values[value], customer, rate), [0, 0.0, 0, 0.0, 0])
             for i, figure in enumerate(figures):
                 cell[i] += figure

@@ -7,6 +7,7 @@ every kind become a page in `error_page` and nowhere else.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -26,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from ctvdb import auth_web, db
 from ctvdb.config import Config
 from ctvdb.web import cache, charts, downloads, links, params, queries, sorting
+from ctvdb.web.table_rows import table_rows
 from ctvdb.web.views import VIEWS
 
 log = logging.getLogger("ctvdb.web")
@@ -172,7 +174,8 @@ class App:
         # entries, links and filter choices that `may_open` says the signed-in user may open.
         self.jinja.globals.update(url_for=self.url_for, bars=charts.bars, shares=charts.shares,
                                   may_open=auth_web.may_open, NUMERIC=NUMERIC, PACE_WORDS=queries.PACE_WORDS,
-                                  pages=[(e, t, d, self.url_for(e)) for e, t, d in REPORT_PAGES])
+                                  pages=[(e, t, d, self.url_for(e)) for e, t, d in REPORT_PAGES],
+                                  table_rows=functools.partial(table_rows, self.jinja.filters, NUMERIC))
         self.check_startup()
         # One idle connection to each database for the life of the process. Without it a request
         # on a quiet server is the first and the last connection, and SQLite builds and tears

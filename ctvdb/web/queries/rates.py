@@ -195,87 +195,147 @@ def drilled(filters: RateFilters) -> bool:
     return any(getattr(filters, d) not in (None, "") for d in DIMENSIONS + ("ae", "revenue_type"))
 
 
-def _cells(values: list, rates_of, sums: list, by_rate: bool) -> dict:
-    """{value: {rate: [spots, timed spots or revenue, seconds]}} from grouped columns."""
-    out: dict = {}
-    for value, rate, spots, second, seconds in zip(values, rates_of, *(s.tolist() for s in sums)):
-        out.setdefault(value, {})[rate] = [int(spots), int(second) if by_rate else second, int(seconds)]
-    return out
+@dataclass
+class Counted:
+    """One dimension's counted spots as entries: each entry's value (`codes` index `values`, or
+    are the values themselves where `values` is None), unit rate and counts."""
+
+    values: list | None
+    codes: np.ndarray
+    rate: np.ndarray
+    spots: np.ndarray
+    timed: np.ndarray       # the spots with a length
+    seconds: np.ndarray     # their seconds
+    rates: tuple | None = None     # _rate_codes(rate), where several dimensions share it
+
+    def rate_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.rates is None:
+            self.rates = _rate_codes(self.rate)
+        return self.rates
 
 
-def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: int, groups, firsts,
-            *, by_rate: bool = True) -> dict:
-    """The period's counted spots by every dimension: {dimension: {value: {rate: [spots, spots with
-    a length, their seconds]}}}, and under "all" the total ({"": {rate: ...}}). by_rate=False (what
-    the year-over-year change needs): every rate is 0.0 and the cell's second figure is the revenue.
-    numpy adds the months' entries up; Python sees one entry per value and rate."""
+def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: int, groups, firsts) -> dict:
+    """The counted spots of the months first..last that the filters keep: {dimension: Counted},
+    and under "all" every one of them under the value "". Undrilled, each dimension is its cut;
+    drilled (or an AE's own), the cube's entries the filters keep."""
     out: dict = {}
     if not drilled(filters):
+        cuts = rate_summary.load_cuts(conn, _CUT_VALUE, first, last)
         for dim, kind in _CUT_VALUE.items():
-            names, entries = rate_summary.load_cut(conn, dim, first, last)
-            key = entries["customer"] if kind is None else entries["value"]
-            measures = ([entries["spots"], entries["timed_spots"], entries["seconds"]] if by_rate
-                        else [entries["spots"], entries["revenue"], np.zeros(len(entries))])
-            (values, *rate_key), sums = rate_summary.sums([key] + ([entries["rate"]] if by_rate else []), measures)
-            values = values.tolist() if kind is None else [kind(names[i]) for i in values.tolist()]
-            out[dim] = _cells(values, rate_key[0].tolist() if by_rate else [0.0] * len(values), sums, by_rate)
+            values, entries = cuts[dim]
+            codes, values = (entries["customer"], None) if kind is None else \
+                (entries["value"], [kind(v) for v in values])
+            out[dim] = Counted(values, codes, entries["rate"], entries["spots"], entries["timed_spots"],
+                               entries["seconds"])
         return out
     names, entries = rate_summary.load_cube(conn, first, last)
     entries = entries[_mask(conn, names, entries, filters, last, groups, firsts)]
     spots, length = entries["spots"], entries["length"]
-    if by_rate:
-        measures = [spots, np.where(length > 0, spots, 0), length * spots]
-        rate_values, rate_codes = np.unique(entries["rate"], return_inverse=True)   # once for every dimension
-    else:
-        measures = [spots, entries["rate"] * spots, np.zeros(len(entries))]
+    timed, seconds = np.where(length > 0, spots, 0), length * spots
+    shared = _rate_codes(entries["rate"])
     for dim, column in _CUBE_COLUMN.items():
-        key = entries[column] if column else np.zeros(len(entries), dtype=np.int64)
-        (codes, *rate_key), sums = rate_summary.sums([key] + ([rate_codes] if by_rate else []), measures)
-        codes = codes.tolist()
-        if column in rate_summary.CODED:
-            values = [names[column][i] for i in codes]
+        if column is None:
+            codes, values = np.zeros(len(entries), dtype=np.int64), [""]
         else:
-            values = [""] * len(codes) if column is None else codes
-        rates_of = rate_values[rate_key[0]].tolist() if by_rate else [0.0] * len(values)
-        out[dim] = _cells(values, rates_of, sums, by_rate)
+            codes, values = entries[column], names[column] if column in rate_summary.CODED else None
+        out[dim] = Counted(values, codes, entries["rate"], spots, timed, seconds, shared)
     return out
 
 
-def _merge(into: dict, by_rate: dict) -> None:
-    for rate, (spots, timed, seconds) in by_rate.items():
-        cell = into.setdefault(rate, [0, 0, 0.0])
-        cell[0] += spots
-        cell[1] += timed
-        cell[2] += seconds
+def _present(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct codes in order, each entry's place among them), by counting where the codes
+    are small non-negative integers (no sort)."""
+    if len(codes) and codes.dtype.kind in "ui" and int(codes.min()) >= 0 \
+            and rate_summary.dense(int(codes.max()) + 1, len(codes)):
+        codes = codes.astype(np.int64)
+        present = np.flatnonzero(np.bincount(codes))
+        at = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+        at[present] = np.arange(len(present))
+        return present, at[codes]
+    return np.unique(codes, return_inverse=True)
 
 
-def _regroup(by_value: dict, name) -> dict:
-    """The pairs of one dimension regrouped under name(value): codes into language groups,
-    customers into sectors or tenures, lengths into their classes."""
-    out: dict = {}
-    for value, by_rate in by_value.items():
-        _merge(out.setdefault(name(value), {}), by_rate)
+def _rate_codes(rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct unit rates in order, each entry's code among them). Rates are whole cents,
+    so counting cents numbers them without sorting floats; any other rate is sorted exactly."""
+    if len(rate) and float(rate.min()) >= 0 and float(rate.max()) < 1e7:
+        cents = np.rint(rate * 100).astype(np.int64)
+        if int(cents.max()) < 16 * len(cents) + 65536:    # counted in an array of the cents, else sorted
+            present = np.flatnonzero(np.bincount(cents))
+            at = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+            at[present] = np.arange(len(present))
+            codes = at[cents]
+        else:
+            present, codes = np.unique(cents, return_inverse=True)
+        values = np.empty(len(present))
+        values[codes] = rate
+        if np.array_equal(values[codes], rate):
+            return values, codes
+    return np.unique(rate, return_inverse=True)
+
+
+def keyed(counted: Counted, name=None) -> tuple[list, np.ndarray]:
+    """The dimension's values regrouped under name(value) (codes into language groups, customers
+    into sectors or tenures; None keeps them): (the keys, each entry's key's index)."""
+    present, inverse = _present(counted.codes)
+    index: dict = {}
+    at = []
+    for code in present.tolist():
+        value = code if counted.values is None else counted.values[code]
+        at.append(index.setdefault(value if name is None else name(value), len(index)))
+    return list(index), np.array(at or [0], dtype=np.int64)[inverse]
+
+
+def figures(counted: Counted, key: np.ndarray, n: int) -> list[dict]:
+    """Spots, revenue, average unit rate, median, p25, p75 and rate per :30 of each of the n keys,
+    from the entries' key index `key`. Quartiles are exact and inclusive (rates.quartiles' walk,
+    for every key at once): the (key, rate) cells in order, their spots' running total, and the
+    rates either side of position (spots − 1) × q."""
+    if not len(key):
+        return [dict(_NONE) for _ in range(n)]
+    rate_values, rate_code = counted.rate_codes()
+    inverse, (cell_key, cell_rate) = rate_summary._group([key, rate_code], len(key))
+    cells = len(cell_key)
+    spots = np.rint(np.bincount(inverse, weights=counted.spots, minlength=cells)).astype(np.int64)
+    timed = np.bincount(inverse, weights=counted.timed, minlength=cells)
+    seconds = np.bincount(inverse, weights=counted.seconds, minlength=cells)
+    rate = rate_values[cell_rate]
+    total = np.rint(np.bincount(cell_key, weights=spots, minlength=n)).astype(np.int64)
+    revenue = np.bincount(cell_key, weights=rate * spots, minlength=n)
+    timed_revenue = np.bincount(cell_key, weights=rate * timed, minlength=n)
+    secs = np.bincount(cell_key, weights=seconds, minlength=n)
+    ends, start = np.cumsum(spots), np.cumsum(total) - total
+
+    def nth(i: np.ndarray) -> np.ndarray:        # each key's i-th rate (0-based) of its ordered spots
+        return rate[np.minimum(np.searchsorted(ends, start + i, side="right"), cells - 1)]
+
+    m = np.maximum(total - 1, 0)
+    quarters = []
+    for i in (1, 2, 3):
+        j = i * m // 4
+        delta = i * m - 4 * j
+        quarters.append(((nth(j) * (4 - delta) + nth(j + 1) * delta) / 4).tolist())
+    out = []
+    for n_spots, rev, timed_rev, sec, p25, median, p75 in zip(
+            total.tolist(), revenue.tolist(), timed_revenue.tolist(), secs.tolist(), *quarters):
+        if not n_spots:
+            out.append(dict(_NONE))
+            continue
+        out.append({"spots": n_spots, "revenue": round(rev, 2), "average": round(rev / n_spots, 2),
+                    "median": round(median, 2), "p25": round(p25, 2), "p75": round(p75, 2),
+                    "per_30": round(timed_rev / (sec / 30), 2) if sec else None})
     return out
 
 
-def _volumes(by_value: dict) -> dict:
-    """{value: (spots, revenue)} of collect(by_rate=False)'s cells."""
-    return {value: (sum(c[0] for c in cells.values()), sum(c[1] for c in cells.values()))
-            for value, cells in by_value.items()}
+_NONE = {"spots": 0, "revenue": 0.0, "average": None, "median": None, "p25": None, "p75": None, "per_30": None}
 
 
-def figures(by_rate: dict) -> dict:
-    """Spots, revenue, average unit rate, median, p25, p75 and rate per :30 of (rate: counts)."""
-    spots = sum(c[0] for c in by_rate.values())
-    revenue = sum(rate * c[0] for rate, c in by_rate.items())
-    timed_revenue = sum(rate * c[1] for rate, c in by_rate.items())
-    seconds = sum(c[2] for c in by_rate.values())
-    q = rates.quartiles([(rate, c[0]) for rate, c in by_rate.items()])
-    return {"spots": spots, "revenue": round(revenue, 2),
-            "average": round(revenue / spots, 2) if spots else None,
-            "median": round(q[1], 2) if q else None, "p25": round(q[0], 2) if q else None,
-            "p75": round(q[2], 2) if q else None,
-            "per_30": round(timed_revenue / (seconds / 30), 2) if seconds else None}
+def volumes(counted: Counted, keys: list, key: np.ndarray) -> dict:
+    """{key: (spots, revenue)} of the entries' key index `key` (last year's, for the change)."""
+    n = len(keys)
+    spots = np.bincount(key, weights=counted.spots, minlength=n).tolist() if len(key) else [0] * n
+    revenue = np.bincount(key, weights=counted.rate * counted.spots, minlength=n).tolist() if len(key) else [0.0] * n
+    return {k: (int(round(a)), b) for k, a, b in zip(keys, spots, revenue)}
 
 
 def _change(now: float | None, before: float | None) -> float | None:
@@ -308,14 +368,14 @@ def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, to
     markets = {m["code"]: f"{m['name']} ({m['code']})" for m in options["markets"]} | {"": "(no market)"}
     sectors = {s["code"]: s["name"] for s in options["sectors"]}
     customers = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, name, sector_code FROM customers")}
-    now_pairs = collect(conn, filters, first, last, groups, firsts)
-    ly_pairs = collect(conn, filters, ly_first, ly_last, groups, firsts, by_rate=False)
+    now = collect(conn, filters, first, last, groups, firsts)
+    before = collect(conn, filters, ly_first, ly_last, groups, firsts)
 
     def sector_of(cid):
-        code = customers.get(cid, ("", None))[1]
-        return code or "NONE"
+        return customers.get(cid, ("", None))[1] or NONE
 
-    # How each dimension's values are named, linked and regrouped.
+    # How each dimension's values are regrouped (None: as they are), named and linked; sector,
+    # tenure and customer are the customers' entries regrouped.
     naming = {
         "language": (lambda code: language_group(code, groups), lambda g: g, lambda g: g),
         "market": (None, lambda m: markets.get(m, m), lambda m: m or NONE),
@@ -324,8 +384,13 @@ def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, to
         "length": (None, rates.length_label, str),
         "revenue_type": (None, lambda t: t, lambda t: t),
         "ae": (None, lambda a: a, lambda a: a),
+        "sector": (sector_of, lambda s: sectors.get(s, UNASSIGNED) if s != NONE else UNASSIGNED, lambda s: s),
+        "tenure": (lambda c: rates.tenure(firsts.get(c, last), last), lambda t: rates.TENURE_NAMES[t],
+                   lambda t: t),
         "customer": (None, lambda c: customers.get(c, (f"Customer {c}",))[0], lambda c: c),
     }
+    # Last year's tenure is as it stood at the end of last year's period.
+    ly_naming = {"tenure": lambda c: rates.tenure(firsts.get(c, ly_last), ly_last)}
     # The next step of the drill-down first, then the other dimensions not filtered; the customers
     # (a long table) last unless they are the next step.
     open_ = [d for d in DIMENSIONS if getattr(filters, d) in (None, "")]
@@ -333,39 +398,15 @@ def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, to
     shown = ([step] if step else []) + [d for d in open_ if d not in (step, "customer")]
     shown += ["customer"] if "customer" in open_ and step != "customer" else []
     tables = []
-    by_customer = now_pairs["customer"]
-    ly_customer = _volumes(ly_pairs["customer"])
     for dim in shown:
-        if dim in ("sector", "tenure", "customer"):
-            if dim == "sector":
-                name_of = sector_of
-                label, arg = (lambda s: sectors.get(s, UNASSIGNED) if s != "NONE" else UNASSIGNED), (lambda s: s)
-            elif dim == "tenure":
-                name_of = (lambda c, end=last: rates.tenure(firsts.get(c, end), end))
-                label, arg = (lambda t: rates.TENURE_NAMES[t]), (lambda t: t)
-            else:
-                name_of, label, arg = (lambda c: c), naming["customer"][1], naming["customer"][2]
-            pairs = _regroup(by_customer, name_of)
-            ly_name = (lambda c: rates.tenure(firsts.get(c, ly_last), ly_last)) if dim == "tenure" else name_of
-            ly: dict = {}
-            for cid, (spots, revenue) in ly_customer.items():
-                old = ly.get(ly_name(cid), (0, 0.0))
-                ly[ly_name(cid)] = (old[0] + spots, old[1] + revenue)
-        else:
-            regroup, label, arg = naming[dim]
-            pairs = now_pairs[dim]
-            ly = _volumes(ly_pairs[dim])
-            if regroup:
-                pairs = _regroup(pairs, regroup)
-                merged: dict = {}
-                for value, (spots, revenue) in ly.items():
-                    old = merged.get(regroup(value), (0, 0.0))
-                    merged[regroup(value)] = (old[0] + spots, old[1] + revenue)
-                ly = merged
+        regroup, label, arg = naming[dim]
+        source = "customer" if dim in ("sector", "tenure") else dim
+        keys, key = keyed(now[source], regroup)
+        ly_keys, ly_key = keyed(before[source], ly_naming.get(dim, regroup))
+        ly = volumes(before[source], ly_keys, ly_key)
         rows = []
-        for value, by_rate in pairs.items():
-            row = {"name": label(value), **figures(by_rate)}
-            row = _with_last_year(row, ly.get(value))
+        for value, row in zip(keys, figures(now[source], key, len(keys))):
+            row = _with_last_year({"name": label(value), **row}, ly.get(value))
             row["few"] = row["spots"] < FEW_SPOTS
             row["note"] = "few spots" if row["few"] else ""
             # Only the drill-down's next step links (language → market → daypart → customer): links
@@ -379,8 +420,10 @@ def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, to
         if dim == "customer":
             columns.append(Column("customer_id", "Customer id", "hidden"))
         tables.append(Table(dim, f"Rates by {TITLES[dim] if dim == 'ae' else TITLES[dim].lower()}", columns, rows))
-    total = figures(now_pairs["all"].get("", {}))
-    ly_total = _volumes(ly_pairs["all"]).get("", (0, 0.0))
+    keys, key = keyed(now["all"])
+    total = figures(now["all"], key, len(keys))[0] if keys else dict(_NONE)
+    ly_keys, ly_key = keyed(before["all"])
+    ly_total = volumes(before["all"], ly_keys, ly_key).get("", (0, 0.0))
     total = _with_last_year({"name": "Total", **total}, ly_total)
     total["note"] = "few spots" if total["spots"] < FEW_SPOTS else ""
     for table in tables:
