@@ -227,37 +227,50 @@ def store_computed(conn: sqlite3.Connection, month: int, answer) -> None:
 
 
 class Columns:
-    """Entries read back as one contiguous array per field: numpy adds up and filters a column many
+    """Entries read back one contiguous array per field: numpy adds up and filters a column many
     times faster than a field of packed records. columns["spots"] is a field, len(columns) the
-    number of entries, columns[mask] the entries a boolean mask (or an index array) keeps."""
+    number of entries, columns[mask] the entries a boolean mask (or an index array) keeps. A field
+    is put together (the months' records joined, or the kept entries taken) when first read, so the
+    fields a page does not read cost nothing."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], n: int):
-        self.arrays, self.n = arrays, n
+    def __init__(self, parts: list[tuple[np.ndarray, dict]], n: int, taken: tuple | None = None):
+        self._parts, self._taken, self.n = parts, taken, n    # parts: [(records, {field: its array})]
+        self._fields: dict[str, np.ndarray] = {}
 
     @classmethod
     def of(cls, records: np.ndarray) -> "Columns":
-        return cls({name: np.ascontiguousarray(records[name]) for name in records.dtype.names}, len(records))
+        return cls([(records, {})], len(records))
 
     @classmethod
     def joined(cls, parts: list["Columns"], dtype: np.dtype) -> "Columns":
+        """Several months' Columns (each of one month's records) as one."""
         if not parts:
             return cls.of(np.zeros(0, dtype=dtype))
         if len(parts) == 1:
             return parts[0]
-        return cls({name: np.concatenate([p.arrays[name] for p in parts]) for name in parts[0].arrays},
-                   sum(p.n for p in parts))
+        return cls([(p._parts[0][0], p._fields) for p in parts], sum(p.n for p in parts))
 
     def __len__(self) -> int:
         return self.n
 
     def __getitem__(self, key):
-        if isinstance(key, str):
-            return self.arrays[key]
-        kept = {name: column[key] for name, column in self.arrays.items()}
-        return Columns(kept, len(next(iter(kept.values()))) if kept else 0)
+        if not isinstance(key, str):
+            if key.dtype == bool:
+                key = np.flatnonzero(key)       # found once, then each field read taken by it
+            return Columns([], len(key), (self, key))
+        field = self._fields.get(key)
+        if field is None:
+            if self._taken is not None:
+                base, index = self._taken
+                field = base[key].take(index)
+            else:
+                pieces = [own[key] if key in own else records[key] for records, own in self._parts]
+                field = np.ascontiguousarray(pieces[0]) if len(pieces) == 1 else np.concatenate(pieces)
+            self._fields[key] = field
+        return field
 
-    def __setitem__(self, name: str, column: np.ndarray) -> None:
-        self.arrays[name] = column
+    def __setitem__(self, name: str, field: np.ndarray) -> None:
+        self._fields[name] = field
 
 
 def customers_of(conn: sqlite3.Connection) -> dict[str, int]:
@@ -302,9 +315,7 @@ def load_cube(conn: sqlite3.Connection, first: int, last: int) -> tuple[dict[str
     parts = [_cube_month(names, data, customers, common)[1] for names, data in conn.execute(
         "SELECT names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? ORDER BY broadcast_month",
         (first, last))]
-    for part in parts:
-        del part.arrays["bill_code"]      # its codes are each month's own: the customer says it now
-    entries = Columns.joined(parts, CUBE_DTYPE) if parts else Columns.of(np.zeros(0, dtype=CUBE_DTYPE))
+    entries = Columns.joined(parts, CUBE_DTYPE)
     return {column: list(index) for column, index in common.items()}, entries
 
 

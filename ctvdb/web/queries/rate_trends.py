@@ -66,38 +66,58 @@ def company_cells(conn: sqlite3.Connection, dimension: str, months: list[int]) -
     return cells
 
 
-def company_customers(conn: sqlite3.Connection, first: int, last: int) -> dict:
+class Revenues:
+    """The period's revenue by customer × language code × market, as entries: customer ids, codes
+    into `languages` and `markets`, revenue (what the concentration is computed from)."""
+
+    def __init__(self):
+        self.languages: dict[str, int] = {}
+        self.markets: dict[str, int] = {}
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, customer: np.ndarray, languages: list[str], language: np.ndarray, markets: list[str],
+            market: np.ndarray, revenue: np.ndarray) -> None:
+        """Entries whose codes index their own `languages` and `markets` lists."""
+        to_language = np.array([self.languages.setdefault(v, len(self.languages)) for v in languages] or [0])
+        to_market = np.array([self.markets.setdefault(v, len(self.markets)) for v in markets] or [0])
+        self.parts.append((customer, to_language[language], to_market[market], revenue))
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        if not self.parts:
+            return tuple(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.int64, np.float64))
+        return tuple(np.concatenate(column) for column in zip(*self.parts))
+
+
+def company_customers(conn: sqlite3.Connection, first: int, last: int) -> Revenues:
     values, entries = rate_summary.load_cut(conn, "customer_card", first, last)
-    out: dict = {}
-    for customer, value, revenue in rate_summary.grouped([entries["customer"], entries["value"]], [entries["revenue"]]):
-        language, market, _ = values[value].split(rate_summary.SEP)
-        key = (customer, language, market)
-        out[key] = out.get(key, 0.0) + revenue
+    parts = [v.split(rate_summary.SEP) for v in values]
+    languages = [p[0] for p in parts]
+    markets = [p[1] for p in parts]
+    out = Revenues()
+    # A value's language and market are its own code: the value's index into both lists.
+    out.add(entries["customer"], languages, entries["value"], markets, entries["value"], entries["revenue"])
     return out
 
 
 def own_cells(conn: sqlite3.Connection, ae: str, dimension: str, months: list[int], first: int,
-              last: int) -> tuple[dict, dict]:
-    """An AE's (cells, customers) from their entries of the cube, month by month over the months of
+              last: int) -> tuple[dict, Revenues]:
+    """An AE's (cells, revenues) from their entries of the cube, month by month over the months of
     the trend and of the period."""
     cells: dict = {}
-    customers: dict = {}
+    customers = Revenues()
     column = _OWN_COLUMN[dimension]
     for month, names, entries in rate_summary.cube_months(conn, min(months[0], first), last):
         entries = entries[np.isin(entries["ae"], [i for i, name in enumerate(names["ae"]) if name == ae])]
         if not len(entries):
             continue
         figures = rate_summary.measures(entries)
-        revenue = figures[1]
         if months[0] <= month:
             for code, n, rev, timed_rev, secs in rate_summary.grouped([entries[column]], figures):
                 value = names[column][code] if column in rate_summary.CODED else code
                 _add(cells, (value, month), int(n), rev, timed_rev, secs)
         if first <= month <= last:
-            for customer, language, market, rev in rate_summary.grouped(
-                    [entries["customer"], entries["language"], entries["market"]], [revenue]):
-                key = (customer, names["language"][language], names["market"][market])
-                customers[key] = customers.get(key, 0.0) + rev
+            customers.add(entries["customer"], names["language"], entries["language"], names["market"],
+                          entries["market"], figures[1])
     return cells, customers
 
 
@@ -159,19 +179,28 @@ def concentration(revenues: list[float]) -> dict:
             "hhi": round(sum((100.0 * r / total) ** 2 for r in revenues))}
 
 
-def concentration_rows(customers: dict, key, name, link) -> tuple[list[dict], dict]:
-    """(a row per key(language, market), named name(key) and linked link(key); the total over
-    every customer)."""
-    by_key: dict = {}
-    everyone: dict = {}
-    for (customer, language, market), revenue in customers.items():
-        group = by_key.setdefault(key(language, market), {})
-        group[customer] = group.get(customer, 0.0) + revenue
-        everyone[customer] = everyone.get(customer, 0.0) + revenue
-    rows = [{"name": name(k), **concentration(list(revenues.values())), "href": link(k)}
-            for k, revenues in by_key.items()]
+def concentration_rows(revenues: Revenues, key, name, link) -> tuple[list[dict], dict]:
+    """(a row per key(language code, market), named name(key) and linked link(key); the total over
+    every customer). numpy adds each customer's revenue up per key; Python sees a list of a key's
+    customers' revenues."""
+    customer, language, market, revenue = revenues.columns()
+    languages, markets = list(revenues.languages), list(revenues.markets)
+    # Each (language, market) present, and the index of its key.
+    index: dict = {}
+    pair_of, (lang_of, market_of) = rate_summary._group([language, market], len(customer))
+    key_of = [index.setdefault(key(languages[lang], markets[mkt]), len(index))
+              for lang, mkt in zip(lang_of.tolist(), market_of.tolist())]
+    keys = np.array(key_of or [0], dtype=np.int64)[pair_of]
+    (by_key, by_customer), sums = rate_summary.sums([keys, customer], [revenue]) if len(customer) else \
+        ((np.zeros(0, dtype=np.int64),) * 2, [np.zeros(0)])
+    shares: dict = {}
+    for k, r in zip(by_key.tolist(), sums[0].tolist()):
+        shares.setdefault(k, []).append(r)
+    names = list(index)
+    rows = [{"name": name(names[k]), **concentration(rs), "href": link(names[k])} for k, rs in shares.items()]
     rows.sort(key=lambda r: (-r["revenue"], r["name"]))
-    return rows, {"name": "All", **concentration(list(everyone.values()))}
+    (_, everyone) = rate_summary.sums([customer], [revenue]) if len(customer) else (None, [np.zeros(0)])
+    return rows, {"name": "All", **concentration(everyone[0].tolist())}
 
 
 # The page -------------------------------------------------------------------------------------

@@ -229,10 +229,13 @@ def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: in
                                entries["seconds"])
         return out
     names, entries = rate_summary.load_cube(conn, first, last)
+    # The rates are numbered over the whole cube (by counting, where a few kept entries would be
+    # sorted), and the codes kept with the entries.
+    rate_values, entries["rate_code"] = _rate_codes(entries["rate"])
     entries = entries[_mask(conn, names, entries, filters, last, groups, firsts)]
     spots, length = entries["spots"], entries["length"]
     timed, seconds = np.where(length > 0, spots, 0), length * spots
-    shared = _rate_codes(entries["rate"])
+    shared = (rate_values, entries["rate_code"])
     for dim, column in _CUBE_COLUMN.items():
         if column is None:
             codes, values = np.zeros(len(entries), dtype=np.int64), [""]
