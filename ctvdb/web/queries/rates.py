@@ -214,24 +214,31 @@ class Counted:
         return self.rates
 
 
-def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: int, groups, firsts) -> dict:
+def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: int, groups, firsts,
+            card: bool = False) -> dict:
     """The counted spots of the months first..last that the filters keep: {dimension: Counted},
     and under "all" every one of them under the value "". Undrilled, each dimension is its cut;
-    drilled (or an AE's own), the cube's entries the filters keep."""
+    drilled (or an AE's own), the cube's entries the filters keep, and with `card` the company's
+    card cells of the whole cube under "_card" (card_cells())."""
     out: dict = {}
     if not drilled(filters):
         cuts = rate_summary.load_cuts(conn, _CUT_VALUE, first, last)
+        known = rate_table(cuts["all"][1]["rate"])      # every rate of the months
         for dim, kind in _CUT_VALUE.items():
             values, entries = cuts[dim]
             codes, values = (entries["customer"], None) if kind is None else \
                 (entries["value"], [kind(v) for v in values])
             out[dim] = Counted(values, codes, entries["rate"], entries["spots"], entries["timed_spots"],
-                               entries["seconds"])
+                               entries["seconds"], _rate_codes(entries["rate"], known))
         return out
     names, entries = rate_summary.load_cube(conn, first, last)
-    # The rates are numbered over the whole cube (by counting, where a few kept entries would be
-    # sorted), and the codes kept with the entries.
-    rate_values, entries["rate_code"] = _rate_codes(entries["rate"])
+    # The rates are numbered once, over the whole cube, and the codes kept with the entries: the
+    # "all" cut of the months holds every rate there is, so each is found among those (a short
+    # sorted list) instead of among all the cube's.
+    rate_values, entries["rate_code"] = _rate_codes(
+        entries["rate"], rate_table(rate_summary.load_cut(conn, "all", first, last)[1]["rate"]))
+    if card:    # the company's card (every AE and customer), before the filters keep their entries
+        out["_card"] = _cube_card(names, entries)
     entries = entries[_mask(conn, names, entries, filters, last, groups, firsts)]
     spots, length = entries["spots"], entries["length"]
     timed, seconds = np.where(length > 0, spots, 0), length * spots
@@ -258,21 +265,28 @@ def _present(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(codes, return_inverse=True)
 
 
-def _rate_codes(rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct unit rates in order, each entry's code among them). Rates are whole cents,
-    so counting cents numbers them without sorting floats; any other rate is sorted exactly."""
-    if len(rate) and float(rate.min()) >= 0 and float(rate.max()) < 1e7:
-        cents = np.rint(rate * 100).astype(np.int64)
-        if int(cents.max()) < 16 * len(cents) + 65536:    # counted in an array of the cents, else sorted
-            present = np.flatnonzero(np.bincount(cents))
-            at = np.zeros(int(present[-1]) + 1, dtype=np.int64)
-            at[present] = np.arange(len(present))
-            codes = at[cents]
-        else:
-            present, codes = np.unique(cents, return_inverse=True)
-        values = np.empty(len(present))
-        values[codes] = rate
-        if np.array_equal(values[codes], rate):
+def rate_table(known: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the distinct rates of `known` in order, a table from a rate's cents to its code), or None
+    where they are not all whole cents of a rate a table can hold."""
+    values = np.unique(known)
+    if not len(values) or float(values[0]) < 0 or float(values[-1]) >= 1e5:
+        return None
+    cents = np.rint(values * 100).astype(np.int64)
+    if not np.array_equal(cents / 100, values):
+        return None
+    table = np.full(int(cents[-1]) + 2, len(values), dtype=np.int64)
+    table[cents] = np.arange(len(values))
+    return values, table
+
+
+def _rate_codes(rate: np.ndarray, known: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct unit rates in order, each entry's code among them). With `known` (a
+    rate_table() of rates holding every one of `rate`'s), each is looked up in its table: a gather,
+    no search, no sort. Else rates are sorted, exactly."""
+    if known is not None and len(rate):
+        values, table = known
+        codes = table[np.clip(np.rint(rate * 100), 0, len(table) - 1).astype(np.int64)]
+        if int(codes.max()) < len(values) and np.array_equal(values[codes], rate):
             return values, codes
     return np.unique(rate, return_inverse=True)
 
@@ -371,7 +385,7 @@ def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, to
     markets = {m["code"]: f"{m['name']} ({m['code']})" for m in options["markets"]} | {"": "(no market)"}
     sectors = {s["code"]: s["name"] for s in options["sectors"]}
     customers = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, name, sector_code FROM customers")}
-    now = collect(conn, filters, first, last, groups, firsts)
+    now = collect(conn, filters, first, last, groups, firsts, card=True)
     before = collect(conn, filters, ly_first, ly_last, groups, firsts)
 
     def sector_of(cid):
@@ -432,7 +446,7 @@ def rates_overview(conn: sqlite3.Connection, path: str, filters: RateFilters, to
     for table in tables:
         if table.rows:
             table.totals = total
-    tables.append(card(conn, filters, first, last, groups, firsts, markets))
+    tables.append(card(conn, filters, first, last, groups, firsts, markets, now.get("_card")))
     return Report(
         name="rates",
         filters={**{k: v for k, v in asdict(filters).items() if v is not None}, "first_month": first,
@@ -457,6 +471,14 @@ def cell_totals(cells) -> list:
     return total
 
 
+def _cube_card(names: dict, entries) -> dict:
+    """card_cells() from the months' cube entries (every AE's and customer's)."""
+    (codes, markets, parts), sums = rate_summary.sums(
+        [entries["language"], entries["market"], entries["daypart"]], rate_summary.measures(entries))
+    return {(names["language"][c], names["market"][m], names["daypart"][d]): [int(a), b, t, int(e)]
+            for c, m, d, a, b, t, e in zip(codes.tolist(), markets.tolist(), parts.tolist(), *(x.tolist() for x in sums))}
+
+
 def card_cells(conn: sqlite3.Connection, first: int, last: int) -> dict:
     """{(language code, market, daypart): [spots, revenue, revenue of the spots with a length, their
     seconds]} over every AE and customer in the months first..last, from the card cut."""
@@ -467,11 +489,13 @@ def card_cells(conn: sqlite3.Connection, first: int, last: int) -> dict:
             for v, a, b, c, d in zip(values.tolist(), *(x.tolist() for x in sums))}
 
 
-def card(conn, filters: RateFilters, first: int, last: int, groups, firsts, markets) -> Table:
+def card(conn, filters: RateFilters, first: int, last: int, groups, firsts, markets, company: dict | None = None) -> Table:
     """The company's card: average rate and rate per :30 by language group × market × daypart over
-    every AE and customer, so an AE prices against it. No names, no revenue: averages only."""
+    every AE and customer, so an AE prices against it. No names, no revenue: averages only.
+    `company`: card_cells() already added up (from the cube a drilled page read)."""
     cells: dict = {}
-    for (code, market, part), (spots, revenue, timed_revenue, seconds) in card_cells(conn, first, last).items():
+    company = card_cells(conn, first, last) if company is None else company
+    for (code, market, part), (spots, revenue, timed_revenue, seconds) in company.items():
         group = language_group(code, groups)
         if filters.language and group.lower() != filters.language.lower() and code != filters.language.upper():
             continue
