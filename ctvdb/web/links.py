@@ -27,6 +27,7 @@ class Links:
     def __init__(self, report: Report, user, path: str, url_for, sort: Sort | None):
         self.report, self.user, self.path, self.sort = report, user, path, sort
         self.args = query_args(report.filters)
+        self._base: tuple = (None, "")
         carried = {k: v for k, v in self.args.items() if k in CARRIED}
         if user is not None and user.ae:
             carried["ae"] = user.ae
@@ -42,7 +43,14 @@ class Links:
         self._first_table = report.tables[0].name if report.tables else None
 
     def _here(self, **extra) -> str:
-        return f"{self.path}?{urlencode(self.args | extra)}"
+        if extra.keys() & self.args.keys():
+            return f"{self.path}?{urlencode(self.args | extra)}"
+        # The page's own arguments encoded once (again only if a view changed them), the link's
+        # appended: a table's headings are a hundred links on a page.
+        key = tuple(self.args.items())
+        if key != self._base[0]:
+            self._base = (key, f"{self.path}?{urlencode(self.args)}{'&' if self.args else ''}")
+        return f"{self._base[1]}{urlencode(extra)}"
 
     def sorted_by(self, table: Table) -> tuple[str, bool] | None:
         if self.sort is None:

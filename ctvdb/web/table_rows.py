@@ -13,6 +13,10 @@ from numbers import Number
 from markupsafe import Markup, escape
 
 
+# The kinds whose filter writes a figure as Markup (no text of a person's in it).
+_SAFE = frozenset({"money", "change", "pct", "pace", "change_pct", "int"})
+
+
 def _get(row, key):
     try:
         return row[key]
@@ -50,7 +54,7 @@ def table_rows(filters: dict, numeric: frozenset, t, shown: list, links, current
                 out.append(f'<td class="{minor}">')
             href = None
             if kind == "money":
-                out.append(escape(fmt(v)))
+                out.append(fmt(v))              # the figure filters give safe text (Markup)
             elif kind == "customer" and customer and _get(row, "customer_id"):
                 href = f"{customer[0]}{_get(row, 'customer_id')}{customer[1]}"
             elif kind == "ae" and (href := links.ae(v)):
@@ -66,7 +70,7 @@ def table_rows(filters: dict, numeric: frozenset, t, shown: list, links, current
             elif kind == "actions" and caller is not None:
                 out.append(caller(row))
             elif fmt is not None:
-                out.append(escape(fmt(v)))
+                out.append(fmt(v) if kind in _SAFE else escape(fmt(v)))
             else:
                 out.append(escape("" if v is None else v))
             if href is not None:
