@@ -208,8 +208,7 @@ def plan(conn, data: bytes | str, today: dt.date) -> Plan:
         try:
             step = (_account_line if kind == "accounts" else _contact_line)(conn, row, number, today, aes, seen)
         except AccountError as exc:
-            message = str(exc)
-            result.lines.append(Line(number, "refused", f"Line {number}, {message[:1].lower()}{message[1:]}"))
+            result.lines.append(Line(number, "refused", f"Line {number}, {_continued(str(exc))}"))
             continue
         action, sentence, write = step
         result.lines.append(Line(number, action, f"Line {number}: {sentence}"))
@@ -232,11 +231,16 @@ def import_csv(conn, actor: str, data: bytes | str, today: dt.date) -> Plan:
         return result
 
 
+def _continued(sentence: str) -> str:
+    """A sentence as the rest of another: "Email: …" -> "email: …" (an "AE: …" stays as it is)."""
+    return sentence[:1].lower() + sentence[1:] if sentence[1:2].islower() else sentence
+
+
 def _account(conn, kind: str, number: str, where: str) -> Ref:
     try:
         account = accounts.ref(kind, number)
     except AccountError as exc:
-        raise AccountError(f"{where}: {str(exc)[:1].lower()}{str(exc)[1:]}") from None
+        raise AccountError(f"{where}: {_continued(str(exc))}") from None
     entity = accounts._entity(conn, account)
     if entity is None:
         raise AccountError(f"{where}: there is no {account.type} {account.id}.")
