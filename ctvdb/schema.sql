@@ -567,7 +567,7 @@ CREATE TABLE accounts (
 ) WITHOUT ROWID;
 
 -- A person at an account. Removed ones are kept (removed_at) so the activities with them still say
--- who they were with. version: +1 on every change; a form carries the values it was drawn with and a
+-- who they were with; the index holds the others (the list counts them without reading the rows). version: +1 on every change; a form carries the values it was drawn with and a
 -- field changed since by someone else is refused by name (accounts.update_contact).
 CREATE TABLE account_contacts (
     id           INTEGER PRIMARY KEY,
@@ -586,7 +586,7 @@ CREATE TABLE account_contacts (
     removed_by   TEXT,
     version      INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX account_contacts_account ON account_contacts (account_type, account_id);
+CREATE INDEX account_contacts_account ON account_contacts (account_type, account_id) WHERE removed_at IS NULL;
 
 -- Billing and mailing addresses, several per account.
 CREATE TABLE account_addresses (

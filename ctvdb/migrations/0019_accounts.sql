@@ -35,7 +35,7 @@ CREATE TABLE account_contacts (
     removed_by   TEXT,
     version      INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX account_contacts_account ON account_contacts (account_type, account_id);
+CREATE INDEX account_contacts_account ON account_contacts (account_type, account_id) WHERE removed_at IS NULL;
 
 CREATE TABLE account_addresses (
     id           INTEGER PRIMARY KEY,
