@@ -538,3 +538,126 @@ CREATE TABLE rate_cut_summary (
     entries         BLOB NOT NULL,
     PRIMARY KEY (cut, broadcast_month)
 ) WITHOUT ROWID;
+
+-- v19: accounts (issue 15): the address book of the workbench's customers and agencies (the same
+-- ids), written only by people through ctvdb/accounts.py, never by an import. Rows stay on the
+-- account they were entered on; an account's page reads them over every customer or agency merged
+-- into it (customers.merged_into, agencies.merged_into), so a merge and its undo move nothing.
+-- account_type is 'customer' or 'agency', account_id that table's id. Every write has its row in
+-- the change log (object types customer_account, agency_account, contact, address, activity,
+-- follow_up, saved_filter).
+--
+-- One row per account someone gave billing terms, an active flag or a version to (an account
+-- without one has the defaults). commission_pct NULL: not set. Deactivated: hidden from the
+-- accounts list by default, kept with its history (not the workbench's customers.active, which
+-- the import turns back on when spots arrive).
+CREATE TABLE accounts (
+    account_type       TEXT NOT NULL CHECK (account_type IN ('customer', 'agency')),
+    account_id         INTEGER NOT NULL,
+    po_required        INTEGER NOT NULL DEFAULT 0,
+    edi_code           TEXT NOT NULL DEFAULT '',
+    commission_pct     REAL CHECK (commission_pct BETWEEN 0 AND 100),
+    affidavit_required INTEGER NOT NULL DEFAULT 0,
+    invoice_notes      TEXT NOT NULL DEFAULT '',
+    active             INTEGER NOT NULL DEFAULT 1,
+    deactivated_at     TEXT,                   -- ISO UTC
+    deactivated_by     TEXT,
+    version            INTEGER NOT NULL DEFAULT 1,   -- +1 on every change: a stale form is refused
+    PRIMARY KEY (account_type, account_id)
+) WITHOUT ROWID;
+
+-- A person at an account. Removed ones are kept (removed_at) so the activities with them still say
+-- who they were with; the index holds the others (the list counts them without reading the rows). version: +1 on every change; a form carries the values it was drawn with and a
+-- field changed since by someone else is refused by name (accounts.update_contact).
+CREATE TABLE account_contacts (
+    id           INTEGER PRIMARY KEY,
+    account_type TEXT NOT NULL CHECK (account_type IN ('customer', 'agency')),
+    account_id   INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    title        TEXT NOT NULL DEFAULT '',
+    role         TEXT NOT NULL DEFAULT 'other' CHECK (role IN ('decision_maker', 'billing', 'creative', 'other')),
+    email        TEXT NOT NULL DEFAULT '',
+    phone        TEXT NOT NULL DEFAULT '',
+    notes        TEXT NOT NULL DEFAULT '',
+    is_primary   INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    removed_at   TEXT,
+    removed_by   TEXT,
+    version      INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX account_contacts_account ON account_contacts (account_type, account_id) WHERE removed_at IS NULL;
+
+-- Billing and mailing addresses, several per account.
+CREATE TABLE account_addresses (
+    id           INTEGER PRIMARY KEY,
+    account_type TEXT NOT NULL CHECK (account_type IN ('customer', 'agency')),
+    account_id   INTEGER NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('billing', 'mailing')),
+    line1        TEXT NOT NULL DEFAULT '',
+    line2        TEXT NOT NULL DEFAULT '',
+    city         TEXT NOT NULL DEFAULT '',
+    region       TEXT NOT NULL DEFAULT '',
+    postal_code  TEXT NOT NULL DEFAULT '',
+    country      TEXT NOT NULL DEFAULT '',
+    removed_at   TEXT,
+    removed_by   TEXT,
+    version      INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX account_addresses_account ON account_addresses (account_type, account_id);
+
+-- Who owns an account from when to when: every assignment kept. effective_to is the last day
+-- (inclusive), NULL while it lasts; a reassignment closes the open one the day before it starts.
+CREATE TABLE account_assignments (
+    id             INTEGER PRIMARY KEY,
+    account_type   TEXT NOT NULL CHECK (account_type IN ('customer', 'agency')),
+    account_id     INTEGER NOT NULL,
+    ae             TEXT NOT NULL,              -- the spots.ae key
+    effective_from TEXT NOT NULL,              -- YYYY-MM-DD
+    effective_to   TEXT,                       -- YYYY-MM-DD, NULL: open
+    assigned_by    TEXT NOT NULL,
+    assigned_at    TEXT NOT NULL               -- ISO UTC
+);
+CREATE INDEX account_assignments_account ON account_assignments (account_type, account_id, effective_from);
+
+-- Calls, emails, meetings and notes: on what day, who logged it, what was said, with whom.
+CREATE TABLE account_activities (
+    id           INTEGER PRIMARY KEY,
+    account_type TEXT NOT NULL CHECK (account_type IN ('customer', 'agency')),
+    account_id   INTEGER NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('call', 'email', 'meeting', 'note')),
+    happened_on  TEXT NOT NULL,                -- YYYY-MM-DD
+    who          TEXT NOT NULL,                -- the person who logged it (an email)
+    text         TEXT NOT NULL,
+    contact_id   INTEGER REFERENCES account_contacts(id),
+    logged_at    TEXT NOT NULL                 -- ISO UTC
+);
+CREATE INDEX account_activities_account ON account_activities (account_type, account_id, happened_on);
+
+-- Follow-ups: owner is an AE key (upper case, as spots.ae) or a user's email.
+CREATE TABLE account_follow_ups (
+    id           INTEGER PRIMARY KEY,
+    account_type TEXT NOT NULL CHECK (account_type IN ('customer', 'agency')),
+    account_id   INTEGER NOT NULL,
+    due_on       TEXT NOT NULL,                -- YYYY-MM-DD
+    owner        TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    done_at      TEXT,
+    done_by      TEXT,
+    version      INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX account_follow_ups_account ON account_follow_ups (account_type, account_id, due_on);
+-- an owner's open follow-ups by due day, and every open one for the overdue-by-AE table
+CREATE INDEX account_follow_ups_open ON account_follow_ups (owner, due_on) WHERE done_at IS NULL;
+
+-- A person's named filters of the accounts list: the query string as the list page took it.
+CREATE TABLE account_saved_filters (
+    id         INTEGER PRIMARY KEY,
+    user_email TEXT NOT NULL,                  -- lower-cased
+    name       TEXT NOT NULL,
+    query      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (user_email, name)
+);

@@ -190,14 +190,22 @@ def _copy(database, tmp_path) -> Path:
     return copy
 
 
+# What version 19 (issue 15's accounts) added, dropped for a database of version 17.
+AFTER_V18 = """
+    DROP TABLE accounts; DROP TABLE account_contacts; DROP TABLE account_addresses; DROP TABLE account_assignments;
+    DROP TABLE account_activities; DROP TABLE account_follow_ups; DROP TABLE account_saved_filters;
+"""
+
+
 def test_the_migration_builds_what_the_import_builds(database, tmp_path):
     copy = _copy(database, tmp_path)
     conn = db.connect(copy)
     built = _summary(conn)
-    # As a database of version 17 holding these spots: the tables gone, then migrated.
+    # As a database of version 17 holding these spots: the tables gone (and version 19's), then migrated.
     conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; PRAGMA user_version = 17;")
-    assert db.migrate(conn) == ["0018_rate_summary"]
-    assert db.current_version(conn) == 18 and _summary(conn) == built and built
+    conn.executescript(AFTER_V18)
+    assert db.migrate(conn) == ["0018_rate_summary", "0019_accounts"]
+    assert db.current_version(conn) == db.schema_version() and _summary(conn) == built and built
     conn.close()
 
 

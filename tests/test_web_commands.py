@@ -141,5 +141,14 @@ def test_demo_builds_once_then_is_current(tmp_path, monkeypatch, capsys, session
         kinds = [c.kind for c in changes.list_changes(conn)]
         assert kinds.count("review") == 5 and kinds.count("class") == 1
         assert conn.execute("SELECT count(*) FROM customers WHERE reviewed_at IS NOT NULL").fetchone()[0] == 5
+        # Issue 15: the accounts have people's data: eight customers assigned (two reassigned this
+        # month), their contacts, calls, emails and follow-ups (two overdue), two agencies' terms.
+        from ctvdb import accounts_read
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (
+            "account_assignments", "account_contacts", "account_addresses", "account_activities", "account_follow_ups")}
+        assert counts == {"account_assignments": 10, "account_contacts": 10, "account_addresses": 8,
+                          "account_activities": 16, "account_follow_ups": 8}
+        assert len(accounts_read.follow_ups(conn, dt.date(2026, 11, 24), within_days=-1)) == 2
+        assert conn.execute("SELECT count(*) FROM accounts WHERE commission_pct = 15").fetchone()[0] == 2
     finally:
         conn.close()

@@ -86,16 +86,18 @@ def test_refresh_all_rebuilds_damaged_summaries(imported_sample, private_copy):
 
 
 # Migration 9 (the customer workbench) as if never applied, for the tests of older migrations.
-# What versions 13 to 18 added (issue 13's snapshots, contracts, signals and planning, the customers'
-# lifetime totals, issue 14's rate summaries), dropped again for a database of an earlier version.
+# What versions 13 to 19 added (issue 13's snapshots, contracts, signals and planning, the customers'
+# lifetime totals, issue 14's rate summaries, issue 15's accounts), dropped again for a database of an earlier version.
 BEFORE_V13 = """
     DROP TABLE booking_snapshots; DROP TABLE snapshot_days; DROP TABLE contracts_seen;
     DROP TABLE contract_snapshots; DROP INDEX spots_copy; DROP TABLE account_signals; DROP TABLE signal_states;
     DROP TABLE forecasts; DROP TABLE plan_history; DROP TABLE customer_lifetime_summary;
     DROP TABLE rate_summary; DROP TABLE rate_cut_summary;
+    DROP TABLE accounts; DROP TABLE account_contacts; DROP TABLE account_addresses; DROP TABLE account_assignments;
+    DROP TABLE account_activities; DROP TABLE account_follow_ups; DROP TABLE account_saved_filters;
 """
 LATER = ["0013_booking_snapshots", "0014_contracts", "0015_account_signals", "0016_planning",
-         "0017_customer_lifetime", "0018_rate_summary"]
+         "0017_customer_lifetime", "0018_rate_summary", "0019_accounts"]
 BEFORE_V9 = BEFORE_V13 + """
     DROP TABLE change_objects; DROP TABLE changes; DROP TABLE bill_codes;
     CREATE TABLE customers_v8 (id INTEGER PRIMARY KEY, name TEXT NOT NULL, agency_chain TEXT NOT NULL DEFAULT '',

@@ -162,6 +162,7 @@ def build_demo(path: Path, *, rebuild: bool = False, today: dt.date | None = Non
             conn, (today.year - 1) * 100 + 1, (today.year - 1) * 100 + 12), today.year)
         reference.load_forecasts(conn, work / "forecasts.csv", "demo@example.com")
         _demo_decisions(conn)
+        _demo_accounts(conn, today)
         # Issue 13: a year and a bit of weekly booking snapshots, so the pace page has a history.
         from ctvdb import snapshots
         with db.write_transaction(conn):
@@ -190,6 +191,57 @@ def _demo_decisions(conn) -> None:
         customers.merge(conn, actor, pair[0], [pair[1]])
     if len(biggest) > 5:
         customers.set_class(conn, actor, biggest[5], "irregular")
+
+
+# Issue 15: people a demo account's page shows, in the scripts the sales team types.
+_DEMO_PEOPLE = [("Ana Lee", "Media buyer", "decision_maker"), ("Nguyễn Thị Lan", "Marketing director", "decision_maker"),
+                ("김민수", "Accounts payable", "billing"), ("王小明", "Creative lead", "creative"),
+                ("Priya Singh", "Owner", "decision_maker"), ("Maria Santos", "Office manager", "billing")]
+
+
+def _demo_accounts(conn, today: dt.date) -> None:
+    """What the sales team would have typed into the accounts (issue 15), so its pages have
+    something to show: the largest customers and agencies assigned to the AE who sells them most
+    (two reassigned this month, so the history has a change), contacts, a billing address, terms,
+    a few calls and emails, and follow-ups, one of them overdue. Every row a change in the log."""
+    from ctvdb import accounts
+    from ctvdb.accounts import Ref
+
+    actor = "demo@example.com"
+    top = conn.execute(
+        "SELECT s.customer_id, c.name, (SELECT ae FROM customer_total_summary x WHERE x.customer_id = s.customer_id"
+        " GROUP BY ae ORDER BY total(gross) DESC LIMIT 1) FROM customer_total_summary s JOIN customers c"
+        " ON c.id = s.customer_id WHERE c.merged_into IS NULL GROUP BY s.customer_id ORDER BY total(s.gross) DESC"
+        " LIMIT 8").fetchall()
+    agency_ids = [r[0] for r in conn.execute(
+        "SELECT c.agency_id FROM customer_total_summary s JOIN customers c ON c.id = s.customer_id"
+        " WHERE c.agency_id IS NOT NULL GROUP BY c.agency_id ORDER BY total(s.gross) DESC LIMIT 2")]
+    aes = sorted({ae for _, _, ae in top})
+    start = dt.date(today.year - 1, 1, 1)
+    for n, (customer_id, name, ae) in enumerate(top):
+        account = Ref("customer", customer_id)
+        accounts.assign(conn, actor, [account], ae, start)
+        if n in (2, 5) and len(aes) > 1:
+            accounts.assign(conn, actor, [account], aes[(aes.index(ae) + 1) % len(aes)], today.replace(day=1))
+        person, title, role = _DEMO_PEOPLE[n % len(_DEMO_PEOPLE)]
+        domain = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum()) or "example"
+        contact = accounts.add_contact(conn, actor, account, name=person, title=title, role=role, is_primary=True,
+                                       email=f"contact{n}@{domain}.example.com", phone=f"(206) 555-01{n:02d}")
+        accounts.add_address(conn, actor, account, kind="billing", line1=f"{100 + n} Main Street", city="Seattle",
+                             region="WA", postal_code="98104", country="US")
+        accounts.set_terms(conn, actor, account, po_required=n % 2 == 0, affidavit_required=n % 3 == 0)
+        accounts.log_activity(conn, actor, account, "call", today - dt.timedelta(days=3 + n),
+                              f"Called {person} about next quarter's flight.", contact)
+        accounts.log_activity(conn, actor, account, "email", today - dt.timedelta(days=10 + n),
+                              "Sent the new rate card.", contact)
+        owner = accounts.assigned_ae(conn, account, today) or ae
+        accounts.add_follow_up(conn, actor, account, today + dt.timedelta(days=n - 2), owner,
+                               "Confirm the order for next month." if n % 2 else "Send the renewal proposal.")
+    for agency_id in agency_ids:
+        account = Ref("agency", agency_id)
+        accounts.set_terms(conn, actor, account, commission_pct=15, invoice_notes="Invoice the agency, net 30.")
+        accounts.add_contact(conn, actor, account, name="Grace Liu", title="Media director", role="decision_maker",
+                             email=f"grace.liu@agency{agency_id}.example.com")
 
 
 def _demo_current(path: Path, workbook_name: str) -> bool:
