@@ -24,7 +24,9 @@ IMPORT_CACHE_KIB = 131072   # the import's page cache: a big spots table's index
 EDIT_WAIT_SECONDS = 20.0
 AUTH_SCHEMA_VERSION = 1
 _AUTH_MIGRATION = 7         # the migration that moved the sign-in tables out (0007_auth_database)
-_RATES_MIGRATION = 18       # its tables are filled in Python, in the migration's transaction
+# Migrations whose rows ctvdb's Python builds, in the migration's own transaction: the rate
+# summaries (v18) and their cubes put in AE order (v21).
+_IN_PYTHON = {18: ("summaries", "refresh_rates"), 21: ("rate_summary", "sort_cubes")}
 
 
 class DatabaseError(Exception):
@@ -228,7 +230,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             continue
         if number == _AUTH_MIGRATION:
             _move_auth_tables(conn)
-        if number == _RATES_MIGRATION:
+        if number in _IN_PYTHON:
             _migrate_in_python(conn, number, script)
         else:
             conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
@@ -239,11 +241,12 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 def _migrate_in_python(conn: sqlite3.Connection, number: int, script: str) -> None:
     """A migration whose tables ctvdb's Python fills: the script, the first build and the new
     version in one transaction, so a failed build leaves the database at the version before."""
-    from ctvdb import summaries   # not at the top: summaries imports this module
+    import importlib   # the module is imported here, not at the top: summaries imports this one
 
+    module, function = _IN_PYTHON[number]
     conn.executescript(f"BEGIN;\n{script}")
     try:
-        summaries.refresh_rates(conn)
+        getattr(importlib.import_module(f"ctvdb.{module}"), function)(conn)
         conn.execute(f"PRAGMA user_version = {number}")
         conn.execute("COMMIT")
     except BaseException:

@@ -97,7 +97,7 @@ BEFORE_V13 = """
     DROP TABLE account_activities; DROP TABLE account_follow_ups; DROP TABLE account_saved_filters;
 """
 LATER = ["0013_booking_snapshots", "0014_contracts", "0015_account_signals", "0016_planning",
-         "0017_customer_lifetime", "0018_rate_summary", "0019_accounts"]
+         "0017_customer_lifetime", "0018_rate_summary", "0019_accounts", "0021_rate_cube_by_ae"]
 BEFORE_V9 = BEFORE_V13 + """
     DROP TABLE change_objects; DROP TABLE changes; DROP TABLE bill_codes;
     CREATE TABLE customers_v8 (id INTEGER PRIMARY KEY, name TEXT NOT NULL, agency_chain TEXT NOT NULL DEFAULT '',
