@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ctvdb import customers_cli, import_cli, months, sample, users
     from ctvdb import signals_cli
     from ctvdb import pace_cli
+    from ctvdb import tokens_cli   # issue 16, API tokens
     from ctvdb.web import commands as web_commands
 
     parser = argparse.ArgumentParser(prog="ctvdb", description=__doc__.splitlines()[0])
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     customers_cli.add_sector_commands(groups["sectors"])
     signals_cli.add_commands(sub)
     pace_cli.add_commands(sub)
+    tokens_cli.add_commands(sub)
     return parser
 
 
