@@ -32,7 +32,7 @@ PREFIX = "ctvdb_"                    # so a token pasted somewhere it should not
 DEFAULT_EXPIRES = "90d"
 TOUCH_EVERY = timedelta(minutes=1)   # the last use is written at most once a minute, like a session's
 _TOKEN_RE = re.compile(PREFIX + r"[A-Za-z0-9_-]{43}")
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,59}")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._'-]{0,59}")
 
 
 class TokenError(auth.AuthError):
@@ -99,8 +99,8 @@ def add_token(conn: sqlite3.Connection, name: str, scope: str, *, ae: str | None
     """A new token: (its row, the token itself, which is shown once and never stored)."""
     name = " ".join((name or "").split())
     if not _NAME_RE.fullmatch(name):
-        raise TokenError("A token's name is 1 to 60 letters, digits, spaces, dots, dashes or underscores,"
-                         " starting with a letter or digit.")
+        raise TokenError("A token's name is 1 to 60 letters, digits, spaces, dots, dashes, underscores or"
+                         " apostrophes, starting with a letter or digit.")
     if scope not in SCOPES:
         raise TokenError(f"Scope {scope!r} is not one of {', '.join(SCOPES)}.")
     ae_key = auth.normalise_ae(ae) or None
