@@ -21,7 +21,7 @@ from ctvdb.web.queries.base import UNASSIGNED
 
 COLUMNS = ("month", "status", "customer_id", "customer", "agency", "sector", "ae", "revenue_type", "market",
            "language_group", "spots", "gross", "net")
-BATCH = 2000     # rows fetched from SQLite at a time
+BATCH = 1000     # rows fetched from SQLite at a time (a few MB of Python objects)
 
 # `CROSS JOIN` keeps the summary the outer loop (SQLite never reorders one), so the rows come in its
 # key order; the three lookups are by primary key. tests/test_api.py checks the plan has no sort.
