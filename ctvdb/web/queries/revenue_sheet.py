@@ -2,14 +2,15 @@
 month x customer x agency x AE x revenue type x market x language group x sector, with spots,
 gross, net and the month's OPEN/CLOSED status.
 
-It is read from customer_language_summary in its primary key's order, so SQLite hands the rows
-over as it walks the index, with no sort that would hold the whole answer first; `rows` yields
-them a batch (`fetchmany`) at a time and `api.revenue_sheet` streams each batch out as it comes,
-so a five-year sheet costs the server no more memory than a month's. The language codes of one
-month x customer x AE x revenue type x market are added up into their groups (DOMAIN §3, from
-the languages table like the language page: a spot without a code, or with an unknown one, is
-"Other"). Agency and sector are the customer's as people decided them (the workbench), named as
-the customer revenue page names them. Trade is never stored, so never here.
+It is read from customer_language_summary one broadcast month at a time, through its primary key
+(whose first column is the month): SQLite groups each month's rows (their language codes into
+their groups, DOMAIN §3, from the languages table like the language page: a spot without a code,
+or with an unknown one, is "Other") a month's worth (a few thousand rows) at a time, and `rows`
+hands them out a batch (`fetchmany`) at a time, so a five-year sheet costs the server no more
+memory than a month's. Agency and sector are the customer's as people decided them (the
+workbench), named as the customer revenue page names them. Trade is never stored, so never here.
+For CSV a text Excel would take for a formula gets its leading quote in the SQL (downloads.py's
+rule) rather than value by value in Python: at 1.5 M spots that loop is most of the time taken.
 """
 
 from __future__ import annotations
@@ -17,34 +18,40 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
+from ctvdb import codes
 from ctvdb.web.queries.base import UNASSIGNED
 
 COLUMNS = ("month", "status", "customer_id", "customer", "agency", "sector", "ae", "revenue_type", "market",
            "language_group", "spots", "gross", "net")
-BATCH = 1000     # rows fetched from SQLite at a time (a few MB of Python objects)
+BATCH = 1000     # rows fetched from SQLite at a time
 
-# `CROSS JOIN` keeps the summary the outer loop (SQLite never reorders one), so the rows come in its
-# key order; the three lookups are by primary key. tests/test_api.py checks the plan has no sort.
+# `CROSS JOIN` keeps the summary the outer loop (SQLite never reorders one); the three lookups are
+# by primary key. tests/test_api.py checks that the plan reads one month through the primary key.
 SQL = """
-SELECT s.broadcast_month, s.customer_id, c.name, c.agency_chain, coalesce(sec.name, ?), s.ae, s.revenue_type,
-       s.market_code, coalesce(l.language_group, 'Other'), s.spots, s.gross, s.net
+SELECT ?, ?, s.customer_id, {customer}, {agency}, {sector}, {ae}, {revenue_type}, {market},
+       {group} AS language_group, sum(s.spots), round(total(s.gross), 2), round(total(s.net), 2)
 FROM customer_language_summary s
 CROSS JOIN customers c ON c.id = s.customer_id
 LEFT JOIN sectors sec ON sec.code = c.sector_code
 LEFT JOIN languages l ON l.code = s.language_code
-WHERE s.broadcast_month BETWEEN ? AND ?{where}
-ORDER BY s.broadcast_month, s.customer_id, s.ae, s.revenue_type, s.market_code
+WHERE s.broadcast_month = ?{where}
+GROUP BY s.customer_id, s.ae, s.revenue_type, s.market_code, language_group
+ORDER BY s.customer_id, s.ae, s.revenue_type, s.market_code, language_group
 """
+TEXTS = {"customer": "c.name", "agency": "c.agency_chain", "sector": f"coalesce(sec.name, '{UNASSIGNED}')",
+         "ae": "s.ae", "revenue_type": "s.revenue_type", "market": "s.market_code",
+         "group": "coalesce(l.language_group, 'Other')"}
+_FORMULA = ("CASE WHEN substr({0}, 1, 1) IN ('=', '+', '-', '@', char(9), char(13))"
+            " THEN '''' || {0} ELSE {0} END")
 
 
-def sql(ae: str | None) -> str:
-    # `+s.ae`: an AE compared as a plain filter, or SQLite takes it for a constant, drops it from the
-    # order and then sorts what the index already orders.
-    return SQL.format(where=" AND +s.ae = ?" if ae else "")
+def sql(ae: str | None, quote_formulas: bool = False) -> str:
+    texts = {k: _FORMULA.format(v) if quote_formulas else v for k, v in TEXTS.items()}
+    return SQL.format(where=" AND s.ae = ?" if ae else "", **texts)
 
 
-def arguments(first: int, last: int, ae: str | None) -> list:
-    return [UNASSIGNED, first, last] + ([ae] if ae else [])
+def arguments(month: int, closed: bool, ae: str | None) -> list:
+    return [f"{month // 100}-{month % 100:02d}", "CLOSED" if closed else "OPEN", month] + ([ae] if ae else [])
 
 
 def closed_months(conn: sqlite3.Connection, first: int, last: int) -> frozenset[int]:
@@ -52,42 +59,13 @@ def closed_months(conn: sqlite3.Connection, first: int, last: int) -> frozenset[
         "SELECT broadcast_month FROM month_closures WHERE broadcast_month BETWEEN ? AND ?", (first, last)))
 
 
-def rows(conn: sqlite3.Connection, first: int, last: int, ae: str | None = None) -> Iterator[list[tuple]]:
-    """Batches of sheet rows (COLUMNS, the month as YYYYMM) for months first..last, one AE's with
-    `ae`. Rows that differ only in language code are one row per language group."""
+def rows(conn: sqlite3.Connection, first: int, last: int, ae: str | None = None,
+         quote_formulas: bool = False) -> Iterator[list[tuple]]:
+    """Batches of sheet rows (COLUMNS) for months first..last, one AE's with `ae`; with
+    `quote_formulas` (CSV) a text starting =, +, -, @, tab or CR gets a leading quote."""
     closed = closed_months(conn, first, last)
-    cursor = conn.execute(sql(ae), arguments(first, last, ae))
-    key, groups = None, {}
-    while True:
-        fetched = cursor.fetchmany(BATCH)
-        out = []
-        for month, cid, name, agency, sector, row_ae, rtype, market, group, spots, gross, net in fetched:
-            here = (month, cid, row_ae, rtype, market)
-            if here != key:
-                if key is not None:
-                    out.extend(_flush(groups, closed))
-                key, groups = here, {}
-            found = groups.get(group)
-            if found is None:
-                groups[group] = [month, cid, name, agency, sector, row_ae, rtype, market, group, spots, gross, net]
-            else:
-                found[9] += spots
-                found[10] += gross
-                found[11] += net
-        if not fetched:
-            if key is not None:
-                out.extend(_flush(groups, closed))
-            if out:
-                yield out
-            return
-        if out:
-            yield out
-
-
-def _flush(groups: dict, closed: frozenset) -> list[tuple]:
-    out = []
-    for group in sorted(groups):
-        month, cid, name, agency, sector, ae, rtype, market, grp, spots, gross, net = groups[group]
-        out.append((f"{month // 100}-{month % 100:02d}", "CLOSED" if month in closed else "OPEN", cid, name,
-                    agency, sector, ae, rtype, market, grp, spots, round(gross, 2), round(net, 2)))
-    return out
+    query = sql(ae, quote_formulas)
+    for month in codes.month_span(first, last):
+        cursor = conn.execute(query, arguments(month, month in closed, ae))
+        while batch := cursor.fetchmany(BATCH):
+            yield batch

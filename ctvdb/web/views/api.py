@@ -241,11 +241,11 @@ def _sheet_csv(conn, first: int, last: int, ae: str | None):
         writer = csv.writer(out)
         writer.writerow(sheet.COLUMNS)
         yield out.getvalue().encode("utf-8-sig")   # the byte-order mark, as every download has
-        for batch in sheet.rows(conn, first, last, ae):
+        # A name a person typed never becomes a formula in Excel: the query quotes it (quote_formulas).
+        for batch in sheet.rows(conn, first, last, ae, quote_formulas=True):
             out.seek(0)
             out.truncate()
-            # A name a person typed never becomes a formula in Excel (downloads._csv_value).
-            writer.writerows([downloads._csv_value(v, "text") for v in row] for row in batch)
+            writer.writerows(batch)
             yield out.getvalue().encode("utf-8")
     finally:
         conn.close()
