@@ -205,9 +205,11 @@ def test_the_migration_builds_what_the_import_builds(database, tmp_path):
     conn = db.connect(copy)
     built = _summary(conn)
     # As a database of version 17 holding these spots: the tables gone (and version 19's), then migrated.
-    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; PRAGMA user_version = 17;")
+    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; DROP TABLE customer_language_summary;"
+                       " PRAGMA user_version = 17;")
     conn.executescript(AFTER_V18)
-    assert db.migrate(conn) == ["0018_rate_summary", "0019_accounts", "0021_rate_cube_by_ae"]
+    assert db.migrate(conn) == ["0018_rate_summary", "0019_accounts", "0020_customer_language_summary",
+                                 "0021_rate_cube_by_ae"]
     assert db.current_version(conn) == db.schema_version() and _summary(conn) == built and built
     conn.close()
 

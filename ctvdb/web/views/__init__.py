@@ -2,6 +2,7 @@
 
 from ctvdb.web.views import business, daily, pace, planning, signals, workbench
 from ctvdb.web.views import rate_pages, rate_trends, rates   # issue 14
+from ctvdb.web.views import api, tokens   # issue 16
 
 VIEWS = {name: getattr(workbench, name) for name in (
     "customer_list", "customer_merge", "customer_review", "customer_review_decide", "customer_changes", "customer_undo",
@@ -16,3 +17,6 @@ VIEWS |= {"me": daily.me, "manager": daily.manager}   # issue 13, the daily page
 VIEWS |= {"rates": rates.rates}   # issue 14, rate analysis
 VIEWS |= {name: getattr(rate_pages, name) for name in ("rates_customers", "rates_lengths")}   # issue 14
 VIEWS |= {"rates_trends": rate_trends.rates_trends}   # issue 14, rate trends
+VIEWS |= {name: getattr(api, name) for name in (   # issue 16, the API and its guide
+    "api_guide", "api_meta", "api_report", "api_revenue_sheet", "api_planning", "api_openapi")}
+VIEWS |= {"admin_tokens": tokens.admin_tokens}   # issue 16, the API tokens page
