@@ -137,10 +137,15 @@ def _roots(conn: sqlite3.Connection) -> dict[tuple[str, int], int]:
     return out
 
 
-def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters = ListFilters()) -> list[dict]:
+def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters = ListFilters(),
+                  revenue_of: str | None = None) -> list[dict]:
     """Every account not merged away (deactivated ones only with `filters.inactive`), filtered,
     searched and sorted: type, id, name, agency, sector, ae, trailing, this_year, last_year, change,
-    signals, next_follow_up, overdue, contacts, active."""
+    signals, next_follow_up, overdue, contacts, active.
+
+    `revenue_of` (an AE's key, or "" for nobody) keeps the figures and signals of the accounts
+    assigned to that AE only: the others' are None and [] before the list is filtered and sorted,
+    so neither a filter nor the order tells an ae what another AE's account books."""
     day = today.isoformat()
     roots = _roots(conn)
 
@@ -156,7 +161,7 @@ def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters
         return {"type": kind, "id": account_id, "name": name, "agency": agency, "agency_id": agency_id,
                 "agency_chain": chain, "sector_code": sector_code, "sector": sector, **money,
                 "change": round(money["this_year"] - money["last_year"], 2), "ae": None, "signals": [],
-                "next_follow_up": None, "overdue": False, "contacts": 0, "active": 1}
+                "next_follow_up": None, "overdue": False, "contacts": 0, "active": 1, "revenue_hidden": False}
 
     for customer_id, name, chain, agency_id, agency, sector_code, sector, merged_into in conn.execute(
             "SELECT c.id, c.name, c.agency_chain, c.agency_id, coalesce(a.name, ''), c.sector_code,"
@@ -197,6 +202,8 @@ def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters
         if (kind, account_id) in rows:
             rows[(kind, account_id)]["signals"].append(signal)
     for row in rows.values():
+        if revenue_of is not None and row["ae"] != revenue_of:
+            row.update(trailing=None, this_year=None, last_year=None, change=None, signals=[], revenue_hidden=True)
         row["signals"].sort(key=SIGNALS.index)
         row["signal_words"] = ", ".join(WORDS[s] for s in row["signals"])
     return sort_rows([r for r in rows.values() if _kept(r, filters)], filters)
@@ -213,7 +220,7 @@ def _kept(row: dict, f: ListFilters) -> bool:
         return False
     if f.signal and f.signal not in row["signals"]:
         return False
-    if f.has_revenue and not row["trailing"] > 0:
+    if f.has_revenue and not (row["trailing"] or 0) > 0:
         return False
     if f.no_contact and row["contacts"]:
         return False
@@ -347,3 +354,32 @@ def overdue_by_owner(conn: sqlite3.Connection, today: dt.date) -> list[dict]:
         entry["items"].append(r)
     return sorted(counts.values(), key=lambda e: (-e["overdue"], e["oldest"], e["owner"]))
 
+
+
+# For the pages -------------------------------------------------------------------------------
+
+def hide_revenue(page: dict) -> dict:
+    """An account page without its figures, signals and advertisers' figures (an ae on an account
+    not assigned to them sees its name, contacts and activities, not what it books)."""
+    blank = {"trailing": None, "this_year": None, "last_year": None}
+    return {**page, "revenue": {**blank, "change": None, "months": []}, "signals": [], "revenue_hidden": True,
+            "advertisers": [{**a, **blank} for a in sorted(page["advertisers"], key=lambda a: (_folded(a["name"]), a["id"]))]}
+
+
+def booked_by(conn: sqlite3.Connection, customer_id: int, ae: str) -> bool:
+    """Whether the AE has sold the customer anything (the customer's report page opens for them)."""
+    return conn.execute("SELECT 1 FROM customer_total_summary INDEXED BY customer_total_summary_customer"
+                        " WHERE customer_id = ? AND ae = ? LIMIT 1", (customer_id, ae)).fetchone() is not None
+
+
+def list_choices(conn: sqlite3.Connection) -> dict:
+    """The list's filter choices: the AEs accounts are assigned to now or were, and the sectors."""
+    return {"aes": [r[0] for r in conn.execute("SELECT DISTINCT ae FROM account_assignments ORDER BY ae")],
+            "sectors": [(r[0], r[1]) for r in conn.execute("SELECT code, name FROM sectors ORDER BY name")]}
+
+
+def versions(conn: sqlite3.Connection, kind: str, ids) -> dict[int, int]:
+    """{id: version} of customers or agencies (the merge form checks them)."""
+    table = "customers" if kind == "customer" else "agencies"
+    return dict(conn.execute(f"SELECT id, version FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                             (json.dumps(list(ids)),)).fetchall())
