@@ -182,7 +182,7 @@ def _headings(filters: ListFilters) -> list[dict]:
     for key, label, figure, sorts in COLUMNS:
         current = filters.sort == key
         descending = (not filters.desc) if current else figure
-        href = "?" + urlencode(base | {"sort": key, "dir": "desc" if descending else "asc"}) if sorts else None
+        href = "/accounts/?" + urlencode(base | {"sort": key, "dir": "desc" if descending else "asc"}) if sorts else None
         out.append({"key": key, "label": label, "figure": figure, "href": href,
                     "sorted": ("descending" if filters.desc else "ascending") if current else None})
     return out
