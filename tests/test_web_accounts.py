@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 from werkzeug.test import Client
 
-from account_book import TODAY, account_rows, aid, build, cid, expected
+from account_book import account_rows, aid, build, cid, expected
 from ctvdb import accounts, auth, auth_web, db
 from ctvdb.accounts import Ref
 from ctvdb.config import Config
@@ -206,7 +206,7 @@ def test_bulk_reassignment_by_a_manager_and_by_nobody_else(site):
     i = ids(site)
     c = client(site)
     bulk = form(c.get("/accounts/").text, "/accounts/assign")
-    r = bulk.submit(c, "Reassign", tick=(f"Reassign McDonalds", f"Reassign Wells Fargo"), ae=BRANDON,
+    r = bulk.submit(c, "Reassign", tick=("Reassign McDonalds", "Reassign Wells Fargo"), ae=BRANDON,
                     effective_from="2026-11-01")
     assert r.status_code == 303
     assert "assigned to BRANDON WU from 2026-11-01" in c.get(r.headers["Location"]).text
