@@ -135,7 +135,7 @@ def test_an_ae_sees_every_account_but_figures_only_of_their_own_in_the_page_and_
     listed = {(a["type"], a["id"]): a for a in c.get("/accounts/?format=json").json["accounts"]}
     assert len(listed) == len(client(site).get("/accounts/?format=json").json["accounts"])
     assert listed[("customer", i["mcd"])]["trailing"] == sums["McDonalds"]["trailing"]
-    assert listed[("customer", i["pho"])]["trailing"] is None and listed[("customer", i["pho"])]["signals"] == []
+    assert listed[("customer", i["pho"])]["trailing"] is None and listed[("customer", i["pho"])]["signals"] == []   # JSON: a list
     page = c.get("/accounts/").text
     assert "Phở Hòa" in page and f'{sums["Phở Hòa"]["trailing"]:,.2f}' not in page
     # sorting or filtering by revenue tells her nothing either: others' accounts sort last, blank
@@ -427,14 +427,20 @@ def test_two_forms_editing_one_contact_the_later_is_refused_for_the_field_the_ot
     assert query(site, "SELECT email, phone FROM account_contacts") == [("lan@phohoa.com", "408-555-0199")]
 
 
-def test_a_merged_away_account_opens_its_survivors_page(site):
+def test_a_merged_away_account_opens_its_survivors_page_and_the_list_follows_the_merge(site):
     from ctvdb import customers
-    i = ids(site)
+    i, sums = ids(site), expected()
+    c = client(site)
+    assert {a["id"]: a["trailing"] for a in c.get("/accounts/?type=customer&format=json").json["accounts"]}[i["mcd"]] \
+        == sums["McDonalds"]["trailing"]          # the list's revenue is cached now, and must not outlive the merge
     conn = db.connect(site[1])
     customers.merge(conn, MGR, i["mcd"], [i["wells"]])
     conn.close()
     r = client(site, ANA).get(f"/accounts/customer/{i['wells']}")
     assert r.status_code == 302 and r.headers["Location"] == f"/accounts/customer/{i['mcd']}"
+    listed = {a["id"]: a["trailing"] for a in c.get("/accounts/?type=customer&format=json").json["accounts"]}
+    assert i["wells"] not in listed
+    assert listed[i["mcd"]] == round(sums["McDonalds"]["trailing"] + sums["Wells Fargo"]["trailing"], 2)
     assert client(site).get("/accounts/customer/999999").status_code == 404
 
 

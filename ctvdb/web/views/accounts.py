@@ -41,7 +41,7 @@ from ctvdb.signals import SIGNALS, WORDS
 from ctvdb.web import cache, downloads
 from ctvdb.web.queries import data_version
 
-PAGE_ROWS = 200          # the list's first rows on the page (every row with `rows=all`, and in downloads)
+PAGE_ROWS = 100          # the list's first rows on the page (every row with `rows=all`, and in downloads)
 CSRF_STAND_IN = "csrf-token-of-the-request"
 TITLES = {"account_list": "Accounts", "account_follow_ups": "Follow-ups", "account_import": "Import accounts",
           "account_duplicates": "Duplicate accounts"}
@@ -159,7 +159,8 @@ def account_list(app, request: Request) -> Response:
     conn = app.connection(request)
     key = _key(app, conn, "account_list", filters, revenue_of)
     today = key[-1]
-    rows = _cached(app, key, lambda: accounts_read.list_accounts(conn, today, filters, revenue_of))
+    rows = _cached(app, key, lambda: accounts_read.list_accounts(conn, today, filters, revenue_of,
+                                                                 _revenue(app, conn, today)))
     if fmt != "html":
         return _download(conn, request, today, filters, revenue_of, rows, fmt)
     every = request.args.get("rows") == "all"
@@ -172,6 +173,15 @@ def account_list(app, request: Request) -> Response:
     fresh = _render(app, "saved", message=_done(conn, request), saved=accounts.saved_filters(conn, user.user.email),
                     query=_query(filters), csrf_token=user.csrf_token)
     return _page(app, request, "account_list", fresh + _fill(body, user))
+
+
+def _revenue(app, conn, today) -> dict:
+    """Every customer's revenue, kept across the data versions that cannot change it (an account's
+    edits, a saved filter, a sector or budget load): only an import or a change to who a customer
+    is computes it again."""
+    windows = accounts_read.Windows.of(today)
+    key = (str(app.config.database_path), "account_revenue", accounts_read.revenue_version(conn), windows)
+    return _cached(app, key, lambda: accounts_read.revenue_by_customer(conn, today))
 
 
 def _headings(filters: ListFilters) -> list[dict]:
