@@ -98,6 +98,54 @@ def simulate_snapshots(database: Path, today: dt.date) -> None:
         conn.close()
 
 
+BENCH_ACCOUNTS, BENCH_CONTACTS, BENCH_ACTIVITIES = 5_000, 20_000, 500   # issue 15
+
+
+def add_accounts(database: Path, today: dt.date, top_customer: int) -> None:
+    """Issue 15: the address book at its goal's size, once: agencies made for the benchmark (with
+    no customers, so no report's figures move) until customers and agencies are 5,000 accounts,
+    20,000 contacts over them, 70 % assigned to an AE of the spots, 3,000 open follow-ups, and 500
+    activities on the top customer's account. Written as rows, not through the change log."""
+    import random
+
+    rng = random.Random(15)
+    conn = sqlite3.connect(database)
+    try:
+        if conn.execute("SELECT 1 FROM account_contacts WHERE created_by = 'bench' LIMIT 1").fetchone():
+            return
+        with conn:
+            have = conn.execute("SELECT (SELECT count(*) FROM customers WHERE merged_into IS NULL)"
+                                " + (SELECT count(*) FROM agencies WHERE merged_into IS NULL)").fetchone()[0]
+            conn.executemany("INSERT INTO agencies (name, name_key) VALUES (?, ?)",
+                             [(f"Bench Agency {n}", f"bench agency {n}") for n in range(max(0, BENCH_ACCOUNTS - have))])
+            found = [("customer", r[0]) for r in conn.execute("SELECT id FROM customers WHERE merged_into IS NULL")]
+            found += [("agency", r[0]) for r in conn.execute("SELECT id FROM agencies WHERE merged_into IS NULL")]
+            aes = [r[0] for r in conn.execute("SELECT DISTINCT ae FROM customer_total_summary")]
+            now = "2000-01-01T00:00:00Z"
+            conn.executemany(
+                "INSERT INTO account_contacts (account_type, account_id, name, email, phone, created_at, created_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'bench')",
+                [(*rng.choice(found), f"Person {n}", f"p{n}@x{n % 900}.example.com", f"206-555-{n % 10000:04d}", now)
+                 for n in range(BENCH_CONTACTS)])
+            conn.executemany(
+                "INSERT INTO account_assignments (account_type, account_id, ae, effective_from, assigned_by,"
+                " assigned_at) VALUES (?, ?, ?, ?, 'bench', ?)",
+                [(*a, rng.choice(aes), f"{today.year - 1}-01-01", now) for a in found if rng.random() < 0.7])
+            conn.executemany(
+                "INSERT INTO account_follow_ups (account_type, account_id, due_on, owner, text, created_at, created_by)"
+                " VALUES (?, ?, ?, ?, 'Call back', ?, 'bench')",
+                [(*rng.choice(found), (today + dt.timedelta(days=rng.randrange(-30, 30))).isoformat(), rng.choice(aes),
+                  now) for _ in range(3000)])
+            conn.executemany(
+                "INSERT INTO account_activities (account_type, account_id, kind, happened_on, who, text, logged_at)"
+                " VALUES ('customer', ?, ?, ?, 'bench@example.com', ?, ?)",
+                [(top_customer, rng.choice(("call", "email", "meeting", "note")),
+                  (today - dt.timedelta(days=n % 700)).isoformat(), f"Talked about flight {n}", now)
+                 for n in range(BENCH_ACTIVITIES)])
+    finally:
+        conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -264,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         conn.close()
     simulate_snapshots(database, today)   # issue 13, booking pace
+    add_accounts(database, today, top_customer)   # issue 15, accounts
     print(f"{spots:,} spots, {customers:,} customers, {args.years} years; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f} at start; Python {sys.version.split()[0]}", flush=True)
 
@@ -310,6 +359,13 @@ def main(argv: list[str] | None = None) -> int:
         ("rates lengths, one AE", "/rates/lengths?ae=FRANK+TRAN"),
         ("rates customers vs card", "/rates/customers"),
         ("rates customers vs card, one AE", "/rates/customers?ae=FRANK+TRAN"),
+        # Accounts (issue 15): 5,000 accounts, 20,000 contacts (add_accounts)
+        ("accounts list", "/accounts/"),
+        ("accounts, by revenue", "/accounts/?sort=trailing&dir=desc"),
+        ("accounts, searched", "/accounts/?q=bench+agency+12"),
+        ("accounts, one AE, with revenue", "/accounts/?ae=FRANK+TRAN&has_revenue=1"),
+        ("account page, 500 activities", f"/accounts/customer/{top_customer}"),
+        ("follow-ups, everyone's", "/accounts/follow-ups"),
     ]
     if args.only:
         pages = [(name, path) for name, path in pages if args.only in name]

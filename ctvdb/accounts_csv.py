@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 from dataclasses import dataclass, field
 
@@ -54,9 +55,11 @@ def _yes(value) -> str:
 
 # Export ------------------------------------------------------------------------------------------
 
-def account_records(conn, today: dt.date, filters: ListFilters = ListFilters()) -> list[dict]:
-    """The filtered list as export rows ({column: value}), in the list's order."""
-    rows = list_accounts(conn, today, filters)
+def account_records(conn, today: dt.date, filters: ListFilters = ListFilters(), revenue_of: str | None = None,
+                    rows: list[dict] | None = None) -> list[dict]:
+    """The filtered list as export rows ({column: value}), in the list's order; `revenue_of` as
+    list_accounts (figures blank on the accounts of other AEs), `rows` the list if already read."""
+    rows = list_accounts(conn, today, filters, revenue_of) if rows is None else rows
     terms = {(r["account_type"], r["account_id"]): dict(r) for r in conn.execute("SELECT * FROM accounts")}
     out = []
     for r in rows:
@@ -71,10 +74,11 @@ def account_records(conn, today: dt.date, filters: ListFilters = ListFilters()) 
     return out
 
 
-def contact_records(conn, today: dt.date, filters: ListFilters = ListFilters()) -> list[dict]:
+def contact_records(conn, today: dt.date, filters: ListFilters = ListFilters(), rows: list[dict] | None = None
+                    ) -> list[dict]:
     """The contacts of the filtered list's accounts (merged-in ones on their survivor), in the
     list's order, then primary first and by name."""
-    rows = list_accounts(conn, today, filters)
+    rows = list_accounts(conn, today, filters) if rows is None else rows
     out = []
     for r in rows:
         account = Ref(r["type"], r["id"])
@@ -98,20 +102,23 @@ def to_csv(records: list[dict], columns: tuple[str, ...]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def export_accounts(conn, today: dt.date, filters: ListFilters = ListFilters()) -> bytes:
-    return to_csv(account_records(conn, today, filters), ACCOUNT_COLUMNS)
+def export_accounts(conn, today: dt.date, filters: ListFilters = ListFilters(), revenue_of: str | None = None,
+                    rows: list[dict] | None = None) -> bytes:
+    return to_csv(account_records(conn, today, filters, revenue_of, rows), ACCOUNT_COLUMNS)
 
 
-def export_contacts(conn, today: dt.date, filters: ListFilters = ListFilters()) -> bytes:
-    return to_csv(contact_records(conn, today, filters), CONTACT_COLUMNS)
+def export_contacts(conn, today: dt.date, filters: ListFilters = ListFilters(), rows: list[dict] | None = None) -> bytes:
+    return to_csv(contact_records(conn, today, filters, rows), CONTACT_COLUMNS)
 
 
-def export_xlsx(conn, today: dt.date, filters: ListFilters = ListFilters()) -> bytes:
+def export_xlsx(conn, today: dt.date, filters: ListFilters = ListFilters(), revenue_of: str | None = None,
+                rows: list[dict] | None = None) -> bytes:
     """Two sheets, Accounts and Contacts (each account's contacts), numbers as numbers, every
     text a text (never a formula), the header bold and frozen."""
     book = Workbook(write_only=True)
-    for title, columns, records in (("Accounts", ACCOUNT_COLUMNS, account_records(conn, today, filters)),
-                                    ("Contacts", CONTACT_COLUMNS, contact_records(conn, today, filters))):
+    rows = list_accounts(conn, today, filters, revenue_of) if rows is None else rows
+    for title, columns, records in (("Accounts", ACCOUNT_COLUMNS, account_records(conn, today, filters, rows=rows)),
+                                    ("Contacts", CONTACT_COLUMNS, contact_records(conn, today, filters, rows))):
         sheet = book.create_sheet(title)
         sheet.freeze_panes = "A2"
         sheet.append([_xlsx_cell(sheet, c, bold=True) for c in columns])
@@ -156,6 +163,12 @@ class Plan:
         for line in self.lines:
             out[line.action] += 1
         return out
+
+    def digest(self) -> str:
+        """What the plan says, line by line, as a digest: the import's page shows a dry run and
+        the import refuses to go on when the database has changed what it would do since."""
+        return hashlib.sha256("\n".join(f"{line.number}\t{line.action}\t{line.sentence}"
+                                         for line in self.lines).encode()).hexdigest()
 
     def sentence(self) -> str:
         c = self.counts()
@@ -217,12 +230,16 @@ def plan(conn, data: bytes | str, today: dt.date) -> Plan:
     return result
 
 
-def import_csv(conn, actor: str, data: bytes | str, today: dt.date) -> Plan:
+def import_csv(conn, actor: str, data: bytes | str, today: dt.date, expected: str | None = None) -> Plan:
     """Import the CSV in one transaction with a change-log row per thing written, or, if any line
-    is refused, nothing (AccountError holding every refusal, one line each)."""
+    is refused, nothing (AccountError holding every refusal, one line each). `expected`: the
+    digest of the dry run a person confirmed; if the plan is not that one now, nothing is imported."""
     actor = changes.actor(actor, AccountError)
     with db.write_transaction(conn):
         result = plan(conn, data, today)
+        if expected is not None and result.digest() != expected:
+            raise AccountError("The accounts changed since the dry run, so this import would not do what it showed;"
+                               " nothing was imported: upload the file again for a new dry run.")
         if result.refused:
             raise AccountError("Nothing was imported: " + " ".join(line.sentence.rstrip(".") + "."
                                                                    for line in result.refused))

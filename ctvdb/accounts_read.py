@@ -106,6 +106,14 @@ def _folded(text: str) -> str:
     return names.fold(text).replace(" ", "")
 
 
+def _plain(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    """A cursor handing rows over as tuples: the list reads tens of thousands of rows, and a
+    sqlite3.Row each costs a third of the time the list takes."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor
+
+
 def revenue_by_customer(conn: sqlite3.Connection, today: dt.date, customer_ids=None) -> dict[int, dict]:
     """{customer id: {trailing, this_year, last_year}} from customer_total_summary."""
     w = Windows.of(today)
@@ -114,7 +122,7 @@ def revenue_by_customer(conn: sqlite3.Connection, today: dt.date, customer_ids=N
         where, params = " AND customer_id IN (SELECT value FROM json_each(?))", [json.dumps(list(customer_ids))]
     # The covering index (customer, month, spots, gross) hands the rows over grouped by customer:
     # the primary key's month range would sort 100,000 rows in a temporary b-tree instead.
-    return {r[0]: {"trailing": r[1], "this_year": r[2], "last_year": r[3]} for r in conn.execute(
+    return {r[0]: {"trailing": r[1], "this_year": r[2], "last_year": r[3]} for r in _plain(conn).execute(
         "SELECT customer_id, round(total(gross) FILTER (WHERE broadcast_month BETWEEN ? AND ?), 2),"
         " round(total(gross) FILTER (WHERE broadcast_month BETWEEN ? AND ?), 2),"
         " round(total(gross) FILTER (WHERE broadcast_month BETWEEN ? AND ?), 2)"
@@ -137,17 +145,35 @@ def _roots(conn: sqlite3.Connection) -> dict[tuple[str, int], int]:
     return out
 
 
-def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters = ListFilters()) -> list[dict]:
+def revenue_version(conn: sqlite3.Connection) -> tuple:
+    """What revenue_by_customer depends on: customer_total_summary changes only with an import
+    and with a person's change to who a customer is (customers.py refreshes the summaries of the
+    customers it touches), never with an account's own edits, so a cached copy keyed by this
+    outlives them."""
+    return tuple(conn.execute(
+        "SELECT (SELECT coalesce(max(id), 0) FROM import_batches WHERE status = 'COMPLETED'),"
+        " (SELECT coalesce(max(change_id), 0) FROM change_objects WHERE object_type = 'customer'),"
+        " (SELECT coalesce(max(change_id), 0) FROM change_objects WHERE object_type = 'agency')").fetchone())
+
+
+def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters = ListFilters(),
+                  revenue_of: str | None = None, revenue: dict[int, dict] | None = None) -> list[dict]:
     """Every account not merged away (deactivated ones only with `filters.inactive`), filtered,
     searched and sorted: type, id, name, agency, sector, ae, trailing, this_year, last_year, change,
-    signals, next_follow_up, overdue, contacts, active."""
+    signals, next_follow_up, overdue, contacts, active.
+
+    `revenue_of` (an AE's key, or "" for nobody) keeps the figures and signals of the accounts
+    assigned to that AE only: the others' are None and [] before the list is filtered and sorted,
+    so neither a filter nor the order tells an ae what another AE's account books. `revenue`:
+    revenue_by_customer(conn, today) if the caller has it already (the web cache keeps it by
+    revenue_version)."""
     day = today.isoformat()
     roots = _roots(conn)
 
     def home(kind, account_id):
         return kind, roots.get((kind, account_id), account_id)
 
-    revenue = revenue_by_customer(conn, today)
+    revenue = revenue_by_customer(conn, today) if revenue is None else revenue
     zero = {"trailing": 0.0, "this_year": 0.0, "last_year": 0.0}
     rows: dict[tuple[str, int], dict] = {}
     by_agency: dict[int, list[float]] = {}
@@ -155,10 +181,10 @@ def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters
     def row(kind, account_id, name, agency, agency_id, chain, sector_code, sector, money):
         return {"type": kind, "id": account_id, "name": name, "agency": agency, "agency_id": agency_id,
                 "agency_chain": chain, "sector_code": sector_code, "sector": sector, **money,
-                "change": round(money["this_year"] - money["last_year"], 2), "ae": None, "signals": [],
-                "next_follow_up": None, "overdue": False, "contacts": 0, "active": 1}
+                "change": round(money["this_year"] - money["last_year"], 2), "ae": None, "signals": (), "signal_words": "",
+                "next_follow_up": None, "overdue": False, "contacts": 0, "active": 1, "revenue_hidden": False}
 
-    for customer_id, name, chain, agency_id, agency, sector_code, sector, merged_into in conn.execute(
+    for customer_id, name, chain, agency_id, agency, sector_code, sector, merged_into in _plain(conn).execute(
             "SELECT c.id, c.name, c.agency_chain, c.agency_id, coalesce(a.name, ''), c.sector_code,"
             " coalesce(s.name, ''), c.merged_into FROM customers c"
             " LEFT JOIN agencies a ON a.id = c.agency_id LEFT JOIN sectors s ON s.code = c.sector_code"):
@@ -171,34 +197,43 @@ def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters
         if merged_into is None:
             rows[("customer", customer_id)] = row("customer", customer_id, name, agency, agency_id, chain, sector_code,
                                                   sector, money)
-    for agency_id, name in conn.execute("SELECT id, name FROM agencies WHERE merged_into IS NULL"):
+    for agency_id, name in _plain(conn).execute("SELECT id, name FROM agencies WHERE merged_into IS NULL"):
         figures = by_agency.get(agency_id, [0.0, 0.0, 0.0])
         money = {"trailing": round(figures[0], 2), "this_year": round(figures[1], 2), "last_year": round(figures[2], 2)}
         rows[("agency", agency_id)] = row("agency", agency_id, name, "", None, "", None, "", money)
-    for kind, account_id, ae in conn.execute(
+    for kind, account_id, ae in _plain(conn).execute(
             "SELECT account_type, account_id, ae FROM account_assignments WHERE effective_from <= ?"
             " AND (effective_to IS NULL OR effective_to >= ?) ORDER BY effective_from, id", (day, day)):
         if (kind, account_id) in rows:
             rows[(kind, account_id)]["ae"] = ae
-    for kind, account_id, active in conn.execute("SELECT account_type, account_id, active FROM accounts"):
+    for kind, account_id, active in _plain(conn).execute("SELECT account_type, account_id, active FROM accounts"):
         if (kind, account_id) in rows:
             rows[(kind, account_id)]["active"] = active
-    for kind, account_id, count in conn.execute(
+    for kind, account_id, count in _plain(conn).execute(
             "SELECT account_type, account_id, count(*) FROM account_contacts WHERE removed_at IS NULL GROUP BY 1, 2"):
         if home(kind, account_id) in rows:
             rows[home(kind, account_id)]["contacts"] += count
-    for kind, account_id, due in conn.execute(
+    for kind, account_id, due in _plain(conn).execute(
             "SELECT account_type, account_id, min(due_on) FROM account_follow_ups WHERE done_at IS NULL GROUP BY 1, 2"):
         row = rows.get(home(kind, account_id))
         if row is not None and (row["next_follow_up"] is None or due < row["next_follow_up"]):
             row["next_follow_up"] = due
             row["overdue"] = due < day
-    for kind, account_id, signal in conn.execute("SELECT object_type, object_id, signal FROM account_signals"):
+    found: dict[tuple[str, int], list[str]] = {}
+    for kind, account_id, signal in _plain(conn).execute("SELECT object_type, object_id, signal FROM account_signals"):
         if (kind, account_id) in rows:
-            rows[(kind, account_id)]["signals"].append(signal)
-    for row in rows.values():
-        row["signals"].sort(key=SIGNALS.index)
-        row["signal_words"] = ", ".join(WORDS[s] for s in row["signals"])
+            found.setdefault((kind, account_id), []).append(signal)
+    # A row holds only strings, numbers and tuples, so the garbage collector never tracks the
+    # thousands of them (a list in each made every page of the list pay for collections).
+    for where, signals in found.items():
+        signals.sort(key=SIGNALS.index)
+        rows[where]["signals"] = tuple(signals)
+        rows[where]["signal_words"] = ", ".join(WORDS[s] for s in signals)
+    if revenue_of is not None:
+        for row in rows.values():
+            if row["ae"] != revenue_of:
+                row.update(trailing=None, this_year=None, last_year=None, change=None, signals=(), signal_words="",
+                           revenue_hidden=True)
     return sort_rows([r for r in rows.values() if _kept(r, filters)], filters)
 
 
@@ -213,7 +248,7 @@ def _kept(row: dict, f: ListFilters) -> bool:
         return False
     if f.signal and f.signal not in row["signals"]:
         return False
-    if f.has_revenue and not row["trailing"] > 0:
+    if f.has_revenue and not (row["trailing"] or 0) > 0:
         return False
     if f.no_contact and row["contacts"]:
         return False
@@ -347,3 +382,32 @@ def overdue_by_owner(conn: sqlite3.Connection, today: dt.date) -> list[dict]:
         entry["items"].append(r)
     return sorted(counts.values(), key=lambda e: (-e["overdue"], e["oldest"], e["owner"]))
 
+
+
+# For the pages -------------------------------------------------------------------------------
+
+def hide_revenue(page: dict) -> dict:
+    """An account page without its figures, signals and advertisers' figures (an ae on an account
+    not assigned to them sees its name, contacts and activities, not what it books)."""
+    blank = {"trailing": None, "this_year": None, "last_year": None}
+    return {**page, "revenue": {**blank, "change": None, "months": []}, "signals": [], "revenue_hidden": True,
+            "advertisers": [{**a, **blank} for a in sorted(page["advertisers"], key=lambda a: (_folded(a["name"]), a["id"]))]}
+
+
+def booked_by(conn: sqlite3.Connection, customer_id: int, ae: str) -> bool:
+    """Whether the AE has sold the customer anything (the customer's report page opens for them)."""
+    return conn.execute("SELECT 1 FROM customer_total_summary INDEXED BY customer_total_summary_customer"
+                        " WHERE customer_id = ? AND ae = ? LIMIT 1", (customer_id, ae)).fetchone() is not None
+
+
+def list_choices(conn: sqlite3.Connection) -> dict:
+    """The list's filter choices: the AEs accounts are assigned to now or were, and the sectors."""
+    return {"aes": [r[0] for r in conn.execute("SELECT DISTINCT ae FROM account_assignments ORDER BY ae")],
+            "sectors": [(r[0], r[1]) for r in conn.execute("SELECT code, name FROM sectors ORDER BY name")]}
+
+
+def versions(conn: sqlite3.Connection, kind: str, ids) -> dict[int, int]:
+    """{id: version} of customers or agencies (the merge form checks them)."""
+    table = "customers" if kind == "customer" else "agencies"
+    return dict(conn.execute(f"SELECT id, version FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                             (json.dumps(list(ids)),)).fetchall())

@@ -99,6 +99,16 @@ API_SCOPES = {"api_report": "reports", "api_revenue_sheet": "reports", "api_plan
 ADMIN_ENDPOINTS = ADMIN_ENDPOINTS | {"admin_tokens"}
 # A token without an AE reads what a viewer reads; one with an AE, what that AE's ae user reads.
 TOKEN_ROLE = "viewer"
+# Accounts (issue 15): the address book is the team's, so every role opens its pages and an ae is
+# not sent to `ae=` their own (they see every account's name and contacts; the views blank the
+# revenue of accounts not assigned to them). Its forms are open to every role here: what a user
+# may change on one account (its owner decides) is accounts.require, which the view asks. Import,
+# duplicates and merge, and the list's bulk reassignment, are for managers and administrators.
+ACCOUNT_ENDPOINTS = frozenset({"account_list", "account_filters", "account_follow_ups", "account_customer",
+                               "account_agency", "account_customer_edit", "account_agency_edit"})
+ACCOUNT_MANAGER_ENDPOINTS = frozenset({"account_assign", "account_import", "account_import_plan",
+                                       "account_import_confirm", "account_duplicates", "account_merge"})
+NOT_ACCOUNT_MANAGER = "Only a manager or an administrator can assign accounts in bulk, import accounts or merge them."
 
 Render = Callable[..., Response]
 
@@ -235,6 +245,10 @@ def refusal(principal: Principal | None, endpoint: str, args: MultiDict) -> str 
         return NOT_MANAGER
     if endpoint in SIGNAL_FORMS:
         return None if principal.role in SIGNAL_FORM_ROLES else NOT_SIGNAL_FORMS
+    if endpoint in ACCOUNT_MANAGER_ENDPOINTS:
+        return None if principal.role in WORKBENCH_ROLES else NOT_ACCOUNT_MANAGER
+    if endpoint in ACCOUNT_ENDPOINTS:
+        return None
     if principal.role != "ae" or endpoint in AE_OPEN_ENDPOINTS:
         return None
     if endpoint not in AE_FILTERED_ENDPOINTS | AE_CUSTOMER_ENDPOINTS:

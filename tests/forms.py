@@ -60,6 +60,7 @@ class _Parser(HTMLParser):
         self._form: Form | None = None
         self._button: list | None = None
         self._select: str | None = None
+        self._textarea: str | None = None
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v if v is not None else "") for k, v in attrs}
@@ -86,6 +87,7 @@ class _Parser(HTMLParser):
             self._form.fields[self._select] = a.get("value", "")
         elif tag == "textarea" and a.get("name"):
             self._form.fields[a["name"]] = ""
+            self._textarea = a["name"]      # its text is its value
 
     def handle_endtag(self, tag):
         if tag == "form":
@@ -96,11 +98,15 @@ class _Parser(HTMLParser):
             self._button = None
         elif tag == "select":
             self._select = None
+        elif tag == "textarea":
+            self._textarea = None
 
     def handle_data(self, data):
         if self._button is not None:
             self._button[2] += data
-        if self._form is not None:
+        if self._form is not None and self._textarea is not None:
+            self._form.fields[self._textarea] += data
+        elif self._form is not None:
             self._form.text += data
 
 

@@ -56,6 +56,7 @@ def build_database(path):
                              " 'language_assignment', ?, 'assigned', ?, 0)", (lang, int(spot_type == "BNS")))
     conn.execute("INSERT INTO budgets (ae, broadcast_month, amount) VALUES (?, 202601, 5000), (?, 202601, 9000)",
                  (JANE, JOHN))
+    conn.execute("INSERT INTO agencies (id, name, name_key) VALUES (1, 'Harbor Media', 'harbor media')")   # issue 15
     summaries.refresh_all(conn)
     conn.close()
     conn = db.connect_auth(path)
@@ -164,6 +165,20 @@ URLS = {
     "api_planning": "/api/v1/planning",
     "api_openapi": "/api/v1/openapi.json",
     "admin_tokens": "/admin/tokens",
+    # Accounts (issue 15)
+    "account_list": "/accounts/",
+    "account_filters": "/accounts/filters",
+    "account_assign": "/accounts/assign",
+    "account_follow_ups": "/accounts/follow-ups",
+    "account_customer": "/accounts/customer/1",
+    "account_customer_edit": "/accounts/customer/1",
+    "account_agency": "/accounts/agency/1",
+    "account_agency_edit": "/accounts/agency/1",
+    "account_import": "/accounts/import",
+    "account_import_plan": "/accounts/import",
+    "account_import_confirm": "/accounts/import/confirm",
+    "account_duplicates": "/accounts/duplicates",
+    "account_merge": "/accounts/duplicates",
 }
 # No session opens these, and a session's cookie counts for nothing there: 401, the description 200.
 API = set(auth_web.API_ENDPOINTS)
@@ -172,9 +187,12 @@ POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
          "signals_decide",
          "customer_agencies_edit"}    # forms, never links
 POSTS |= {"planning_budgets", "planning_forecasts"}
+POSTS |= {"account_filters", "account_assign", "account_customer_edit", "account_agency_edit", "account_import_plan",
+          "account_import_confirm", "account_merge"}   # issue 15
 WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_stale", "customer_sectors",
              "customer_edit", "customer_agencies",
-             "manager"}   # the manager's scoreboard: managers and administrators, like the workbench
+             "manager",   # the manager's scoreboard: managers and administrators, like the workbench
+             "account_import", "account_duplicates"}   # issue 15: importing and merging accounts, the same
 REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}
                  - POSTS - WORKBENCH - API - {"api_guide", "admin_tokens"})
 
@@ -253,7 +271,10 @@ def test_only_an_admin_sees_rejected_rows(app, config, email, status):
 
 AE_RULES = {endpoint: ("own" if endpoint in auth_web.AE_FILTERED_ENDPOINTS | auth_web.AE_CUSTOMER_ENDPOINTS else
                        "open" if endpoint in auth_web.AE_OPEN_ENDPOINTS | auth_web.PUBLIC_ENDPOINTS else
+                       "accounts" if endpoint in auth_web.ACCOUNT_ENDPOINTS else
                        "refused") for endpoint in URLS}
+# Issue 15: the address book's pages an ae opens whatever the AE asked for (the team shares the
+# book); their figures are blank but for the ae's own accounts (tests/test_web_accounts.py).
 
 
 @pytest.mark.parametrize("endpoint", sorted(URLS))
@@ -268,6 +289,14 @@ def test_an_ae_sees_their_own_accounts_and_nothing_else(app, config, endpoint):
         return
     if rule == "open":
         assert request(c, endpoint).status_code in (200, 302, 403 if endpoint == "signout" else 200)
+        return
+    if rule == "accounts":
+        if endpoint in POSTS:   # no CSRF token: refused before the view asks who owns the account
+            assert request(c, endpoint).status_code == 403
+            return
+        for query in ("", "ae=JOHN%20ROE", "format=json"):
+            r = request(c, endpoint, query)
+            assert r.status_code == 200 and "/reports/customer/3" not in r.text, (endpoint, query)
         return
     other = request(c, endpoint, "ae=JOHN%20ROE")
     assert other.status_code == 403 and "only your own accounts" in other.text
@@ -352,7 +381,9 @@ def test_no_page_offers_a_link_or_choice_that_answers_403(app, config, email):
     if email.startswith("jane"):
         # Jane's own customers (1 and 2) are linked; John's (3) never is
         assert paths == {URLS[e] for e in auth_web.AE_FILTERED_ENDPOINTS} | {
-            "/reports/", "/static/style.css", "/static/favicon.svg", "/reports/customer/1", "/reports/customer/2"}
+            "/reports/", "/static/style.css", "/static/favicon.svg", "/reports/customer/1", "/reports/customer/2"} | {
+            "/accounts/", "/accounts/follow-ups", "/accounts/agency/1", "/accounts/customer/1", "/accounts/customer/2",
+            "/accounts/customer/3"}
         assert not [url for url in reached if "JOHN" in url.upper()]
     else:
         assert "/reports/customer/3" in paths and "/reports/imports" in paths
@@ -365,7 +396,7 @@ def menu(html: str) -> list[str]:
 
 def test_an_ae_s_menu_and_index_offer_only_their_reports(app, config):
     page = signed_in(app, config, "jane@example.com").get("/reports/").text
-    filtered = sorted(URLS[e] for e in auth_web.AE_FILTERED_ENDPOINTS)
+    filtered = sorted(URLS[e] for e in auth_web.AE_FILTERED_ENDPOINTS | {"account_list", "account_follow_ups"})
     assert sorted(menu(page)) == sorted(["/reports/"] + filtered)
     index = page[page.index('<ul class="index">'):]
     assert sorted(re.findall(r'<a href="([^"]+)"', index)) == filtered

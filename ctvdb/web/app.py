@@ -60,6 +60,10 @@ REPORT_PAGES = [
     ("customer_agencies", "Agencies", "Every agency with its customers and spellings: merge, alias, rename."),
     ("customer_stale", "Stale accounts",
      "Customers with no spot for a year and nothing booked ahead, with the revenue at risk."),
+    # Accounts (issue 15), beside the workbench they share their customers and agencies with.
+    ("account_list", "Accounts",
+     "Every agency and advertiser with its AE, contacts, revenue, signals and next follow-up; filters, saved filters, downloads."),
+    ("account_follow_ups", "Follow-ups", "Follow-ups due and overdue, an AE's or everyone's."),
     ("new_business", "New and changed business",
      "Contracts added in the last days, cancellations and reductions since the last import, spots waiting for copy."),
     ("signals", "Account signals",
@@ -169,6 +173,20 @@ class App:
             Rule("/api/v1/planning", endpoint="api_planning", methods=["GET"]),
             Rule("/api/v1/openapi.json", endpoint="api_openapi", methods=["GET"]),
             Rule("/admin/tokens", endpoint="admin_tokens", methods=["GET", "POST"]),
+            # Accounts (issue 15): views in web/views/accounts.py.
+            Rule("/accounts/", endpoint="account_list", methods=["GET"]),
+            Rule("/accounts/filters", endpoint="account_filters", methods=["POST"]),
+            Rule("/accounts/assign", endpoint="account_assign", methods=["POST"]),
+            Rule("/accounts/follow-ups", endpoint="account_follow_ups", methods=["GET"]),
+            Rule("/accounts/customer/<id:account_id>", endpoint="account_customer", methods=["GET"]),
+            Rule("/accounts/customer/<id:account_id>", endpoint="account_customer_edit", methods=["POST"]),
+            Rule("/accounts/agency/<id:account_id>", endpoint="account_agency", methods=["GET"]),
+            Rule("/accounts/agency/<id:account_id>", endpoint="account_agency_edit", methods=["POST"]),
+            Rule("/accounts/import", endpoint="account_import", methods=["GET"]),
+            Rule("/accounts/import", endpoint="account_import_plan", methods=["POST"]),
+            Rule("/accounts/import/confirm", endpoint="account_import_confirm", methods=["POST"]),
+            Rule("/accounts/duplicates", endpoint="account_duplicates", methods=["GET"]),
+            Rule("/accounts/duplicates", endpoint="account_merge", methods=["POST"]),
         ], converters={"id": IdConverter})
         self.urls = self.url_map.bind("localhost", script_name="/")
         self.jinja = jinja2.Environment(

@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from datetime import date
+from urllib.parse import urlencode
 
+from ctvdb import accounts_read
 from ctvdb.web.params import Filters
 from ctvdb.web.queries import business, pace, revenue, signals
 from ctvdb.web.queries.base import Column, Report, Table, _money, _months_back, _options, current_month
@@ -89,6 +91,34 @@ def accounts(conn: sqlite3.Connection, ae: str, today: date) -> Table:
                   Column("ahead", "Booked ahead", "money"), Column("signals", "Signals")], rows[:ACCOUNTS])
 
 
+FOLLOW_UP_DAYS = 7     # an AE's page: follow-ups overdue and due within the week
+
+
+def _account_href(ref: str) -> str:
+    kind, _, number = ref.partition(":")
+    return f"/accounts/{kind}/{number}"
+
+
+def follow_ups(conn: sqlite3.Connection, ae: str, today: date) -> Table:
+    """The AE's open follow-ups (owned by their AE key) overdue or due within the week (issue 15)."""
+    rows = [{"account": r["account_label"], "href": _account_href(r["account"]), "due_on": r["due_on"],
+             "status": "overdue" if r["overdue"] else "today" if r["due_today"] else "", "text": r["text"]}
+            for r in accounts_read.follow_ups(conn, today, [ae], within_days=FOLLOW_UP_DAYS)]
+    return Table("follow_ups", f"Follow-ups overdue and due in the next {FOLLOW_UP_DAYS} days",
+                 [Column("account", "Account"), Column("due_on", "Due", "date"), Column("status", "Overdue"),
+                  Column("text", "To do")], rows)
+
+
+def overdue_follow_ups(conn: sqlite3.Connection, today: date) -> Table:
+    """How many follow-ups each owner (an AE, or a person by email) has overdue, most first."""
+    rows = [{"owner": r["owner"], "overdue": r["overdue"], "oldest": r["oldest"],
+             "href": f"/accounts/follow-ups?{urlencode({'owner': r['owner']})}"}
+            for r in accounts_read.overdue_by_owner(conn, today)]
+    return Table("overdue_follow_ups", "Overdue follow-ups by AE",
+                 [Column("owner", "AE or person"), Column("overdue", "Overdue", "int"),
+                  Column("oldest", "Oldest due", "date")], rows)
+
+
 def my_page(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     """/me: one AE's day. Without an AE (a manager who has not chosen one), only the choice."""
     options = {"aes": _options(conn)["aes"]}
@@ -100,6 +130,7 @@ def my_page(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
                     period_rows(conn, ae_only, today)),
               pace_table(conn, ae_only, today),
               accounts(conn, filters.ae, today),
+              follow_ups(conn, filters.ae, today),
               business.contracts_added(conn, ae_only, today),
               business.reductions(conn, ae_only, today),
               business.waiting_for_copy(conn, ae_only, today)]
@@ -186,7 +217,8 @@ def largest_changes(conn: sqlite3.Connection, today: date) -> Table:
 def manager_page(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
     """/manager: the AEs' scoreboard, the signals not yet looked at, the largest changes."""
     tables = scoreboard(conn, today) + [open_signals(conn, today), largest_changes(conn, today),
-                                         business.reductions(conn, Filters(), today)]
+                                         business.reductions(conn, Filters(), today),
+                                         overdue_follow_ups(conn, today)]
     later, earlier = business.snapshot_days(conn, today)
     return Report("manager", {}, tables, extra={"later": later, "earlier": earlier,
                                                 "computed_on": signals.computed_on(conn)})
