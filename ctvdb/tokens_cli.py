@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ctvdb import auth, db, tokens
+from ctvdb import auth, console, db, tokens
 from ctvdb.console import CommandError, say_database
 
 
@@ -86,9 +86,7 @@ def cmd_list(args, config) -> int:
         rows.append((t.name, t.scope, t.ae or "", t.status(), _local(t.created_at, zone), t.created_by,
                      _local(t.expires_at, zone) if t.expires_at else "never",
                      _local(t.last_used_at, zone) if t.last_used_at else "never", t.last_used_from or ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    console.print_columns(rows)
     if not found:
         print("No tokens yet: make one with `ctvdb tokens add NAME --scope reports`.", file=sys.stderr)
     return 0

@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ctvdb import auth, db
+from ctvdb import auth, console, db
 from ctvdb.console import CommandError, say_database
 
 
@@ -99,9 +99,7 @@ def cmd_list(args, config) -> int:
         if u.last_signin_at:
             last = datetime.fromisoformat(u.last_signin_at).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         rows.append((u.email, u.name, u.role, u.ae or "", "active" if u.active else "disabled", last))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    console.print_columns(rows)
     if not users:
         print("No users yet: add one with `ctvdb users add EMAIL --role admin`.", file=sys.stderr)
     return 0
