@@ -2,8 +2,9 @@
 -- signing in, sessions and sign-in limits never wait on an import's write transaction, which
 -- holds the main database's write lock for seconds (16 s for 200,000 rows). Created by
 -- `ctvdb init`, or by migration 0007 from the tables the main database held until then.
--- Only scrypt hashes of passwords and SHA-256 digests of session tokens are stored; sign-in
--- attempts live here so every uvicorn worker counts the same failures.
+-- Only scrypt hashes of passwords and SHA-256 digests of session and API tokens are stored;
+-- sign-in attempts live here so every uvicorn worker counts the same failures. Later changes
+-- arrive as auth_migrations/NNNN_name.sql and are folded in here too (db.init_auth).
 
 CREATE TABLE users (
     id             INTEGER PRIMARY KEY,
@@ -44,3 +45,21 @@ CREATE TABLE auth_secrets (
     value TEXT NOT NULL
 );
 INSERT INTO auth_secrets (name, value) VALUES ('csrf', lower(hex(randomblob(32))));
+
+-- v2 (issue 16): API tokens for /api/v1/, read-only, one scope each (ctvdb/tokens.py).
+CREATE TABLE api_tokens (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,               -- what the logs and the lists call it; never the token
+    token_hash     TEXT NOT NULL UNIQUE,        -- hex SHA-256 of the token; the token itself is never stored
+    scope          TEXT NOT NULL CHECK (scope IN ('reports', 'planning', 'accounts')),
+    ae             TEXT,                        -- set: the token sees what that AE (a spots.ae key) sees
+    created_at     TEXT NOT NULL,               -- ISO UTC
+    created_by     TEXT NOT NULL,               -- the admin's email, or the command's user
+    expires_at     TEXT,                        -- NULL: never
+    revoked_at     TEXT,
+    revoked_by     TEXT,
+    last_used_at   TEXT,                        -- to the minute, like a session's last use
+    last_used_from TEXT                         -- the client address of that use
+);
+-- A name is one live token's: a revoked token keeps its row (and its name) for the list.
+CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL;

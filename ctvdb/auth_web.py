@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 import logging
 import secrets
 import sqlite3
@@ -23,7 +24,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from ctvdb import auth, db
+from ctvdb import auth, db, ratelimit, tokens
 from ctvdb.config import Config
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ NOT_WORKBENCH = "Only an administrator or a manager can decide who a customer is
 ADMIN_ARGUMENTS = {"imports": ("batch",)}
 # What an `ae` user may open: pages without figures, and the reports whose every figure is
 # filtered by `ae=` to their own sales person (a missing `ae=` is filled in, another refused).
-AE_OPEN_ENDPOINTS = frozenset({"index", "signout"})
+AE_OPEN_ENDPOINTS = frozenset({"index", "signout", "api_guide"})   # issue 16: the API's guide holds no figures
 AE_FILTERED_ENDPOINTS = frozenset({"monthly_summary", "customer_revenue", "ae_dashboard",
                                    "market_analysis", "sector_analysis", "management_performance"})
 AE_FILTERED_ENDPOINTS |= {"new_business"}   # issue 13: an ae sees only their own contracts and spots
@@ -89,6 +90,15 @@ AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates"}
 AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates_customers", "rates_lengths"}
 AE_FILTERED_ENDPOINTS = AE_FILTERED_ENDPOINTS | {"rates_trends"}   # an ae's trends are of their own spots
 NOT_SIGNAL_FORMS = "Only a manager, an administrator or the account's AE can snooze or dismiss a signal."
+# The API (issue 16): /api/v1/ takes a bearer token and never a cookie, so it has no CSRF surface;
+# every rule is GET-only, so a token can never write. The tokens page is an admin's. The guide
+# at /api/ is a page like the reports, for anyone signed in.
+API_ENDPOINTS = frozenset({"api_meta", "api_report", "api_revenue_sheet", "api_planning", "api_openapi"})
+API_PUBLIC = frozenset({"api_openapi"})            # the description of the API holds no figures
+API_SCOPES = {"api_report": "reports", "api_revenue_sheet": "reports", "api_planning": "planning"}
+ADMIN_ENDPOINTS = ADMIN_ENDPOINTS | {"admin_tokens"}
+# A token without an AE reads what a viewer reads; one with an AE, what that AE's ae user reads.
+TOKEN_ROLE = "viewer"
 # Accounts (issue 15): the address book is the team's, so every role opens its pages and an ae is
 # not sent to `ae=` their own (they see every account's name and contacts; the views blank the
 # revenue of accounts not assigned to them). Its forms are open to every role here: what a user
@@ -109,8 +119,9 @@ class Principal:
 
     user: auth.User
     csrf_token: str
-    via: str                                       # "session" or "sso"
+    via: str                                       # "session", "sso" or "token" (the API's)
     session_token: str | None = field(default=None, repr=False)
+    token: tokens.Token | None = None              # via "token": the API token (never its value)
 
     @property
     def role(self) -> str:
@@ -263,6 +274,8 @@ def authorize(conn: sqlite3.Connection, config: Config, request: Request,
     signed-in user's role does not allow it (the view of an AE_CUSTOMER_ENDPOINTS page refuses a
     customer the ae never booked).
     """
+    if endpoint in API_ENDPOINTS:
+        return api_authorize(conn, config, request, endpoint, ratelimit.API)
     principal = current_principal(conn, config, request)
     if endpoint in PUBLIC_ENDPOINTS:
         return principal
@@ -277,6 +290,64 @@ def authorize(conn: sqlite3.Connection, config: Config, request: Request,
         query["ae"] = [principal.ae]
         return redirect(f"{request.path}?{urlencode(query, doseq=True)}", 302)
     return principal
+
+
+# The API's door (issue 16) ---------------------------------------------------------------------
+
+
+def api_error(status: int, message: str, headers: dict | None = None) -> Response:
+    """The JSON answer of a refused API request: {"error": one sentence}."""
+    response = Response(json.dumps({"error": message}) + "\n", status, mimetype="application/json",
+                        headers=headers or {})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _unauthorized(message: str, error: str | None) -> Response:
+    # RFC 6750: a request without credentials gets the bare challenge, a bad token its error code.
+    challenge = 'Bearer realm="ctvdb"' + (f', error="{error}"' if error else "")
+    return api_error(401, message, {"WWW-Authenticate": challenge})
+
+
+def token_principal(token: tokens.Token) -> Principal:
+    """The rights a token acts with: a viewer's, or the ae user's of its AE."""
+    user = auth.User(id=0, email=f"token:{token.name}", name=token.name, role="ae" if token.ae else TOKEN_ROLE,
+                     ae=token.ae, active=True, created_at=token.created_at, last_signin_at=None)
+    return Principal(user, csrf_token="", via="token", token=token)
+
+
+def api_authorize(conn: sqlite3.Connection, config: Config, request: Request, endpoint: str,
+                  buckets) -> Principal | Response | None:
+    """The door of /api/v1/: `Authorization: Bearer <token>` and nothing else (a cookie counts for
+    nothing here). Returns the token's Principal, or the response to send: 401 (no token, or not a
+    live one) with `WWW-Authenticate`, 429 with `Retry-After` past the token's rate, 403 outside
+    its scope. The token is looked up on every request, so a revoked one stops at once; the logs
+    name a token, never its value."""
+    if endpoint in API_PUBLIC:
+        return None
+    scheme, _, presented = request.headers.get("Authorization", "").strip().partition(" ")
+    addr = client_address(config, request)
+    if scheme.lower() != "bearer" or not presented.strip():
+        return _unauthorized("This API needs a token: send the header Authorization: Bearer <token>"
+                             " (an administrator makes one with `ctvdb tokens add`).", None)
+    token = tokens.check(conn, presented.strip(), addr)
+    if token is None:
+        log.warning("API request for %s from %s refused: the token is unknown, revoked or expired",
+                    request.path, addr)
+        return _unauthorized("This token is not valid: it is unknown, revoked or expired.", "invalid_token")
+    wait = buckets.take(token.name, config.api_rate_per_minute)
+    if wait:
+        retry_after = ratelimit.retry_after
+        log.warning("API token %r over its rate limit (%g a minute) on %s", token.name,
+                    config.api_rate_per_minute, request.path)
+        return api_error(429, f"Too many requests with this token: at most {config.api_rate_per_minute:g}"
+                              f" a minute. Try again in {retry_after(wait)} s.", {"Retry-After": retry_after(wait)})
+    wanted = API_SCOPES.get(endpoint)
+    if wanted is not None and token.scope != wanted:
+        log.info("API token %r (scope %s) refused %s: it needs scope %s", token.name, token.scope, request.path, wanted)
+        return api_error(403, f"This token's scope is {token.scope}; {request.path} needs a token of scope {wanted}.")
+    log.info("API token %r: %s %s", token.name, request.method, request.path)
+    return token_principal(token)
 
 
 def check_booked(principal: Principal | None, booked: bool) -> None:

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ctvdb import signals_cli
     from ctvdb import pace_cli
     from ctvdb import accounts_cli
+    from ctvdb import tokens_cli   # issue 16, API tokens
     from ctvdb.web import commands as web_commands
 
     parser = argparse.ArgumentParser(prog="ctvdb", description=__doc__.splitlines()[0])
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     signals_cli.add_commands(sub)
     pace_cli.add_commands(sub)
     accounts_cli.add_commands(sub)
+    tokens_cli.add_commands(sub)
     return parser
 
 

@@ -42,6 +42,8 @@ class Config:
     # How long a sign-in lasts before the password is asked again, and how long it may go unused.
     session_hours: float = 12.0
     session_idle_minutes: float = 120.0
+    # The API (issue 16): requests a minute per token (a token bucket per process; web/ratelimit.py).
+    api_rate_per_minute: float = 120.0
 
     def with_database(self, path: str | os.PathLike | None) -> "Config":
         """A copy pointing at another database (a command's --db option)."""
@@ -66,4 +68,5 @@ def load(environ: dict[str, str] | None = None) -> Config:
         sso_header=env.get("CTVDB_SSO_HEADER") or None,
         session_hours=float(env.get("CTVDB_SESSION_HOURS") or 12),
         session_idle_minutes=float(env.get("CTVDB_SESSION_IDLE_MINUTES") or 120),
+        api_rate_per_minute=float(env.get("CTVDB_API_RATE_PER_MINUTE") or 120),
     )

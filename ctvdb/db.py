@@ -22,9 +22,11 @@ IMPORT_CACHE_KIB = 131072   # the import's page cache: a big spots table's index
 # How long a person's change waits for the write lock (an import holds it for a few seconds a
 # day, 16 s for 200,000 rows) before it is refused with a sentence.
 EDIT_WAIT_SECONDS = 20.0
-AUTH_SCHEMA_VERSION = 1
+AUTH_SCHEMA_VERSION = 2    # auth_schema.sql; auth_migrations/NNNN_name.sql take an older one there
 _AUTH_MIGRATION = 7         # the migration that moved the sign-in tables out (0007_auth_database)
-_RATES_MIGRATION = 18       # its tables are filled in Python, in the migration's transaction
+# Migrations whose rows ctvdb's Python builds, in the migration's own transaction: the rate
+# summaries (v18) and their cubes put in AE order (v21).
+_IN_PYTHON = {18: ("summaries", "refresh_rates"), 21: ("rate_summary", "sort_cubes")}
 
 
 class DatabaseError(Exception):
@@ -127,16 +129,53 @@ def connect_auth(path: str | Path) -> sqlite3.Connection:
 
 
 def init_auth(path: str | Path) -> Path:
-    """Create the sign-in database of the main database at `path` if it has none."""
+    """Create the sign-in database of the main database at `path` if it has none, or bring the
+    one it has up to AUTH_SCHEMA_VERSION (each auth migration in its own transaction)."""
     target = auth_path(path)
     conn = connect(target, create=True)
     try:
         if not conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]:
             script = resources.files("ctvdb").joinpath("auth_schema.sql").read_text(encoding="utf-8")
             conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {AUTH_SCHEMA_VERSION};\nCOMMIT;")
+        else:
+            migrate_auth(conn)
     finally:
         conn.close()
     return target
+
+
+def _auth_migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("ctvdb").joinpath("auth_migrations").iterdir():
+        m = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if m:
+            found.append((int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate_auth(conn: sqlite3.Connection) -> list[str]:
+    """Apply the sign-in database's migrations newer than it (`conn` is that database)."""
+    version = current_version(conn)
+    if version > AUTH_SCHEMA_VERSION:
+        raise DatabaseError(f"sign-in database is at version {version}, newer than this ctvdb ({AUTH_SCHEMA_VERSION})")
+    applied = []
+    for number, name, script in _auth_migrations():
+        if number > version:
+            conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+            applied.append(f"auth {number:04d}_{name}")
+    return applied
+
+
+def auth_version(path: str | Path) -> int | None:
+    """The version of the sign-in database beside the main database at `path` (None: it has none)."""
+    target = auth_path(path)
+    if not target.exists():
+        return None
+    conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return current_version(conn)
+    finally:
+        conn.close()
 
 
 def lock_path(path: str | Path) -> Path:
@@ -228,22 +267,27 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             continue
         if number == _AUTH_MIGRATION:
             _move_auth_tables(conn)
-        if number == _RATES_MIGRATION:
+        if number in _IN_PYTHON:
             _migrate_in_python(conn, number, script)
         else:
             conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
         applied.append(f"{number:04d}_{name}")
+    # The sign-in database beside it follows (from version 7 on there is one): issue 16's tokens.
+    base = main_file(conn)
+    if str(base) and auth_path(base).exists():
+        init_auth(base)
     return applied
 
 
 def _migrate_in_python(conn: sqlite3.Connection, number: int, script: str) -> None:
     """A migration whose tables ctvdb's Python fills: the script, the first build and the new
     version in one transaction, so a failed build leaves the database at the version before."""
-    from ctvdb import summaries   # not at the top: summaries imports this module
+    import importlib   # the module is imported here, not at the top: summaries imports this one
 
+    module, function = _IN_PYTHON[number]
     conn.executescript(f"BEGIN;\n{script}")
     try:
-        summaries.refresh_rates(conn)
+        getattr(importlib.import_module(f"ctvdb.{module}"), function)(conn)
         conn.execute(f"PRAGMA user_version = {number}")
         conn.execute("COMMIT")
     except BaseException:

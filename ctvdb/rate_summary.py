@@ -114,7 +114,26 @@ def pack(counts: Counter) -> tuple[dict[str, list], np.ndarray]:
         else:
             entries[column] = values
     entries["spots"] = [n for _, n in items]
-    return names, entries
+    return by_ae(names, entries)
+
+
+def by_ae(names: dict[str, list], entries: np.ndarray) -> tuple[dict[str, list], np.ndarray]:
+    """The entries in AE order, and names["ae_ends"]: where each AE's entries end, so an AE's own
+    page reads only its slice of the month's array (load_cube(ae=))."""
+    entries = entries[np.argsort(entries["ae"], kind="stable")]
+    counts = np.bincount(entries["ae"], minlength=len(names["ae"])) if len(entries) else np.zeros(0, dtype=np.int64)
+    return names | {"ae_ends": np.cumsum(counts).tolist()}, entries
+
+
+def sort_cubes(conn: sqlite3.Connection) -> int:
+    """Put every month's cube in AE order with its ae_ends (migration 0021: the cubes stored before
+    it). Runs in the caller's transaction; returns the months rewritten."""
+    rows = conn.execute("SELECT broadcast_month, names, entries FROM rate_summary").fetchall()
+    for month, names, data in rows:
+        names, entries = by_ae(json.loads(names), np.frombuffer(data, dtype=CUBE_DTYPE))
+        conn.execute("UPDATE rate_summary SET names = ?, entries = ? WHERE broadcast_month = ?",
+                     (json.dumps(names), entries.tobytes(), month))
+    return len(rows)
 
 
 def dense(space: int, n: int) -> bool:
@@ -292,29 +311,53 @@ def _remap(index: dict, values: list) -> np.ndarray | None:
     return None if codes == list(range(len(codes))) else np.array(codes or [0], dtype=np.int64)
 
 
-def _cube_month(names: str, data: bytes, customers: dict[str, int], common: dict[str, dict] | None) -> tuple[dict, Columns]:
+def _cube_rows(conn: sqlite3.Connection, first: int, last: int, ae: str | None):
+    """(month, names, entries) of the months' cubes; with `ae`, only that AE's entries: the slice
+    ae_ends says, read from the stored array alone (a cube stored before the AE order, all of it,
+    then kept by AE)."""
+    if ae is None:
+        for month, names, data in conn.execute(
+                "SELECT broadcast_month, names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ?"
+                " ORDER BY 1", (first, last)):
+            yield month, json.loads(names), np.frombuffer(data, dtype=CUBE_DTYPE)
+        return
+    # One statement (one snapshot of the table, whatever an import commits meanwhile): each month
+    # the AE has entries in, the AE's code, and its slice cut out by SQLite, so only that part of
+    # the stored array comes back (all of it from a cube stored before ae_ends).
+    for month, names, code, start, end, data in conn.execute(
+            "SELECT month, names, code, start, end, CASE WHEN end IS NULL THEN entries"
+            " ELSE substr(entries, ? * start + 1, ? * (end - start)) END FROM ("
+            "  SELECT r.broadcast_month AS month, r.names, r.entries, a.key AS code,"
+            "   CASE a.key WHEN 0 THEN 0 ELSE json_extract(r.names, '$.ae_ends[' || (a.key - 1) || ']') END AS start,"
+            "   json_extract(r.names, '$.ae_ends[' || a.key || ']') AS end"
+            "  FROM rate_summary r, json_each(r.names, '$.ae') a"
+            "  WHERE r.broadcast_month BETWEEN ? AND ? AND a.value = ?) ORDER BY 1",
+            (CUBE_DTYPE.itemsize, CUBE_DTYPE.itemsize, first, last, ae)):
+        entries = np.frombuffer(data or b"", dtype=CUBE_DTYPE)
+        yield month, json.loads(names), entries if end is not None else entries[entries["ae"] == code]
+
+
+def _cube_month(names: dict, records: np.ndarray, customers: dict[str, int], common: dict[str, dict] | None) -> Columns:
     """One month's cube as columns, customers filled in; with `common`, its coded columns
     renumbered into the names common to several months (extended as they come)."""
-    names = json.loads(names)
-    entries = _fill_customers(Columns.of(np.frombuffer(data, dtype=CUBE_DTYPE)), names["bill_code"], customers)
+    entries = _fill_customers(Columns.of(records), names["bill_code"], customers)
     if common is not None:
-        for column, values in names.items():
+        for column in CODED:
             if column != "bill_code":
-                remap = _remap(common[column], values)
+                remap = _remap(common[column], names[column])
                 if remap is not None:
                     entries[column] = remap[entries[column]]
-    return names, entries
+    return entries
 
 
-def load_cube(conn: sqlite3.Connection, first: int, last: int) -> tuple[dict[str, list], Columns]:
-    """The cube of the months first..last as one set of columns, its coded columns indexing names
-    common to all of them, customers filled in (each month's bill codes are looked up as they
-    come, and their codes then mean nothing more: names["bill_code"] is left empty)."""
+def load_cube(conn: sqlite3.Connection, first: int, last: int, ae: str | None = None) -> tuple[dict[str, list], Columns]:
+    """The cube of the months first..last (with `ae`, only that AE's entries) as one set of
+    columns, its coded columns indexing names common to all of them, customers filled in (each
+    month's bill codes are looked up as they come, and their codes then mean nothing more:
+    names["bill_code"] is left empty)."""
     customers = customers_of(conn)
     common: dict[str, dict] = {column: {} for column in CODED}
-    parts = [_cube_month(names, data, customers, common)[1] for names, data in conn.execute(
-        "SELECT names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? ORDER BY broadcast_month",
-        (first, last))]
+    parts = [_cube_month(names, records, customers, common) for _, names, records in _cube_rows(conn, first, last, ae)]
     entries = Columns.joined(parts, CUBE_DTYPE)
     return {column: list(index) for column, index in common.items()}, entries
 
@@ -360,12 +403,13 @@ def cut_months(conn: sqlite3.Connection, name: str, first: int, last: int) -> li
     return out
 
 
-def cube_months(conn: sqlite3.Connection, first: int, last: int) -> list[tuple[int, dict[str, list], Columns]]:
-    """The cube month by month: [(month, its names, its entries)], customers filled in."""
+def cube_months(conn: sqlite3.Connection, first: int, last: int,
+                ae: str | None = None) -> list[tuple[int, dict[str, list], Columns]]:
+    """The cube month by month (with `ae`, only that AE's entries): [(month, its names, its
+    entries)], customers filled in."""
     customers = customers_of(conn)
-    return [(month, *_cube_month(names, data, customers, None)) for month, names, data in conn.execute(
-        "SELECT broadcast_month, names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ? ORDER BY 1",
-        (first, last))]
+    return [(month, names, _cube_month(names, records, customers, None))
+            for month, names, records in _cube_rows(conn, first, last, ae)]
 
 
 def sums(keys: list[np.ndarray], weights: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -384,8 +428,7 @@ def grouped(keys: list[np.ndarray], weights: list[np.ndarray]) -> list[tuple]:
 
 def own_cube(conn: sqlite3.Connection, ae: str, first: int, last: int) -> tuple[dict[str, list], Columns]:
     """The cube of the months first..last, only `ae`'s entries."""
-    names, entries = load_cube(conn, first, last)
-    return names, entries[np.isin(entries["ae"], [i for i, name in enumerate(names["ae"]) if name == ae])]
+    return load_cube(conn, first, last, ae)
 
 
 def measures(entries: Columns) -> list[np.ndarray]:

@@ -65,6 +65,15 @@ WHERE s.broadcast_month = ? AND sl.needs_review = 1
 GROUP BY 1, 2, 3
 """
 
+# v20 (issue 16): the revenue sheet's rows (web/queries/revenue_sheet.py).
+_CUSTOMER_LANGUAGE = """
+SELECT broadcast_month, customer_id, ae, revenue_type, coalesce(market_code, ''), coalesce(language_code, ''),
+       count(*), total(gross_rate), total(station_net)
+FROM spots
+WHERE broadcast_month = ?
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
 _CUSTOMER_TOTAL = """
 SELECT broadcast_month, customer_id, ae, revenue_type, sum(spots), total(gross), total(net),
        sum(positive_spots), total(positive_gross), min(min_positive), max(max_positive)
@@ -76,12 +85,14 @@ GROUP BY 1, 2, 3, 4
 # In refresh order: customer_total_summary is built from customer_month_summary.
 SELECTS = {"customer_month_summary": _CUSTOMER_MONTH, "customer_total_summary": _CUSTOMER_TOTAL,
            "language_month_summary": _LANGUAGE_MONTH,
-           "customer_code_summary": _CUSTOMER_CODE, "review_month_summary": _REVIEW_MONTH}
+           "customer_code_summary": _CUSTOMER_CODE, "review_month_summary": _REVIEW_MONTH,
+           "customer_language_summary": _CUSTOMER_LANGUAGE}
 TABLES = {table: f"INSERT INTO {table}{select}" for table, select in SELECTS.items()}
 
 # The summaries that read nothing but these columns of `spots`: `compute` can build them apart
 # from the database, from the same SELECTs (the others read other summaries or spot_languages).
-FROM_SPOTS = ("customer_month_summary", "language_month_summary", "customer_code_summary")
+FROM_SPOTS = ("customer_month_summary", "language_month_summary", "customer_code_summary",
+              "customer_language_summary")
 SPOT_FIELDS = ("broadcast_month", "customer_id", "ae", "revenue_type", "market_code", "language_code",
                "spot_type", "bill_code", "gross_rate", "station_net", "spot_value",
                "time_in", "day_of_week", "air_date", "length_seconds")   # the last four: rates only
@@ -143,7 +154,8 @@ def refresh_rates(conn: sqlite3.Connection) -> None:
 # The summaries keyed by customer: an identity change (ctvdb/customers.py) moves spots between
 # customers and leaves every month's totals as they were, so only these, and only for the
 # customers it touched, need rebuilding.
-BY_CUSTOMER = ("customer_month_summary", "customer_total_summary", "customer_code_summary")
+BY_CUSTOMER = ("customer_month_summary", "customer_total_summary", "customer_code_summary",
+               "customer_language_summary")
 
 
 def refresh_customers(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
@@ -174,26 +186,38 @@ def refresh_lifetimes(conn: sqlite3.Connection, customer_ids: Iterable[int] | No
                  " GROUP BY customer_id", args)
 
 
+# The summaries fold_customers adds up where a merge makes their keys meet: (table, the key
+# columns after month and customer, the figures added up).
+_FOLDED = (
+    ("customer_month_summary", "ae, revenue_type, market_code",
+     "sum(spots), total(gross), total(net), sum(positive_spots), total(positive_gross), min(min_positive),"
+     " max(max_positive)"),
+    ("customer_language_summary", "ae, revenue_type, market_code, language_code",   # v20, issue 16
+     "sum(spots), total(gross), total(net)"),
+)
+
+
 def fold_customers(conn: sqlite3.Connection, into: dict[int, int]) -> None:
     """Give every summary row of each customer in `into` to the customer it maps to: a merge of
-    whole customers. The month summary's rows are added up where their keys meet and the bill-code
+    whole customers. The month and language summaries' rows are added up where their keys meet and the bill-code
     summary's are re-pointed (a bill code belongs to one customer, so none meet), so the figures
     are those a rebuild from the spots gives, to the cent, without reading the spots: a merge of
     the largest customer reads tens of rows instead of tens of thousands of spots."""
     pairs = json.dumps([[int(old), int(new)] for old, new in into.items()])
     ids = json.dumps(sorted({int(i) for pair in into.items() for i in pair}))
     mapping = "SELECT json_extract(value, '$[0]') AS old, json_extract(value, '$[1]') AS new FROM json_each(?)"
-    conn.execute(
-        "CREATE TEMP TABLE folded AS SELECT broadcast_month, coalesce(m.new, s.customer_id) AS customer_id, ae,"
-        " revenue_type, market_code, sum(spots), total(gross), total(net), sum(positive_spots), total(positive_gross),"
-        f" min(min_positive), max(max_positive) FROM customer_month_summary s LEFT JOIN ({mapping}) m"
-        " ON m.old = s.customer_id WHERE s.customer_id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2, 3, 4, 5",
-        (pairs, ids))
-    try:
-        conn.execute("DELETE FROM customer_month_summary WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
-        conn.execute("INSERT INTO customer_month_summary SELECT * FROM temp.folded")
-    finally:
-        conn.execute("DROP TABLE temp.folded")
+    for table, keys, sums in _FOLDED:
+        conn.execute(
+            f"CREATE TEMP TABLE folded AS SELECT broadcast_month, coalesce(m.new, s.customer_id) AS customer_id, {keys},"
+            f" {sums} FROM {table} s LEFT JOIN ({mapping}) m"
+            f" ON m.old = s.customer_id WHERE s.customer_id IN (SELECT value FROM json_each(?))"
+            f" GROUP BY 1, 2, {', '.join(str(3 + i) for i in range(keys.count(',') + 1))}",
+            (pairs, ids))
+        try:
+            conn.execute(f"DELETE FROM {table} WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))
+            conn.execute(f"INSERT INTO {table} SELECT * FROM temp.folded")
+        finally:
+            conn.execute("DROP TABLE temp.folded")
     conn.execute(f"UPDATE customer_code_summary SET customer_id = m.new FROM ({mapping}) m"
                  " WHERE customer_code_summary.customer_id = m.old", (pairs,))
     conn.execute("DELETE FROM customer_total_summary WHERE customer_id IN (SELECT value FROM json_each(?))", (ids,))

@@ -157,6 +157,14 @@ URLS = {
     "rates_customers": "/rates/customers",   # issue 14
     "rates_lengths": "/rates/lengths",   # issue 14
     "rates_trends": "/rates/trends",   # issue 14, rate trends
+    # Issue 16, the API: a bearer token and never a cookie (tests/test_api.py has the token cases)
+    "api_guide": "/api/",
+    "api_meta": "/api/v1/meta",
+    "api_report": "/api/v1/reports/monthly_summary",
+    "api_revenue_sheet": "/api/v1/revenue/sheet",
+    "api_planning": "/api/v1/planning",
+    "api_openapi": "/api/v1/openapi.json",
+    "admin_tokens": "/admin/tokens",
     # Accounts (issue 15)
     "account_list": "/accounts/",
     "account_filters": "/accounts/filters",
@@ -172,6 +180,8 @@ URLS = {
     "account_duplicates": "/accounts/duplicates",
     "account_merge": "/accounts/duplicates",
 }
+# No session opens these, and a session's cookie counts for nothing there: 401, the description 200.
+API = set(auth_web.API_ENDPOINTS)
 POSTS = {"signout", "customer_merge", "customer_review_decide", "customer_undo",
          "customer_stale_deactivate", "customer_sectors_edit", "customer_sectors_assign", "customer_edit_save",
          "signals_decide",
@@ -184,7 +194,16 @@ WORKBENCH = {"customer_list", "customer_review", "customer_changes", "customer_s
              "manager",   # the manager's scoreboard: managers and administrators, like the workbench
              "account_import", "account_duplicates"}   # issue 15: importing and merging accounts, the same
 REPORTS = sorted(set(URLS) - {"root", "health", "static", "signin", "signout", "admin_users", "index"}
-                 - POSTS - WORKBENCH)
+                 - POSTS - WORKBENCH - API - {"api_guide", "admin_tokens"})
+
+
+def check_api(r, endpoint) -> None:
+    """What /api/v1/ answers whoever the cookie belongs to: the description, or 401 with its challenge."""
+    if endpoint in auth_web.API_PUBLIC:
+        assert r.status_code == 200 and r.json["openapi"] == "3.1.0"
+    else:
+        assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
+        assert SECRET_CLIENT not in r.text and "error" in r.json
 
 
 def request(c, endpoint, query=""):
@@ -199,6 +218,8 @@ def test_the_route_table_covers_every_rule_of_the_url_map(app):
 @pytest.mark.parametrize("endpoint", sorted(URLS))
 def test_without_a_session(app, endpoint):
     r = request(Client(app), endpoint)
+    if endpoint in API:
+        return check_api(r, endpoint)
     if endpoint in ("root", "health", "static", "signin"):
         assert r.status_code in (200, 302) and "/signin" not in r.headers.get("Location", "")
         return
@@ -223,7 +244,9 @@ def test_the_health_check_and_root_need_no_session_and_show_no_figures(app):
 def test_viewers_management_and_admins_read_every_report(app, config, email, endpoint):
     c = signed_in(app, config, email)
     r = request(c, endpoint)
-    if endpoint == "admin_users":
+    if endpoint in API:
+        check_api(r, endpoint)
+    elif endpoint in ("admin_users", "admin_tokens"):
         assert r.status_code == (200 if email.startswith("admin") else 403)
     elif endpoint in WORKBENCH:
         assert r.status_code == (403 if email.startswith("viewer") else 200)
@@ -258,6 +281,8 @@ AE_RULES = {endpoint: ("own" if endpoint in auth_web.AE_FILTERED_ENDPOINTS | aut
 def test_an_ae_sees_their_own_accounts_and_nothing_else(app, config, endpoint):
     c = signed_in(app, config, "jane@example.com")
     rule = AE_RULES[endpoint]
+    if endpoint in API:
+        return check_api(request(c, endpoint), endpoint)
     if rule == "refused":
         r = request(c, endpoint)
         assert r.status_code == 403 and "403" in r.text and SECRET_CLIENT not in r.text
@@ -456,7 +481,7 @@ def test_may_open_says_what_the_app_answers(app, config, email):
     conn = db.connect_auth(config.database_path)
     principal = auth_web.Principal(auth.get_user(conn, email), "", "session")
     conn.close()
-    for endpoint in sorted(set(URLS) - POSTS):  # a POST is a form, not a link
+    for endpoint in sorted(set(URLS) - POSTS - API):  # a POST is a form, not a link; the API no page's
         for args in ({}, {"ae": JANE}, {"ae": JOHN}, {"ae": ""}, {"batch": "1"}):
             status = request(c, endpoint, urlencode(args)).status_code
             assert auth_web.may_open(principal, endpoint, **args) == (status != 403), (endpoint, args, status)

@@ -87,7 +87,8 @@ def expected_by_customer() -> dict[str, tuple[int, float, float]]:
 def figures(conn) -> dict[str, tuple[int, float, float]]:
     """Per surviving customer (by identity key), from each customer-keyed summary table."""
     out = {}
-    for table in ("customer_month_summary", "customer_total_summary", "customer_code_summary"):
+    for table in ("customer_month_summary", "customer_total_summary", "customer_code_summary",
+                  "customer_language_summary"):   # v20, issue 16
         out[table] = {key: tuple(round(v, 2) if isinstance(v, float) else v for v in row) for key, *row in conn.execute(
             f"SELECT c.identity_key, sum(s.spots), total(s.gross), total(s.net) FROM {table} s"
             " JOIN customers c ON c.id = s.customer_id GROUP BY 1")}
@@ -104,7 +105,7 @@ def state(conn) -> dict:
             "spots": rows("SELECT id, customer_id, agency_id, bill_code FROM spots"),
             **{t: rows(f"SELECT * FROM {t}") for t in ("customer_month_summary", "customer_total_summary",
                                                        "customer_code_summary", "language_month_summary",
-                                                       "customer_lifetime_summary")}}
+                                                       "customer_lifetime_summary", "customer_language_summary")}}
 
 
 def digest(conn) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # import name → distribution name, where they differ
-DISTRIBUTION = {"python_calamine": "python-calamine", "yaml": "pyyaml"}
+DISTRIBUTION = {"python_calamine": "python-calamine", "yaml": "pyyaml",
+                "openapi_spec_validator": "openapi-spec-validator", "openapi_schema_validator": "openapi-schema-validator"}
 
 
 def imported_modules(folder: Path) -> dict[str, str]:

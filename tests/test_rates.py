@@ -5,12 +5,15 @@ split keeps it as a rebuild from the spots would."""
 
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 import random
 import sqlite3
 import statistics
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import xlsx_rows as x
@@ -202,10 +205,65 @@ def test_the_migration_builds_what_the_import_builds(database, tmp_path):
     conn = db.connect(copy)
     built = _summary(conn)
     # As a database of version 17 holding these spots: the tables gone (and version 19's), then migrated.
-    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; PRAGMA user_version = 17;")
+    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; DROP TABLE customer_language_summary;"
+                       " PRAGMA user_version = 17;")
     conn.executescript(AFTER_V18)
-    assert db.migrate(conn) == ["0018_rate_summary", "0019_accounts"]
+    assert db.migrate(conn) == ["0018_rate_summary", "0019_accounts", "0020_customer_language_summary",
+                                 "0021_rate_cube_by_ae"]
     assert db.current_version(conn) == db.schema_version() and _summary(conn) == built and built
+    conn.close()
+
+
+def _own(conn, ae: str) -> dict:
+    """An AE's cube entries as {(month, customer, rate, length): spots}, read with load_cube(ae=)."""
+    names, entries = rate_summary.load_cube(conn, 200001, 299912, ae)
+    assert set(names["ae"]) <= {ae}
+    out: dict = {}
+    for key in zip(entries["customer"].tolist(), entries["rate"].tolist(), entries["length"].tolist(),
+                   entries["spots"].tolist()):
+        out[key[:3]] = out.get(key[:3], 0) + key[3]
+    return out
+
+
+def test_an_ae_s_entries_are_read_as_their_slice_and_older_cubes_are_put_in_ae_order(database, tmp_path):
+    conn = db.connect(_copy(database, tmp_path))
+    aes = [r[0] for r in conn.execute("SELECT DISTINCT ae FROM spots WHERE ae IS NOT NULL ORDER BY 1")]
+    assert len(aes) >= 2
+    # The counted spots of each AE, from the spots themselves.
+    want = {}
+    for ae in aes:
+        cells: dict = {}
+        for customer, rate, length in conn.execute(
+                "SELECT customer_id, gross_rate, coalesce(length_seconds, 0) FROM spots WHERE ae = ? AND gross_rate > 0"
+                " AND coalesce(revenue_type, '') != 'Trade' AND coalesce(spot_type, '') != 'BNS'", (ae,)):
+            cells[(customer, rate, length)] = cells.get((customer, rate, length), 0) + 1
+        want[ae] = cells
+    rows = conn.execute("SELECT broadcast_month, names, entries FROM rate_summary").fetchall()
+
+    def in_ae_order() -> bool:
+        for _, names, data in conn.execute("SELECT broadcast_month, names, entries FROM rate_summary"):
+            names, codes = json.loads(names), np.frombuffer(data, dtype=rate_summary.CUBE_DTYPE)["ae"].tolist()
+            if codes != sorted(codes) or names.get("ae_ends") != [sum(1 for c in codes if c <= i)
+                                                                   for i in range(len(names["ae"]))]:
+                return False
+        return True
+
+    assert in_ae_order()            # as the import stored them
+    built = _summary(conn)
+    assert {ae: _own(conn, ae) for ae in aes} == want
+    # As a cube stored before version 21: entries in no order, no ae_ends. Read whole and kept by AE.
+    with conn:
+        for month, names, data in rows:
+            names = json.loads(names)
+            del names["ae_ends"]
+            entries = np.frombuffer(data, dtype=rate_summary.CUBE_DTYPE)[::-1]
+            conn.execute("UPDATE rate_summary SET names = ?, entries = ? WHERE broadcast_month = ?",
+                         (json.dumps(names), entries.tobytes(), month))
+    assert {ae: _own(conn, ae) for ae in aes} == want and not in_ae_order()
+    with conn:
+        assert rate_summary.sort_cubes(conn) == len(rows)
+    assert in_ae_order() and _summary(conn) == built
+    assert {ae: _own(conn, ae) for ae in aes} == want
     conn.close()
 
 

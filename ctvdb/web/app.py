@@ -164,6 +164,15 @@ class App:
             Rule("/rates/customers", endpoint="rates_customers"),
             Rule("/rates/lengths", endpoint="rates_lengths"),
             Rule("/rates/trends", endpoint="rates_trends"),
+            # The API for machines (issue 16): views in web/views/api.py. /api/v1/ takes a bearer
+            # token, never a cookie (auth_web.api_authorize), and only GET: a token never writes.
+            Rule("/api/", endpoint="api_guide", methods=["GET"]),
+            Rule("/api/v1/meta", endpoint="api_meta", methods=["GET"]),
+            Rule("/api/v1/reports/<name>", endpoint="api_report", methods=["GET"]),
+            Rule("/api/v1/revenue/sheet", endpoint="api_revenue_sheet", methods=["GET"]),
+            Rule("/api/v1/planning", endpoint="api_planning", methods=["GET"]),
+            Rule("/api/v1/openapi.json", endpoint="api_openapi", methods=["GET"]),
+            Rule("/admin/tokens", endpoint="admin_tokens", methods=["GET", "POST"]),
             # Accounts (issue 15): views in web/views/accounts.py.
             Rule("/accounts/", endpoint="account_list", methods=["GET"]),
             Rule("/accounts/filters", endpoint="account_filters", methods=["POST"]),
@@ -222,6 +231,10 @@ class App:
         if found == wanted and not db.auth_path(self.config.database_path).exists():
             raise StartupError(f"sign-in database {db.auth_path(self.config.database_path)} does not exist: "
                                f"run `ctvdb migrate`")
+        if found == wanted and db.auth_version(self.config.database_path) != db.AUTH_SCHEMA_VERSION:
+            raise StartupError(f"sign-in database {db.auth_path(self.config.database_path)} is at version"
+                               f" {db.auth_version(self.config.database_path)}, this ctvdb needs"
+                               f" {db.AUTH_SCHEMA_VERSION}: run `ctvdb migrate`")
         if found != wanted:
             raise StartupError(
                 f"database {self.config.database_path} is at schema version {found}, this ctvdb needs"
@@ -258,9 +271,13 @@ class App:
         refused = self.authorize(request, endpoint)
         if refused is not None:
             return refused
+        return self.handler(endpoint)(request, **values)
+
+    def handler(self, endpoint: str):
+        """The view of an endpoint: `view(request, **values)`. The API asks it for a report's page."""
         if endpoint in VIEWS:
-            return VIEWS[endpoint](self, request, **values)
-        return getattr(self, f"on_{endpoint}")(request, **values)
+            return functools.partial(VIEWS[endpoint], self)
+        return getattr(self, f"on_{endpoint}")
 
     def authorize(self, request: Request, endpoint: str) -> Response | None:
         """Sign-in and roles (issue 5): None to go on, a response (sign-in redirect, 401) to send
@@ -288,6 +305,8 @@ class App:
             return redirect(parts.path + (f"?{parts.query}" if parts.query else ""), exc.code)
         if isinstance(exc, NotFound) and exc.description == NotFound.description:
             exc = NotFound("There is no page at this address. Check the link, or start again from the reports.")
+        if request.path.startswith("/api/v1/"):   # issue 16: a machine reads the one sentence
+            return auth_web.api_error(exc.code, exc.description)
         if request.path == "/health" or request.args.get("format") == "json":
             body = {"status": "error", "error": exc.description}
             if exc.code == 503:

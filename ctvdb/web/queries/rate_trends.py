@@ -106,8 +106,7 @@ def own_cells(conn: sqlite3.Connection, ae: str, dimension: str, months: list[in
     cells: dict = {}
     customers = Revenues()
     column = _OWN_COLUMN[dimension]
-    for month, names, entries in rate_summary.cube_months(conn, min(months[0], first), last):
-        entries = entries[np.isin(entries["ae"], [i for i, name in enumerate(names["ae"]) if name == ae])]
+    for month, names, entries in rate_summary.cube_months(conn, min(months[0], first), last, ae):
         if not len(entries):
             continue
         figures = rate_summary.measures(entries)

@@ -231,13 +231,14 @@ def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: in
             out[dim] = Counted(values, codes, entries["rate"], entries["spots"], entries["timed_spots"],
                                entries["seconds"], _rate_codes(entries["rate"], known))
         return out
-    names, entries = rate_summary.load_cube(conn, first, last)
+    # An AE's page reads only the AE's entries of each month (the cubes are in AE order).
+    names, entries = rate_summary.load_cube(conn, first, last, filters.ae)
     # The rates are numbered once, over the whole cube, and the codes kept with the entries: the
     # "all" cut of the months holds every rate there is, so each is found among those (a short
     # sorted list) instead of among all the cube's.
     rate_values, entries["rate_code"] = _rate_codes(
         entries["rate"], rate_table(rate_summary.load_cut(conn, "all", first, last)[1]["rate"]))
-    if card:    # the company's card (every AE and customer), before the filters keep their entries
+    if card and not filters.ae:     # the company's card (every AE and customer), before the filters
         out["_card"] = _cube_card(names, entries)
     entries = entries[_mask(conn, names, entries, filters, last, groups, firsts)]
     spots, length = entries["spots"], entries["length"]

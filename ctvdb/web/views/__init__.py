@@ -2,6 +2,7 @@
 
 from ctvdb.web.views import business, daily, pace, planning, signals, workbench
 from ctvdb.web.views import rate_pages, rate_trends, rates   # issue 14
+from ctvdb.web.views import api, tokens   # issue 16
 from ctvdb.web.views import accounts   # issue 15
 
 VIEWS = {name: getattr(workbench, name) for name in (
@@ -17,6 +18,9 @@ VIEWS |= {"me": daily.me, "manager": daily.manager}   # issue 13, the daily page
 VIEWS |= {"rates": rates.rates}   # issue 14, rate analysis
 VIEWS |= {name: getattr(rate_pages, name) for name in ("rates_customers", "rates_lengths")}   # issue 14
 VIEWS |= {"rates_trends": rate_trends.rates_trends}   # issue 14, rate trends
+VIEWS |= {name: getattr(api, name) for name in (   # issue 16, the API and its guide
+    "api_guide", "api_meta", "api_report", "api_revenue_sheet", "api_planning", "api_openapi")}
+VIEWS |= {"admin_tokens": tokens.admin_tokens}   # issue 16, the API tokens page
 VIEWS |= {name: getattr(accounts, name) for name in (   # issue 15, accounts
     "account_list", "account_filters", "account_assign", "account_follow_ups", "account_customer", "account_agency",
     "account_customer_edit", "account_agency_edit", "account_import", "account_import_plan", "account_import_confirm",
