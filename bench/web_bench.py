@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         ("accounts, searched", "/accounts/?q=bench+agency+12"),
         ("accounts, one AE, with revenue", "/accounts/?ae=FRANK+TRAN&has_revenue=1"),
         ("account page, 500 activities", f"/accounts/customer/{top_customer}"),
-        ("follow-ups, everyone's", "/accounts/follow-ups"),
+        ("accounts, follow-ups (everyone's)", "/accounts/follow-ups"),
     ]
     if args.only:
         pages = [(name, path) for name, path in pages if args.only in name]

@@ -156,8 +156,43 @@ def revenue_version(conn: sqlite3.Connection) -> tuple:
         " (SELECT coalesce(max(change_id), 0) FROM change_objects WHERE object_type = 'agency')").fetchone())
 
 
+def extras_version(conn: sqlite3.Connection) -> tuple:
+    """What account_extras depends on: a person's edits (every one is a change-log row) and rows
+    written in bulk (the newest row of each table). An import writes none of them, so a cached copy
+    keyed by this outlives the nightly import."""
+    return tuple(conn.execute(
+        "SELECT (SELECT coalesce(max(id), 0) FROM changes), (SELECT coalesce(max(id), 0) FROM account_contacts),"
+        " (SELECT coalesce(max(id), 0) FROM account_follow_ups),"
+        " (SELECT coalesce(max(id), 0) FROM account_assignments), (SELECT count(*) FROM accounts)").fetchone())
+
+
+@dataclass(frozen=True)
+class Extras:
+    """The list's figures kept by people, by (type, id) as written (before merges are followed):
+    the AE assigned on the day, deactivated accounts, live contacts, the first open follow-up."""
+    ae: dict
+    inactive: frozenset
+    contacts: dict
+    next_due: dict
+
+
+def account_extras(conn: sqlite3.Connection, today: dt.date) -> Extras:
+    day = today.isoformat()
+    cursor = _plain(conn)
+    ae = {(kind, account_id): who for kind, account_id, who in cursor.execute(
+        "SELECT account_type, account_id, ae FROM account_assignments WHERE effective_from <= ?"
+        " AND (effective_to IS NULL OR effective_to >= ?) ORDER BY effective_from, id", (day, day))}
+    inactive = frozenset(cursor.execute("SELECT account_type, account_id FROM accounts WHERE NOT active"))
+    contacts = {(kind, account_id): count for kind, account_id, count in cursor.execute(
+        "SELECT account_type, account_id, count(*) FROM account_contacts WHERE removed_at IS NULL GROUP BY 1, 2")}
+    next_due = {(kind, account_id): due for kind, account_id, due in cursor.execute(
+        "SELECT account_type, account_id, min(due_on) FROM account_follow_ups WHERE done_at IS NULL GROUP BY 1, 2")}
+    return Extras(ae, inactive, contacts, next_due)
+
+
 def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters = ListFilters(),
-                  revenue_of: str | None = None, revenue: dict[int, dict] | None = None) -> list[dict]:
+                  revenue_of: str | None = None, revenue: dict[int, dict] | None = None,
+                  extras: Extras | None = None) -> list[dict]:
     """Every account not merged away (deactivated ones only with `filters.inactive`), filtered,
     searched and sorted: type, id, name, agency, sector, ae, trailing, this_year, last_year, change,
     signals, next_follow_up, overdue, contacts, active.
@@ -166,23 +201,23 @@ def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters
     assigned to that AE only: the others' are None and [] before the list is filtered and sorted,
     so neither a filter nor the order tells an ae what another AE's account books. `revenue`:
     revenue_by_customer(conn, today) if the caller has it already (the web cache keeps it by
-    revenue_version)."""
+    revenue_version); `extras`: account_extras(conn, today), likewise (kept by extras_version)."""
     day = today.isoformat()
     roots = _roots(conn)
-
-    def home(kind, account_id):
-        return kind, roots.get((kind, account_id), account_id)
-
     revenue = revenue_by_customer(conn, today) if revenue is None else revenue
+    extras = account_extras(conn, today) if extras is None else extras
     zero = {"trailing": 0.0, "this_year": 0.0, "last_year": 0.0}
     rows: dict[tuple[str, int], dict] = {}
     by_agency: dict[int, list[float]] = {}
+    assigned, inactive = extras.ae, extras.inactive
 
     def row(kind, account_id, name, agency, agency_id, chain, sector_code, sector, money):
+        where = (kind, account_id)
         return {"type": kind, "id": account_id, "name": name, "agency": agency, "agency_id": agency_id,
                 "agency_chain": chain, "sector_code": sector_code, "sector": sector, **money,
-                "change": round(money["this_year"] - money["last_year"], 2), "ae": None, "signals": (), "signal_words": "",
-                "next_follow_up": None, "overdue": False, "contacts": 0, "active": 1, "revenue_hidden": False}
+                "change": round(money["this_year"] - money["last_year"], 2), "ae": assigned.get(where),
+                "signals": (), "signal_words": "", "next_follow_up": None, "overdue": False, "contacts": 0,
+                "active": 0 if where in inactive else 1, "revenue_hidden": False}
 
     for customer_id, name, chain, agency_id, agency, sector_code, sector, merged_into in _plain(conn).execute(
             "SELECT c.id, c.name, c.agency_chain, c.agency_id, coalesce(a.name, ''), c.sector_code,"
@@ -197,43 +232,36 @@ def list_accounts(conn: sqlite3.Connection, today: dt.date, filters: ListFilters
         if merged_into is None:
             rows[("customer", customer_id)] = row("customer", customer_id, name, agency, agency_id, chain, sector_code,
                                                   sector, money)
+    no_money = {"trailing": 0.0, "this_year": 0.0, "last_year": 0.0}
     for agency_id, name in _plain(conn).execute("SELECT id, name FROM agencies WHERE merged_into IS NULL"):
-        figures = by_agency.get(agency_id, [0.0, 0.0, 0.0])
-        money = {"trailing": round(figures[0], 2), "this_year": round(figures[1], 2), "last_year": round(figures[2], 2)}
+        figures = by_agency.get(agency_id)
+        money = no_money if figures is None else {
+            "trailing": round(figures[0], 2), "this_year": round(figures[1], 2), "last_year": round(figures[2], 2)}
         rows[("agency", agency_id)] = row("agency", agency_id, name, "", None, "", None, "", money)
-    for kind, account_id, ae in _plain(conn).execute(
-            "SELECT account_type, account_id, ae FROM account_assignments WHERE effective_from <= ?"
-            " AND (effective_to IS NULL OR effective_to >= ?) ORDER BY effective_from, id", (day, day)):
-        if (kind, account_id) in rows:
-            rows[(kind, account_id)]["ae"] = ae
-    for kind, account_id, active in _plain(conn).execute("SELECT account_type, account_id, active FROM accounts"):
-        if (kind, account_id) in rows:
-            rows[(kind, account_id)]["active"] = active
-    for kind, account_id, count in _plain(conn).execute(
-            "SELECT account_type, account_id, count(*) FROM account_contacts WHERE removed_at IS NULL GROUP BY 1, 2"):
-        if home(kind, account_id) in rows:
-            rows[home(kind, account_id)]["contacts"] += count
-    for kind, account_id, due in _plain(conn).execute(
-            "SELECT account_type, account_id, min(due_on) FROM account_follow_ups WHERE done_at IS NULL GROUP BY 1, 2"):
-        row = rows.get(home(kind, account_id))
-        if row is not None and (row["next_follow_up"] is None or due < row["next_follow_up"]):
-            row["next_follow_up"] = due
-            row["overdue"] = due < day
-    found: dict[tuple[str, int], list[str]] = {}
+    for where, count in extras.contacts.items():
+        found = rows.get((where[0], roots.get(where, where[1])))
+        if found is not None:
+            found["contacts"] += count
+    for where, due in extras.next_due.items():
+        found = rows.get((where[0], roots.get(where, where[1])))
+        if found is not None and (found["next_follow_up"] is None or due < found["next_follow_up"]):
+            found["next_follow_up"] = due
+            found["overdue"] = due < day
+    signals_of: dict[tuple[str, int], list[str]] = {}
     for kind, account_id, signal in _plain(conn).execute("SELECT object_type, object_id, signal FROM account_signals"):
         if (kind, account_id) in rows:
-            found.setdefault((kind, account_id), []).append(signal)
+            signals_of.setdefault((kind, account_id), []).append(signal)
     # A row holds only strings, numbers and tuples, so the garbage collector never tracks the
     # thousands of them (a list in each made every page of the list pay for collections).
-    for where, signals in found.items():
+    for where, signals in signals_of.items():
         signals.sort(key=SIGNALS.index)
         rows[where]["signals"] = tuple(signals)
         rows[where]["signal_words"] = ", ".join(WORDS[s] for s in signals)
     if revenue_of is not None:
-        for row in rows.values():
-            if row["ae"] != revenue_of:
-                row.update(trailing=None, this_year=None, last_year=None, change=None, signals=(), signal_words="",
-                           revenue_hidden=True)
+        for found in rows.values():
+            if found["ae"] != revenue_of:
+                found.update(trailing=None, this_year=None, last_year=None, change=None, signals=(), signal_words="",
+                             revenue_hidden=True)
     return sort_rows([r for r in rows.values() if _kept(r, filters)], filters)
 
 
@@ -362,13 +390,16 @@ def follow_ups(conn: sqlite3.Connection, today: dt.date, owners=None, *, within_
     wanted = None if owners is None else json.dumps([o.strip().upper() if "@" not in o else o.strip().lower()
                                                       for o in owners if o and o.strip()])
     roots = _roots(conn)
+    labels: dict[Ref, str] = {}   # an account with many follow-ups is looked up once
     rows = []
     for r in conn.execute(
             "SELECT * FROM account_follow_ups WHERE done_at IS NULL AND due_on <= ?"
             + ("" if wanted is None else " AND owner IN (SELECT value FROM json_each(?))") + " ORDER BY due_on, id",
             (until,) if wanted is None else (until, wanted)):
         home = Ref(r["account_type"], roots.get((r["account_type"], r["account_id"]), r["account_id"]))
-        rows.append({**dict(r), "account": str(home), "account_label": label(conn, home),
+        if home not in labels:
+            labels[home] = label(conn, home)
+        rows.append({**dict(r), "account": str(home), "account_label": labels[home],
                      "overdue": r["due_on"] < day, "due_today": r["due_on"] == day})
     return rows
 

@@ -229,6 +229,60 @@ CONTACT = {"name": "Nguyễn Thị Lan", "title": "Buyer", "role": "decision_mak
            "phone": "408-555-0102", "notes": "Calls back in the morning", "is_primary": "yes"}
 
 
+
+def test_the_list_counts_contacts_added_after_it_was_read_by_a_form_or_in_bulk_and_across_a_load(site):
+    """The people-kept part of the list (contacts, follow-ups, assignments) is kept across data
+    versions that cannot change it; each way a contact arrives still shows at once."""
+    i, c = ids(site), client(site)
+
+    def listed():
+        rows = {(a["type"], a["id"]): a for a in c.get("/accounts/?format=json").json["accounts"]}
+        return rows[("customer", i["pho"])]["contacts"], rows[("customer", i["pho"])]["next_follow_up"]
+
+    def counted():
+        return query(site, "SELECT count(*) FROM account_contacts WHERE account_type = 'customer'"
+                           " AND account_id = ? AND removed_at IS NULL", i["pho"])[0][0]
+
+    assert listed() == (counted(), None)
+    assert add_contact(site, MGR, ("customer", i["pho"])).status_code == 303
+    assert listed() == (counted(), None) and counted() >= 1
+    conn = db.connect(site[1])
+    with conn:   # a reference load: a new data version that writes no account row
+        conn.execute("INSERT INTO reference_loads (kind, source_file, rows_loaded, loaded_at)"
+                     " VALUES ('sectors', 'test', 0, '2026-11-20T00:00:00Z')")
+    assert listed() == (counted(), None)
+    with conn:   # rows written in bulk without a change row (as a switch-over does), then a new data version
+        conn.execute("INSERT INTO account_contacts (account_type, account_id, name, created_at, created_by)"
+                     " VALUES ('customer', ?, 'Bulk Buyer', '2026-11-20T00:00:00Z', 'bulk')", (i["pho"],))
+        conn.execute("INSERT INTO account_follow_ups (account_type, account_id, due_on, owner, text, created_at,"
+                     " created_by) VALUES ('customer', ?, '2026-11-25', ?, 'Call back', '2026-11-20T00:00:00Z', 'bulk')",
+                     (i["pho"], BRANDON))
+        conn.execute("INSERT INTO reference_loads (kind, source_file, rows_loaded, loaded_at)"
+                     " VALUES ('sectors', 'test', 0, '2026-11-20T00:00:00Z')")
+    conn.close()
+    assert listed() == (counted(), "2026-11-25")
+
+
+def test_the_follow_ups_page_shows_the_first_rows_and_all_on_asking(site, monkeypatch):
+    monkeypatch.setattr(account_views, "PAGE_ROWS", 2)
+    i = ids(site)
+    conn = db.connect(site[1])
+    for n, due in enumerate(("2026-11-18", "2026-11-21", "2026-11-22")):
+        accounts.add_follow_up(conn, MGR, Ref("customer", i["mcd"]), due, ALICE, f"Call number {n}")
+    conn.close()
+    c = client(site)
+    page = c.get("/accounts/follow-ups").text
+    assert "The first 2 of 3 follow-ups" in page
+    assert "Call number 0" in page and "Call number 1" in page and "Call number 2" not in page
+    assert page.count('value="done"') == 2 and 'href="/accounts/follow-ups?days=14&amp;rows=all"' in page
+    every = c.get("/accounts/follow-ups?days=14&rows=all").text
+    assert "3 follow-ups" in every and every.count('value="done"') == 3
+    # the cached page still carries each person's own form token
+    for who in (MGR, ANA):
+        mine = client(site, who)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', mine.get("/accounts/follow-ups").text)
+        assert token and token.group(1) != account_views.CSRF_STAND_IN
+
 def add_contact(site, who, account, **values):
     url = f"/accounts/{account[0]}/{account[1]}"
     c = client(site, who)

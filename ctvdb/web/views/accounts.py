@@ -160,7 +160,7 @@ def account_list(app, request: Request) -> Response:
     key = _key(app, conn, "account_list", filters, revenue_of)
     today = key[-1]
     rows = _cached(app, key, lambda: accounts_read.list_accounts(conn, today, filters, revenue_of,
-                                                                 _revenue(app, conn, today)))
+                                                                 _revenue(app, conn, today), _extras(app, conn, today)))
     if fmt != "html":
         return _download(conn, request, today, filters, revenue_of, rows, fmt)
     every = request.args.get("rows") == "all"
@@ -182,6 +182,13 @@ def _revenue(app, conn, today) -> dict:
     windows = accounts_read.Windows.of(today)
     key = (str(app.config.database_path), "account_revenue", accounts_read.revenue_version(conn), windows)
     return _cached(app, key, lambda: accounts_read.revenue_by_customer(conn, today))
+
+
+def _extras(app, conn, today) -> accounts_read.Extras:
+    """The people-kept part of the list (assignments, contacts, follow-ups), kept across the
+    data versions that cannot change it: an import, a reference load or a close writes none of it."""
+    key = (str(app.config.database_path), "account_extras", accounts_read.extras_version(conn), today)
+    return _cached(app, key, lambda: accounts_read.account_extras(conn, today))
 
 
 def _headings(filters: ListFilters) -> list[dict]:
@@ -412,10 +419,17 @@ def account_follow_ups(app, request: Request) -> Response:
     rows = _cached(app, key, lambda: accounts_read.follow_ups(conn, key[-1], owners, within_days=int(days)))
     if (request.args.get("format") or "html") == "json":
         return _json({"follow_ups": rows})
-    owner_choices = [] if user.role == "ae" else sorted(
-        {r[0] for r in conn.execute("SELECT DISTINCT owner FROM account_follow_ups WHERE done_at IS NULL")})
-    body = _render(app, "follow_ups", rows=rows, days=int(days), chosen=chosen, owners=owner_choices,
-                   message=_done(conn, request), csrf_token=user.csrf_token, user=user, url=_url)
+    every = request.args.get("rows") == "all"
+    body = _cached(app, key + ("html", every, user.role, user.user.email, user.user.ae), lambda: _render(
+        app, "follow_ups", rows=rows if every else rows[:PAGE_ROWS], total=len(rows), every=every, days=int(days),
+        chosen=chosen, owners=[] if user.role == "ae" else sorted(
+            {r[0] for r in conn.execute("SELECT DISTINCT owner FROM account_follow_ups WHERE done_at IS NULL")}),
+        query=urlencode({k: v for k, v in (("owner", request.args.get("owner") or ""), ("days", days)) if v}),
+        message=None, csrf_token=CSRF_STAND_IN, user=user, url=_url))
+    message = _done(conn, request)
+    body = _fill(body, user)
+    if message:
+        body = _render(app, "message", message=message) + body
     return _page(app, request, "account_follow_ups", body)
 
 
