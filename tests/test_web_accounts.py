@@ -377,6 +377,26 @@ def test_a_manager_sets_a_follow_up_for_an_ae_and_a_bad_date_is_one_sentence(sit
     assert "Proposal" not in client(site).get("/accounts/follow-ups?owner=me").text
 
 
+
+def test_an_ae_marks_their_own_follow_up_done_on_an_account_not_theirs_and_not_anothers(site):
+    i = ids(site)
+    url = f"/accounts/customer/{i['mcd']}"   # Alice's account
+    m = client(site)
+    for owner, said in ((BRANDON, "Ask about Tết"), (ALICE, "Send the rate card")):
+        assert account_form(m.get(url).text, url, "Set the follow-up").submit(
+            m, "Set the follow-up", due_on="2026-11-19", text=said, owner=owner).status_code == 303
+    (bobs, alices) = [r[0] for r in query(site, "SELECT id FROM account_follow_ups ORDER BY id")]
+    bob = client(site, BOB)
+    listed = bob.get("/accounts/follow-ups").text
+    assert "Ask about Tết" in listed and "(overdue)" in listed and "Send the rate card" not in listed
+    done = account_form(listed, url, "Done", follow_up_id=bobs)
+    # his right is on his own follow-up only: Alice's on the same account is refused, and stays open
+    refused = done.submit(bob, "Done", follow_up_id=alices)
+    assert refused.status_code == 403 and "not assigned to you" in sentence(refused)
+    assert done.submit(bob, "Done").status_code == 303
+    assert query(site, "SELECT id, done_by FROM account_follow_ups ORDER BY id") == [(bobs, BOB), (alices, None)]
+
+
 @pytest.mark.parametrize("who", [ANA, VIEWER, MGR, ADMIN])
 def test_billing_terms_assignment_and_deactivation_are_for_managers(site, who):
     i = ids(site)
@@ -443,6 +463,18 @@ def test_contacts_and_addresses_edited_and_removed_through_the_forms(site):
     ((address_id,),) = query(site, "SELECT id FROM account_addresses")
     page = c.get(url).text
     assert "12 Bolsa Ave, Westminster, CA, 92683" in page
+    edit = account_form(page, url, "Save", address_id=address_id)
+    assert (edit.fields["line1"], edit.fields["city"], edit.fields["kind"]) == ("12 Bolsa Ave", "Westminster", "billing")
+    assert edit.submit(c, "Save", line2="Suite 200", postal_code="92684").status_code == 303
+    assert query(site, "SELECT line1, line2, postal_code, version FROM account_addresses") == [
+        ("12 Bolsa Ave", "Suite 200", "92684", 2)]
+    stale = edit.submit(c, "Save", city="Garden Grove")   # the form drawn before the save above
+    assert stale.status_code == 409, stale.text
+    assert sentence(stale).startswith(f"Address {address_id} changed after the page was opened: Address {address_id}:"
+                                      f" address line 2, postal code changed by {ANA} at ")
+    assert query(site, "SELECT city FROM account_addresses") == [("Westminster",)]
+    page = c.get(url).text
+    assert "12 Bolsa Ave, Suite 200, Westminster, CA, 92684" in page
     assert account_form(page, url, "Remove", address_id=address_id).submit(c, "Remove").status_code == 303
     assert account_form(page, url, "Remove", contact_id=contact_id).submit(c, "Remove").status_code == 303
     assert query(site, "SELECT removed_by FROM account_contacts") == [(ANA,)]

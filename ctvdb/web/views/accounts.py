@@ -326,7 +326,8 @@ def _edit(app, request: Request, account: Ref) -> Response:
     form, action = request.form, request.form.get("action", "")
     if action not in EDIT_ACTIONS:
         raise BadRequest("The account form does not know that action.")
-    _require(app, request, account, EDIT_ACTIONS[action])
+    if not (action == "done" and _own_follow_up(app, request, _int(form, "follow_up_id"))):
+        _require(app, request, account, EDIT_ACTIONS[action])
     today = app.today()
     if action in ("edit_contact", "remove_contact"):
         _belongs(app, request, account, "contact", _int(form, "contact_id"))
@@ -368,6 +369,16 @@ def _edit(app, request: Request, account: Ref) -> Response:
         done = done.change_id
     back = "/accounts/follow-ups" if form.get("back") == "follow-ups" else _url(account)
     return redirect(back + (f"?change={done}" if done else ""), 303)
+
+
+def _own_follow_up(app, request: Request, follow_up_id: int) -> bool:
+    """An ae marks their own follow-up done on any account: a manager may set one for them on an
+    account assigned to nobody or to another AE, and it is on their follow-ups page."""
+    user = request.principal
+    if user.role != "ae":
+        return False
+    row = app.connection(request).execute("SELECT owner FROM account_follow_ups WHERE id = ?", (follow_up_id,)).fetchone()
+    return row is not None and row[0] in (planning.ae_key(user.user.ae) or "", user.user.email)
 
 
 def _belongs(app, request: Request, account: Ref, what: str, row_id: int) -> None:
