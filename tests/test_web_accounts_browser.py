@@ -97,3 +97,17 @@ def test_an_ae_adds_a_contact_logs_a_call_sets_a_follow_up_and_sees_it_listed(si
     listed = tab.js("[...document.querySelectorAll('table.report tbody tr')].map(r => r.innerText)")
     assert len(listed) == 1 and due in listed[0] and "Send Lan the renewal proposal" in listed[0]
     assert tab.js("document.querySelector('table.report tbody a').getAttribute('href')") == f"/accounts/customer/{mcd}"
+
+
+@pytest.mark.parametrize("path", ["/accounts/", "/accounts/duplicates", "/accounts/follow-ups", "/me"])
+def test_the_accounts_pages_fit_a_printed_sheet_and_a_phone(site, path):
+    tab = site[0]
+    try:
+        for width, mobile, media in ((1000, False, "print"), (390, True, "screen")):
+            tab.size(width, 900, mobile=mobile)
+            tab.tools.send("Emulation.setEmulatedMedia", tab.session, media=media)
+            tab.open(path)
+            assert tab.js("document.querySelector('h1').textContent")
+            assert tab.js("document.documentElement.scrollWidth") <= width, (path, width, media)
+    finally:
+        tab.tools.send("Emulation.setEmulatedMedia", tab.session, media="screen")
