@@ -197,6 +197,19 @@ def test_index_lists_every_report_with_a_description(client):
     assert html.count("<li>") >= 8
 
 
+def test_the_menu_groups_every_report_page_once_under_a_short_name(client):
+    from ctvdb.web import app as web_app
+    grouped = [e for _, entries in web_app.MENU for e, _ in entries]
+    assert sorted(grouped) == sorted(e for e, _, _ in web_app.REPORT_PAGES)      # each page, once
+    html, _ = get_page(client, "/reports/")
+    header = html[html.index("<header"):html.index("</header>")]
+    groups = re.findall(r'<span class="menu-label">([^<]+)</span>', header)
+    assert groups == [g for g, _ in web_app.MENU]                                  # management sees them all
+    # the short name links to the page and carries its full title
+    assert re.search(r'<a href="/rates/customers" title="Customers against the card">Against the card</a>', header)
+    assert header.count("<a href=") >= len(grouped)
+
+
 def test_static_assets_are_served(client):
     response = client.get("/static/style.css")
     assert response.status_code == 200 and response.mimetype == "text/css"

@@ -82,6 +82,36 @@ REPORT_PAGES = [
 ]
 TITLES = dict((e, t) for e, t, _ in REPORT_PAGES) | {"customer_detail": "Customer", "index": "Reports"}
 
+# The menu: REPORT_PAGES in groups by what people do there, each page under a short name (its
+# title, on the page and the index, says the rest). Every page of REPORT_PAGES is in one group.
+MENU = [
+    ("Sales", [("me", "My day"), ("manager", "Scoreboard"), ("account_list", "Accounts"),
+               ("account_follow_ups", "Follow-ups"), ("signals", "Signals"), ("new_business", "New business"),
+               ("booking_pace", "Pace")]),
+    ("Revenue", [("monthly_summary", "Monthly summary"), ("customer_revenue", "By customer"),
+                 ("ae_dashboard", "AE performance"), ("market_analysis", "Languages & markets"),
+                 ("sector_analysis", "By sector"), ("management_performance", "Management")]),
+    ("Rates", [("rates", "Overview"), ("rates_customers", "Against the card"), ("rates_lengths", "Lengths"),
+               ("rates_trends", "Trends")]),
+    ("Planning", [("planning_grid", "Budgets & forecasts"), ("planning_history", "History")]),
+    ("Data", [("imports", "Imports"), ("language_review", "Language queue"), ("customer_review", "Customer queue"),
+              ("customer_list", "Customers"), ("customer_changes", "Change log"), ("customer_sectors", "Sector list"),
+              ("customer_agencies", "Agencies"), ("customer_stale", "Stale accounts")]),
+]
+
+
+ABOUT = {e: d for e, _, d in REPORT_PAGES}
+
+
+def _menu_for(groups: list, user) -> list:
+    """The menu's groups with only the pages this user may open (a group left empty is dropped)."""
+    out = []
+    for group, entries in groups:
+        mine = [entry for entry in entries if auth_web.may_open(user, entry[0])]
+        if mine:
+            out.append((group, mine))
+    return out
+
 # Column kinds shown right-aligned as figures (see queries.Column).
 NUMERIC = frozenset({"money", "change", "int", "pct", "change_pct", "pace", "id"})
 
@@ -202,6 +232,9 @@ class App:
         self.jinja.globals.update(url_for=self.url_for, bars=charts.bars, shares=charts.shares,
                                   may_open=auth_web.may_open, NUMERIC=NUMERIC, PACE_WORDS=queries.PACE_WORDS,
                                   pages=[(e, t, d, self.url_for(e)) for e, t, d in REPORT_PAGES],
+                                  menu_for=functools.partial(_menu_for, [
+                                      (group, [(e, label, TITLES[e], self.url_for(e), ABOUT[e]) for e, label in entries])
+                                      for group, entries in MENU]),
                                   table_rows=functools.partial(table_rows, self.jinja.filters, NUMERIC))
         self.check_startup()
         # One idle connection to each database for the life of the process. Without it a request
