@@ -368,6 +368,16 @@ def account_page(conn: sqlite3.Connection, account, today: dt.date) -> dict:
     }
 
 
+def month_grid(months: list[dict]) -> list[dict]:
+    """The account page's months ({month, gross}) as a year a row, newest first: {year, cells
+    (January to December, None where the 24 months do not reach), total of its cells}."""
+    years: dict[int, list] = {}
+    for m in months:
+        years.setdefault(m["month"] // 100, [None] * 12)[m["month"] % 100 - 1] = m["gross"]
+    return [{"year": year, "cells": cells, "total": round(sum(c for c in cells if c is not None), 2)}
+            for year, cells in sorted(years.items(), reverse=True)]
+
+
 def _head(conn, account: Ref) -> dict:
     if account.type == "customer":
         r = conn.execute("SELECT c.name, c.agency_chain, c.agency_id, coalesce(a.name, '') AS agency, c.sector_code,"

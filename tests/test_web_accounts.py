@@ -129,6 +129,31 @@ def test_the_list_shows_each_accounts_figures_as_the_workbook_sums_them(site):
     assert f'{sums["McDonalds"]["trailing"]:,.2f}' in page and f'href="/accounts/customer/{i["mcd"]}"' in page
 
 
+
+def test_the_account_page_shows_24_months_a_year_a_row_as_the_workbook_sums_them(site):
+    from account_book import rows as book_rows
+    i = ids(site)
+    by_month: dict[tuple[int, int], float] = {}
+    for row in book_rows():      # Dec-24 .. Nov-26: the 24 broadcast months up to TODAY's
+        if row.bill_code == "McDonalds" and (2024, 12) <= (row.month.year, row.month.month) <= (2026, 11):
+            key = (row.month.year, row.month.month)
+            by_month[key] = by_month.get(key, 0.0) + row.gross
+    page = client(site).get(f"/accounts/customer/{i['mcd']}").text
+    table = page[page.index('<table class="report months"'):]
+    table = table[:table.index("</table>")]
+    shown = {}
+    for year, cells in re.findall(r'<th scope="row" class="first">(\d{4})</th>(.*?)</tr>', table, re.S):
+        shown[int(year)] = [c.replace(",", "") for c in re.findall(r'<td class="num">([^<]*)</td>', cells)]
+    assert sorted(shown) == [2024, 2025, 2026]
+    for year, cells in shown.items():
+        assert len(cells) == 13
+        for month in range(1, 13):
+            inside = (2024, 12) <= (year, month) <= (2026, 11)
+            gross = by_month.get((year, month), 0.0)
+            expected = ("—" if not gross else f"{gross:.2f}") if inside else ""     # a month with no spot: a dash
+            assert cells[month - 1] == expected, (year, month)
+        assert cells[12] == f"{sum(v for (y, _), v in by_month.items() if y == year):.2f}"
+
 def test_an_ae_sees_every_account_but_figures_only_of_their_own_in_the_page_and_downloads(site):
     sums, i = expected(), ids(site)
     c = client(site, ANA)

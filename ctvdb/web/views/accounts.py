@@ -297,6 +297,7 @@ def _account(app, request: Request, account: Ref) -> Response:
         report = f"/reports/customer/{account.id}" + (f"?{urlencode({'ae': user.ae})}" if user.ae else "")
     body = _cached(app, key + ("html", user.role, planning.ae_key(user_ae) if user_ae else None, user.user.email), lambda: _render(
         app, "account", p=page, may=may, report=report, url=_url(account), csrf_token=CSRF_STAND_IN, user=user,
+        years=accounts_read.month_grid(page["revenue"]["months"]),
         aes=sorted(accounts.known_aes(conn)) if may["manage"] or user.role != "ae" else [],
         me=user.user.email, my_ae=planning.ae_key(user_ae) if user_ae else None, today=key[-1].isoformat(),
         roles=accounts.CONTACT_ROLES, role_words=accounts.ROLE_WORDS, kinds=accounts.ACTIVITY_KINDS,
