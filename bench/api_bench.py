@@ -29,7 +29,6 @@ import os
 import sqlite3
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -39,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ctvdb import db, tokens  # noqa: E402
 from ctvdb.web.queries import revenue_sheet  # noqa: E402
-from web_bench import Server, bench_session, new_data_version, pct  # noqa: E402
+from web_bench import Server, bench_session, new_data_version, pct, throughput  # noqa: E402
 
 GOAL_FIRST_BYTE_MS, GOAL_RATE, GOAL_RSS_MB = 100.0, 0.50, 20.0
 GOAL_UNCACHED_MS, GOAL_CACHED_MS, GOAL_RPS = 100.0, 5.0, 0.60
@@ -98,26 +97,6 @@ def reference(database: Path, first: int, last: int) -> tuple[float, int]:
         return (time.perf_counter() - started) * 1000, rows
     finally:
         conn.close()
-
-
-def throughput(port: int, headers: dict, path: str, clients: int, seconds: float) -> float:
-    counts = [0] * clients
-    stop = time.perf_counter() + seconds
-
-    def run(i: int) -> None:
-        client = Client(port, headers)
-        while time.perf_counter() < stop:
-            status, _ = client.get(path)
-            assert status == 200, status
-            counts[i] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts) / (time.perf_counter() - started)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -201,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         index = Client(server.port, session)
         index.timed("/reports/")
         index_times = [index.timed("/reports/") for _ in range(args.cached)]
-        trivial = throughput(server.port, session, "/reports/", args.clients, args.seconds)
+        trivial = throughput(lambda: Client(server.port, session), "/reports/", args.clients, args.seconds)
         endpoints = [
             ("meta", "/api/v1/meta", bearer),
             ("monthly summary", f"/api/v1/reports/monthly_summary?year={args.year}", bearer),
@@ -219,10 +198,10 @@ def main(argv: list[str] | None = None) -> int:
                 new_data_version(database)
                 uncached.append(c.timed(path))
             cached = [c.timed(path) for _ in range(args.cached)]
-            rps = throughput(server.port, headers, path, args.clients, args.seconds)
+            rps = throughput(lambda: Client(server.port, headers), path, args.clients, args.seconds)
             results.append((name, pct(uncached, 50), pct(uncached, 95), pct(cached, 50), pct(cached, 95), rps))
             print(f"  measured {name}", file=sys.stderr, flush=True)
-        trivial = (trivial + throughput(server.port, session, "/reports/", args.clients, args.seconds)) / 2
+        trivial = (trivial + throughput(lambda: Client(server.port, session), "/reports/", args.clients, args.seconds)) / 2
     finally:
         server.stop()
 

@@ -228,12 +228,14 @@ def new_data_version(database: Path) -> None:
     conn.close()
 
 
-def throughput(port: int, token: str, path: str, clients: int, seconds: float) -> float:
+def throughput(connect, path: str, clients: int, seconds: float) -> float:
+    """Requests a second for `path` from `clients` keep-alive clients at once, each made by
+    connect() (a client with get(path) -> (status, body)); every answer must be a 200."""
     counts = [0] * clients
     stop = time.perf_counter() + seconds
 
     def run(i: int) -> None:
-        client = Client(port, token)
+        client = connect()
         while time.perf_counter() < stop:
             status, _ = client.get(path)
             assert status == 200, status
@@ -376,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         client = Client(server.port, token)
         client.timed("/reports/")
         index_times = [client.timed("/reports/") for _ in range(args.cached)]
-        trivial = throughput(server.port, token, "/reports/", args.clients, args.seconds)
+        trivial = throughput(lambda: Client(server.port, token), "/reports/", args.clients, args.seconds)
         for name, path in pages:
             uncached, cached = [], []
             # One request first, not counted: a server compiles a page's template and imports its
@@ -387,10 +389,10 @@ def main(argv: list[str] | None = None) -> int:
                 uncached.append(client.timed(path))
             for _ in range(args.cached):
                 cached.append(client.timed(path))
-            rps = throughput(server.port, token, path, args.clients, args.seconds)
+            rps = throughput(lambda: Client(server.port, token), path, args.clients, args.seconds)
             results.append((name, pct(uncached, 50), pct(uncached, 95), pct(cached, 50), pct(cached, 95), rps))
             print(f"  measured {name}", file=sys.stderr, flush=True)
-        trivial_after = throughput(server.port, token, "/reports/", args.clients, args.seconds)
+        trivial_after = throughput(lambda: Client(server.port, token), "/reports/", args.clients, args.seconds)
     finally:
         server.stop()
 
