@@ -414,6 +414,9 @@ def test_an_ae_marks_their_own_follow_up_done_on_an_account_not_theirs_and_not_a
     bob = client(site, BOB)
     listed = bob.get("/accounts/follow-ups").text
     assert "Ask about Tết" in listed and "(overdue)" in listed and "Send the rate card" not in listed
+    page = bob.get(url).text     # his own follow-up's Done is on the account page too, Alice's is not
+    assert len([f for f in forms(page, url) if f.fields.get("follow_up_id") == str(bobs)]) == 1
+    assert not [f for f in forms(page, url) if f.fields.get("follow_up_id") == str(alices)]
     done = account_form(listed, url, "Done", follow_up_id=bobs)
     # his right is on his own follow-up only: Alice's on the same account is refused, and stays open
     refused = done.submit(bob, "Done", follow_up_id=alices)
