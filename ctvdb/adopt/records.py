@@ -15,9 +15,11 @@ the whole adopt succeeds. What comes over, and where:
   ctvdb keeps one sector per customer, so a secondary sector is named as not brought.
 - revenue classes (`customers.revenue_class`, migration 026) -> `customers.revenue_class`; a
   source without the column gets ctvdb's rule (a Political customer is irregular).
-- budgets: the active version of each year (`budget_versions`/`budget_data`) is ctvdb's budget,
-  the other versions are kept as `plan_history` rows before it (how "csv": a version is a loaded
-  file), so every cell's latest history row is its amount as ctvdb's planning expects; the older
+- budgets: the active version of each year (`budget_versions`/`budget_data`) is ctvdb's budget;
+  every version's cells are `plan_history` rows in the order the versions were made (how "csv": a
+  version is a loaded file, changed_by who made it), and where a later inactive version left a
+  cell at another amount, a last row by "adopt" puts the active version's back, so every cell's
+  latest history row is its amount as ctvdb's planning expects; the older
   flat `budget` table is brought for the years without versions. Forecasts (`forecast`) with their
   `forecast_history` -> `forecasts` + `plan_history` (how "web"). An amount for an AE ctvdb does not
   know (no spot, and no user with that AE) is not brought.
@@ -285,12 +287,11 @@ class _Records:
         for v in versions:        # the active version of a year; of several, the newest
             if v["is_active"] not in (0, "0", None):
                 active[v["year"]] = v
-        order = {v["version_id"]: (v is active.get(v["year"]), v["created_date"] or "", v["version_id"])
-                 for v in versions}
+        order = {v["version_id"]: (v["created_date"] or "", v["version_id"]) for v in versions}
         steps: dict[tuple[str, int], list] = defaultdict(list)
         final: dict[tuple[str, int], float] = {}
         left = []
-        for row in sorted(cells, key=lambda c: (order.get(c["version_id"], (False, "", 0)), c["budget_data_id"])):
+        for row in sorted(cells, key=lambda c: (order.get(c["version_id"], ("", 0)), c["budget_data_id"])):
             version = by_id.get(row["version_id"])
             if version is None:
                 left.append(("budget_data", row["budget_data_id"], f"its version {row['version_id']} does not exist"))
