@@ -226,7 +226,8 @@ def test_an_alias_routes_the_next_import_s_bill_code_to_its_customer(adopted, tm
     importer.import_workbook(target, tmp_path / "log.xlsx", mode="manual", today=TODAY)
     conn = db.connect(target)
     got = dict(conn.execute("SELECT bill_code, customer_id FROM spots WHERE broadcast_month = 202502 AND id > 1320"))
-    assert got == {"Lucky Casino": 14, "Toyota Dealers Association": 16, "admerasia": 20}
+    # The case duplicates' shared bill code goes to the one waiting in the queue until a person decides.
+    assert got == {"Lucky Casino": 14, "Toyota Dealers Association": 16, "admerasia": 21}
 
 
 def test_a_spot_ctvdb_cannot_take_fails_adopt_naming_it_and_the_target_holds_nothing(tmp_path, rows):
@@ -353,3 +354,16 @@ def test_the_report_pages_show_the_source_s_figures_and_the_queue_proposes_the_c
     section = queue[queue.index('id="customer-21"'):]
     section = section[:section.index("</section>")]
     assert "letter case" in section and 'name="into" value="20"' in section
+
+
+def test_the_proposed_case_merge_moves_every_spot_of_the_duplicate(adopted, rows):
+    from ctvdb import customers
+
+    target, _ = adopted
+    conn = db.connect(target)
+    customers.merge(conn, "someone@station.example", 20, [21])
+    both = sum(1 for row in rows if row["bill_code"] in ("Admerasia", "ADMERASIA"))
+    assert dict(conn.execute("SELECT customer_id, count(*) FROM spots WHERE customer_id IN (20, 21) GROUP BY 1")) == {
+        20: both}
+    assert dict(conn.execute("SELECT customer_id, sum(spots) FROM customer_total_summary"
+                             " WHERE customer_id IN (20, 21) GROUP BY 1")) == {20: both}
