@@ -196,10 +196,9 @@ INSERT_SPOT = (f"INSERT INTO spots ({', '.join(_SPOT_COLUMNS)}) "
 def create_tables(conn: sqlite3.Connection) -> None:
     """The source's tables that adopt reads, and the records part's when that module exists."""
     conn.executescript(SOURCE_DDL)
-    if importlib.util.find_spec("source_db_records") is not None:   # tests/ is on sys.path, as for xlsx_rows
-        import source_db_records
-
-        source_db_records.create_record_tables(conn)
+    # tests/ is on sys.path, as for xlsx_rows; the module is the records part's, written beside this one.
+    if importlib.util.find_spec("source_db_records") is not None:
+        importlib.import_module("source_db_records").create_record_tables(conn)
 
 
 def create_source(path: str | Path) -> sqlite3.Connection:

@@ -226,7 +226,8 @@ def test_an_alias_routes_the_next_import_s_bill_code_to_its_customer(adopted, tm
     importer.import_workbook(target, tmp_path / "log.xlsx", mode="manual", today=TODAY)
     conn = db.connect(target)
     got = dict(conn.execute("SELECT bill_code, customer_id FROM spots WHERE broadcast_month = 202502 AND id > 1320"))
-    assert got == {"Lucky Casino": 14, "Toyota Dealers Association": 16, "admerasia": 20}
+    # The case duplicates' shared bill code goes to the one waiting in the queue until a person decides.
+    assert got == {"Lucky Casino": 14, "Toyota Dealers Association": 16, "admerasia": 21}
 
 
 def test_a_spot_ctvdb_cannot_take_fails_adopt_naming_it_and_the_target_holds_nothing(tmp_path, rows):
@@ -297,3 +298,72 @@ def test_the_command_prints_the_reconciliation_and_writes_the_report(tmp_path, s
     # A second run without --replace: refused, one line, exit 1.
     assert main(["adopt", str(source), "--db", str(target)]) == 1
     assert "Adopt failed: target" in capsys.readouterr().out
+
+
+def test_figures_that_do_not_reconcile_fail_adopt_and_leave_the_target_as_it_was(tmp_path, source, monkeypatch):
+    from ctvdb import summaries
+
+    target = tmp_path / "ctvdb.db"
+    db.init(target)
+    monkeypatch.setattr(summaries, "refresh_summaries", lambda conn, months, *a, **k: None)   # summaries left empty
+    with pytest.raises(AdoptError, match="do not reconcile.*Sep-24: source 53 spots"):
+        adopt(source, target, today=TODAY)
+    conn = db.connect(target)
+    assert conn.execute("SELECT count(*) FROM spots").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 0
+
+
+def test_the_users_of_an_existing_empty_target_are_kept(tmp_path, source):
+    from ctvdb import auth
+
+    target = tmp_path / "ctvdb.db"
+    db.init(target)
+    conn = db.connect_auth(target)
+    auth.add_user(conn, "boss@station.example", "a long enough password 1", "admin")
+    conn.close()
+    adopt(source, target, today=TODAY)
+    conn = db.connect_auth(target)
+    assert auth.get_user(conn, "boss@station.example") is not None
+
+
+def test_the_report_pages_show_the_source_s_figures_and_the_queue_proposes_the_case_merge(
+        adopted, rows, session_token):
+    from werkzeug.test import Client
+
+    from ctvdb.auth_web import SESSION_COOKIE
+    from ctvdb.config import Config
+    from ctvdb.web import cache
+    from ctvdb.web.app import create_app
+    from test_web_app import PageTables, money
+
+    target, _ = adopted
+    cache.REPORTS.clear()
+    cache.FOOTER.clear()
+    client = Client(create_app(Config(database_path=target),
+                               now=lambda: dt.datetime(2025, 1, 20, 12, tzinfo=dt.timezone.utc)))
+    client.set_cookie(SESSION_COOKIE, session_token(target))
+    page = PageTables(client.get("/reports/monthly/revenue-summary?year=2024").get_data(as_text=True))
+    shown = {r["Month"]: r for r in page.records("months")}
+    for label in ("Sep-24", "Oct-24", "Nov-24", "Dec-24"):
+        paid = [r for r in rows if r["broadcast_month"] == label and r["revenue_type"] == "Internal Ad Sales"
+                and r["gross_rate"] > 0]   # the page counts Internal Ad Sales spots with a gross
+        assert shown[label]["Spots"] == f"{len(paid):,}"
+        assert shown[label]["Total gross"] == money(sum(r["gross_rate"] for r in paid))
+        assert shown[label]["Status"] == ("CLOSED" if label in CLOSED else "OPEN")
+    queue = client.get("/customers/review").get_data(as_text=True)
+    section = queue[queue.index('id="customer-21"'):]
+    section = section[:section.index("</section>")]
+    assert "letter case" in section and 'name="into" value="20"' in section
+
+
+def test_the_proposed_case_merge_moves_every_spot_of_the_duplicate(adopted, rows):
+    from ctvdb import customers
+
+    target, _ = adopted
+    conn = db.connect(target)
+    customers.merge(conn, "someone@station.example", 20, [21])
+    both = sum(1 for row in rows if row["bill_code"] in ("Admerasia", "ADMERASIA"))
+    assert dict(conn.execute("SELECT customer_id, count(*) FROM spots WHERE customer_id IN (20, 21) GROUP BY 1")) == {
+        20: both}
+    assert dict(conn.execute("SELECT customer_id, sum(spots) FROM customer_total_summary"
+                             " WHERE customer_id IN (20, 21) GROUP BY 1")) == {20: both}

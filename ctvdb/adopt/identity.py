@@ -17,7 +17,8 @@ reports use, and says so in the report:
 Source ids are kept as ctvdb ids. Customers whose names differ only in letter case (the source
 split "ADMERASIA" and "Admerasia") stay two customers, with their own figures; the later one is
 left in the workbench's resolution queue with the merge proposed in its reason, never merged
-here. An alias that points at an inactive customer is kept, and that customer comes over
+here. The bill code they share (ctvdb matches bill codes whatever their case) belongs to the
+one in the queue, so that the merge proposed there moves its spots. An alias that points at an inactive customer is kept, and that customer comes over
 inactive (hidden from pick lists, never from figures; ctvdb's import reactivates it when spots
 arrive). Every other adopted customer counts as reviewed: people looked at them in the source.
 """
@@ -219,9 +220,14 @@ class Identity:
                     self.notes.append(f"Alias “{code}” points at inactive customer {target}: kept; the customer "
                                       f"comes over inactive, and ctvdb's import reactivates it when spots arrive.")
         self.reports.append(KindReport("customer aliases", len(aliases), len(aliases) - len(left), left))
+        queued = {later for later, _ in self.case_duplicates}
         for key, counts in self.code_customers.items():
-            if key not in owner:
-                owner[key] = max(sorted(counts), key=lambda c: counts[c])
+            if key in owner:
+                continue
+            # A bill code shared by case duplicates belongs to the one waiting in the queue, so the
+            # merge proposed there (it into the other) takes the code and its spots with it.
+            waiting = sorted(c for c in counts if c in queued)
+            owner[key] = waiting[-1] if waiting else max(sorted(counts), key=lambda c: counts[c])
         for key, customer_id in self.customer_keys.items():
             owner.setdefault(key, customer_id)
             spelling.setdefault(key, key)
