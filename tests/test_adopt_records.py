@@ -117,6 +117,11 @@ def build_source(path) -> None:
     rec.set_customer(conn, 11, commission_rate=150)
     rec.set_agency(conn, 1, commission_rate=12.5, edi_code="ADM01", order_rate_basis="net")
     rec.set_agency(conn, 2, edi_billing=1)
+    # Notes typed on the entities themselves.
+    rec.set_customer(conn, 11, notes="Owner speaks Cantonese;\nbooks every Lunar New Year",
+                     updated_date="2024-08-08 08:00:00")
+    rec.set_customer(conn, 14, notes="Gone")
+    rec.set_agency(conn, 2, notes="x" * 5000, updated_date="2024-08-09 08:00:00")
     # AE assignments (007) and an assigned_ae without one (004).
     rec.ae_assignment(conn, "customer", 10, "Jose Ruiz", "2024-01-15 10:00:00", "2024-07-01 09:00:00")  # 1
     rec.ae_assignment(conn, "customer", 10, "Charmaine Lane", "2024-07-01 09:00:00")                   # 2
@@ -306,6 +311,8 @@ def test_contacts_addresses_terms_assignments_activities_and_follow_ups_show_on_
     assert other["contacts"] == [] and other["addresses"] == []   # the inactive ones are kept, removed
     assert conn.execute("SELECT count(*) FROM account_contacts WHERE removed_at IS NOT NULL").fetchone()[0] == 1
     assert [(f["owner"], f["done_at"]) for f in other["follow_ups"]] == [("CHARMAINE LANE", "2025-01-09T17:00:00Z")]
+    assert [(a["kind"], a["happened_on"], a["who"], a["text"]) for a in other["activities"]] == [
+        ("note", "2024-08-08", "adopt", "Notes in CTV BookedBiz DB: Owner speaks Cantonese;\nbooks every Lunar New Year")]
 
 
 def test_every_account_record_left_behind_is_named_with_its_reason(adopted):
@@ -335,6 +342,9 @@ def test_every_account_record_left_behind_is_named_with_its_reason(adopted):
     assert _counts(kinds["follow-ups"]) == (4, 2) and set(follow_ups) == {("entity_activity", 8), ("entity_activity", 9)}
     assert "give a date" in follow_ups[("entity_activity", 8)]
     assert "no AE “SOMEBODY”" in follow_ups[("entity_activity", 9)]
+    notes = _left(kinds["account notes"])
+    assert _counts(kinds["account notes"]) == (3, 1) and set(notes) == {("customers", 14), ("agencies", 2)}
+    assert "too long (at most 5,000)" in notes[("agencies", 2)]
 
 
 def test_users_are_in_the_sign_in_database_with_role_and_ae_and_no_password(adopted):
@@ -381,6 +391,7 @@ def test_one_change_row_per_kind_says_what_was_adopted(adopted):
         ("customer_account", "The AE assignments of 2 customer accounts adopted from CTV BookedBiz DB"),
         ("activity", "3 activities adopted from CTV BookedBiz DB"),
         ("follow_up", "2 follow-ups adopted from CTV BookedBiz DB"),
+        ("activity", "The notes of 1 customers and agencies adopted from CTV BookedBiz DB"),
     ]
     touched = {r[0] for r in conn.execute(
         "SELECT o.object_id FROM change_objects o JOIN changes c ON c.id = o.change_id"

@@ -25,8 +25,9 @@ the whole adopt succeeds. What comes over, and where:
   know (no spot, and no user with that AE) is not brought.
 - contacts, addresses (`entity_addresses` and the older address columns on the entities),
   billing terms (commission %, PO number, EDI, affidavit, order basis), AE assignments with their
-  dates, activities (calls, emails, meetings, notes, status changes as notes) and follow-ups (the
-  source's activities with a due date, migration 009) -> the `account_*` tables and `accounts`.
+  dates, activities (calls, emails, meetings, notes, status changes as notes), follow-ups (the
+  source's activities with a due date, migration 009) and the notes typed on a customer or agency
+  itself (as a note on its page) -> the `account_*` tables and `accounts`.
   Each field goes through ctvdb's own checks (accounts.email, phone, commission, day, text);
   a record that fails one is not brought, with ctvdb's sentence as the reason.
 - users -> the sign-in database: email, name, role (AE -> ae with the AE of their name), and no
@@ -79,6 +80,7 @@ def adopt_records(src: sqlite3.Connection, dst: sqlite3.Connection, ids: IdMap,
     reports.append(run.assignments())
     reports.append(run.activities())
     reports.append(run.follow_ups())
+    reports.append(run.account_notes())
     return reports
 
 
@@ -608,6 +610,34 @@ class _Records:
                  _who(row["created_by"]) if done else None)).lastrowid)
         self.log("follow_up", written, f"{len(written)} follow-ups")
         return KindReport("follow-ups", len(rows), len(rows) - len(left), left)
+
+    def account_notes(self) -> KindReport:
+        """The notes typed on a customer or agency itself (customers.notes, agencies.notes): ctvdb's
+        account has no such field, so each becomes a note on the account's page, dated when the
+        source last changed the entity."""
+        found = []
+        for kind, table, key in (("customer", "customers", "customer_id"), ("agency", "agencies", "agency_id")):
+            found += [{**r, "id": r[key], "table": table, "kind": kind}
+                      for r in self.rows(table, (key, "notes", "created_date", "updated_date"), key)
+                      if str(r["notes"] or "").strip()]
+        left, written = [], []
+        for r in found:
+            ref, why = self.account(r["kind"], r["id"])
+            if ref is None:
+                left.append((r["table"], r["id"], why))
+                continue
+            stamp = _stamp(r["updated_date"]) or _stamp(r["created_date"]) or self.now
+            try:
+                said = accounts.text(f"Notes in {SOURCE}: {str(r['notes']).strip()}", "text", accounts.LONG_TEXT,
+                                     lines=True)
+            except ChangeError as exc:
+                left.append((r["table"], r["id"], str(exc)))
+                continue
+            written.append(self.dst.execute(
+                "INSERT INTO account_activities (account_type, account_id, kind, happened_on, who, text, logged_at)"
+                " VALUES (?, ?, 'note', ?, ?, ?, ?)", (ref.type, ref.id, stamp[:10], ADOPTER, said, stamp)).lastrowid)
+        self.log("activity", written, f"The notes of {len(written)} customers and agencies")
+        return KindReport("account notes", len(found), len(found) - len(left), left)
 
     # -- users ----------------------------------------------------------------------------
 
