@@ -21,7 +21,7 @@ from werkzeug.test import Client
 
 import source_db
 import source_db_records as rec
-from ctvdb import auth, cli, db
+from ctvdb import auth, cli, db, planning
 from ctvdb.accounts import Ref
 from ctvdb.accounts_read import account_page
 from ctvdb.adopt.model import IdMap
@@ -258,6 +258,11 @@ def test_forecasts_with_their_history_and_the_cell_history_ends_at_the_cell(adop
         ("CHARMAINE LANE", 202503, None, 60000, "lee@station.example"),
         ("CHARMAINE LANE", 202503, 60000, None, "adopt"),    # no forecast in the source any more
     ]
+    # As planning reads a month's forecasts on a day: Charmaine's January as of Jan 7 (Pacific) was
+    # the first history row, as of Jan 10 the second.
+    assert planning.as_of(conn, "forecast", 202501, dt.date(2025, 1, 7))["CHARMAINE LANE"]["amount"] == 48000
+    assert planning.as_of(conn, "forecast", 202501, dt.date(2025, 1, 10))["CHARMAINE LANE"]["amount"] == 50000
+    assert "CHARMAINE LANE" not in planning.as_of(conn, "forecast", 202501, dt.date(2025, 1, 4))
     assert _counts(kinds["forecast cells"]) == (3, 2) and list(_left(kinds["forecast cells"])) == [("forecast", 3)]
     assert _counts(kinds["forecast history"]) == (4, 3)
     assert list(_left(kinds["forecast history"])) == [("forecast_history", 3)]
