@@ -18,7 +18,9 @@ class IdMap:
     """Source id -> ctvdb id for customers and agencies, and the AE names seen on the spots.
 
     A source customer merged into another (by the source's own decisions) maps to the customer
-    it was merged into; a source id missing from the map was not brought over.
+    it was merged into; a source id missing from the map was not brought over. ae_names are
+    ctvdb's AE keys of the adopted spots (spots.ae: the sales person trimmed and upper-cased,
+    'UNKNOWN' when blank), filled in before the records part is called.
     """
 
     customer: dict[int, int] = field(default_factory=dict)
