@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ctvdb import pace_cli
     from ctvdb import accounts_cli
     from ctvdb import tokens_cli   # issue 16, API tokens
+    from ctvdb import adopt_cli    # issue 17, switching over from CTV BookedBiz DB
     from ctvdb.web import commands as web_commands
 
     parser = argparse.ArgumentParser(prog="ctvdb", description=__doc__.splitlines()[0])
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     pace_cli.add_commands(sub)
     accounts_cli.add_commands(sub)
     tokens_cli.add_commands(sub)
+    adopt_cli.add_commands(sub)
     return parser
 
 
