@@ -33,6 +33,10 @@ from ctvdb.rows import SPOT_COLUMNS, RowReader  # noqa: E402
 from ctvdb.sample import write_sample  # noqa: E402
 
 _AT = {name: SPOT_COLUMNS.index(name) for name in SPOT_COLUMNS}
+# One log of 1.5 M spots is a single sheet of about 1.2 GB of XML, above the bound a workbook may
+# claim by default (1 GB): this run, and the import it starts, allow 4 GB.
+XML_MB = 4096
+os.environ["CTVDB_MAX_XML_MB"] = str(XML_MB)
 _MEASURE = """
 import resource, subprocess, sys, time
 start = time.perf_counter()
@@ -55,7 +59,7 @@ def build_source(book_path: Path, path: Path) -> int:
     customers: dict[str, int] = {}
     reader = RowReader()
     pending, written = [], 0
-    with workbook.Workbook.open(book_path) as book:
+    with workbook.Workbook.open(book_path, max_xml_bytes=XML_MB << 20) as book:
         for part in book.parts():
             for row in part.rows:
                 if reader.is_trade(row):

@@ -283,7 +283,7 @@ def undo(conn, actor: str, change_id: int) -> int:
         created = change.after.get("created")
         undo_id = _apply(conn, actor, "undo", change.object_id, f"Change {change_id} was undone ({change.summary})",
                          change.before["codes"], {i: s for i, s in restore.items() if i != created},
-                         undoes=change_id)
+                         undoes=change_id, keep=change.after.get("kept_spellings"))
         if created is not None:
             conn.execute("DELETE FROM customers WHERE id = ?", (created,))
         _drop_unused_agencies(conn, change.after.get("new_agencies", []))
@@ -328,7 +328,7 @@ def apply_columns(conn, actor: str, kind: str, object_id: int, summary: str, upd
 
 def _apply(conn, actor: str, kind: str, object_id: int, summary: str, moves: dict[str, int],
            updates: dict[int, dict], undoes: int | None = None, created: int | None = None,
-           new_agencies: tuple[int, ...] = ()) -> int:
+           new_agencies: tuple[int, ...] = (), keep: dict[str, list[str]] | None = None) -> int:
     """Set customers' columns, point bill codes at customers (and their spots with them), bump
     the version of every customer touched, rebuild their summaries and record the change."""
     moves = {key: int(cid) for key, cid in moves.items()}
@@ -342,8 +342,9 @@ def _apply(conn, actor: str, kind: str, object_id: int, summary: str, moves: dic
             continue
         conn.execute(f"UPDATE customers SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
                      (*columns.values(), customer_id))
-    whole = _whole_customers(conn, moves, owners)
-    _point(conn, moves, owners)
+    # An undo that leaves spellings where they are moves part of a customer's spots: rebuilt, not folded.
+    whole = None if keep else _whole_customers(conn, moves, owners)
+    had = _point(conn, moves, owners, keep)
     conn.execute("UPDATE customers SET version = version + 1 WHERE id IN (SELECT value FROM json_each(?))",
                  (_json(touched),))
     # Only spots changing customer change a summary; names, agencies and classes do not.
@@ -354,6 +355,8 @@ def _apply(conn, actor: str, kind: str, object_id: int, summary: str, moves: dic
     after = {"codes": moves, "customers": {i: _state(conn, i) for i in touched},
              "versions": {i: get(conn, i).version for i in touched},
              "created": created, "new_agencies": list(new_agencies)}
+    if had:
+        after["kept_spellings"] = had
     return changes.record(conn, actor, kind, object_id, before, after, summary, touched=tuple(touched),
                           undoes=undoes)
 
@@ -375,22 +378,40 @@ def _whole_customers(conn, moves: dict[str, int], owners: dict[str, int]) -> dic
     return {owner: targets.pop() for owner, targets in into.items()}
 
 
-def _point(conn, moves: dict[str, int], owners: dict[str, int]) -> None:
+def _point(conn, moves: dict[str, int], owners: dict[str, int],
+           keep: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """bill_codes and the spots follow `moves` ({code key: customer}). The spots are found by
-    their customer (an index) and their bill code's spellings, lower-cased here as the import does."""
+    their customer (an index) and their bill code's spellings, lower-cased here as the import does.
+
+    A customer can hold spots of a code key it does not own: a customer the system ctvdb replaced
+    split by letter case ("Admerasia" and "ADMERASIA", ctvdb adopt), whose key went to the other.
+    What this returns, {code key: the spellings of it that the customer it moves to had of its
+    own}, is what an undo passes back as `keep`: those spellings stay, so the undo hands back
+    exactly the spots the change took."""
+    keep = keep or {}
     by_owner: dict[int, dict[str, int]] = {}
     for key, target in moves.items():
         if owners[key] != target:
             by_owner.setdefault(owners[key], {})[key] = target
+    had: dict[str, list[str]] = {}
+    for target in {t for keys in by_owner.values() for t in keys.values()}:
+        row = conn.execute("SELECT identity_key FROM customers WHERE id = ?", (target,)).fetchone()
+        key = row[0] if row else None
+        if key is not None and any(k == key for keys in by_owner.values() for k, t in keys.items() if t == target):
+            own = sorted(r[0] for r in conn.execute(
+                "SELECT DISTINCT bill_code FROM spots WHERE customer_id = ?", (target,)) if r[0].lower() == key)
+            if own:
+                had[key] = own
     conn.executemany("UPDATE bill_codes SET customer_id = ? WHERE code_key = ?",
                      [(target, key) for key, target in moves.items()])
     for owner, keys in by_owner.items():
         spellings = [r[0] for r in conn.execute("SELECT DISTINCT bill_code FROM spots WHERE customer_id = ?", (owner,))]
         for target in set(keys.values()):
-            moving = [s for s in spellings if keys.get(s.lower()) == target]
+            moving = [s for s in spellings if keys.get(s.lower()) == target and s not in keep.get(s.lower(), ())]
             if moving:
                 conn.execute("UPDATE spots SET customer_id = ? WHERE customer_id = ? AND bill_code IN "
                              "(SELECT value FROM json_each(?))", (target, owner, _json(moving)))
+    return had
 
 
 def _state(conn, customer_id: int) -> dict:

@@ -367,3 +367,14 @@ def test_the_proposed_case_merge_moves_every_spot_of_the_duplicate(adopted, rows
         20: both}
     assert dict(conn.execute("SELECT customer_id, sum(spots) FROM customer_total_summary"
                              " WHERE customer_id IN (20, 21) GROUP BY 1")) == {20: both}
+    # and its undo hands back exactly the duplicate's spots: each spelling to the customer the source gave it
+    change_id = conn.execute("SELECT max(id) FROM changes WHERE kind = 'merge'").fetchone()[0]
+    customers.undo(conn, "someone@station.example", change_id)
+    split = {20: sum(1 for row in rows if row["bill_code"] == "Admerasia"),
+             21: sum(1 for row in rows if row["bill_code"] == "ADMERASIA")}
+    assert split[20] and split[21]
+    assert dict(conn.execute("SELECT customer_id, count(*) FROM spots WHERE customer_id IN (20, 21) GROUP BY 1")) == split
+    assert dict(conn.execute("SELECT customer_id, sum(spots) FROM customer_total_summary"
+                             " WHERE customer_id IN (20, 21) GROUP BY 1")) == split
+    assert dict(conn.execute("SELECT bill_code, customer_id FROM spots WHERE customer_id IN (20, 21)"
+                             " GROUP BY 1, 2")) == {"Admerasia": 20, "ADMERASIA": 21}
