@@ -108,6 +108,17 @@ def require_existing(path: Path) -> None:
         raise DatabaseError(f"database {path} is not a file")
 
 
+def copy_file(source: Path, target: Path) -> None:
+    """A consistent copy of one SQLite database file (SQLite's online backup: a file being
+    written, its write-ahead log included, copies as one committed state)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
 def auth_path(path: str | Path) -> Path:
     """The sign-in database beside a main database: production.db -> production.auth.db."""
     path = Path(path)

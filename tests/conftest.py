@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,12 +73,7 @@ def private_copy(tmp_path):
         for src_path, dst_path in ((source, target), (db.auth_path(source), db.auth_path(target))):
             if not src_path.exists():
                 continue
-            src, dst = sqlite3.connect(src_path), sqlite3.connect(dst_path)
-            try:
-                src.backup(dst)
-            finally:
-                src.close()
-                dst.close()
+            db.copy_file(src_path, dst_path)
         return target
     return copy
 

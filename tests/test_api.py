@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import logging
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,12 +47,7 @@ class Site:
 
 def copy_database(source: Path, target: Path) -> Path:
     for src_path, dst_path in ((source, target), (db.auth_path(source), db.auth_path(target))):
-        src, dst = sqlite3.connect(src_path), sqlite3.connect(dst_path)
-        try:
-            src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        db.copy_file(src_path, dst_path)
     return target
 
 

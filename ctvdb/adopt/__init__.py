@@ -275,12 +275,7 @@ def _contracts_seen(src, conn) -> None:
 
 def _copy_database(source: Path, target: Path) -> None:
     _remove(target)
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    db.copy_file(source, target)
 
 
 def _put_in_place(work: Path, target: Path) -> None:
