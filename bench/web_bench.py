@@ -9,6 +9,11 @@ starts `uvicorn ctvdb.web.asgi:app` on a free port, with production's options, a
 - uncached: the first request after a new data version (a reference load is recorded before
   each sample, so the report cache misses exactly as after a nightly import), in a server that
   has drawn the page once before (its template compiled, its code imported);
+  With --restamp open, each new data version also stamps the rate summaries of this broadcast month
+  and later anew, as after a daily import (which replaces no earlier month: those are closed or, once
+  a new month has begun, no longer refreshed; DOMAIN.md, closed months); with
+  --restamp all, every month's, as after a rebuild: the rates pages then read and decode all their
+  months again, their worst case;
 - cached: the same request again, p50 / p95;
 - req/s with 8 concurrent keep-alive clients, cached, beside the trivial index page in the same run.
 
@@ -37,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from ctvdb import auth, db  # noqa: E402
 from ctvdb.auth_web import SESSION_COOKIE  # noqa: E402
 from ctvdb.web.commands import UVICORN_OPTIONS  # noqa: E402
+from ctvdb.web.queries.base import current_month  # noqa: E402
 
 GOAL_UNCACHED_MS, GOAL_CACHED_MS, GOAL_RATIO = 100.0, 5.0, 0.60
 
@@ -219,12 +225,17 @@ class Client:
         return elapsed
 
 
-def new_data_version(database: Path) -> None:
-    """Record a (no-op) reference load: a new data version, so every report is a cache miss."""
+def new_data_version(database: Path, restamp: str | None = None) -> None:
+    """Record a (no-op) reference load: a new data version, so every report is a cache miss. With
+    `restamp` "open" the rate summaries of this broadcast month and later also get a new stamp (as
+    after a daily import rewrote them), with "all" every month's."""
     conn = sqlite3.connect(database)
     with conn:
         conn.execute("INSERT INTO reference_loads (kind, source_file, rows_loaded, loaded_at)"
                      " VALUES ('sectors', 'bench: new data version', 0, '2000-01-01T00:00:00Z')")
+        if restamp:
+            conn.execute("UPDATE rate_summary_stamps SET stamp = random()" + (
+                f" WHERE broadcast_month >= {current_month(dt.date.today())}" if restamp == "open" else ""))
     conn.close()
 
 
@@ -264,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each req/s run")
     parser.add_argument("--only", help="measure only the pages whose name holds this text")
     parser.add_argument("--db", type=Path, help="database (default var/bench/web-<spots>.db)")
+    parser.add_argument("--restamp", choices=("open", "all"),
+                        help="each new data version also stamps these months' rate summaries anew")
     args = parser.parse_args(argv)
 
     today = dt.date.today()
@@ -385,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             # code once after it starts, not after every import; uncached is a new data version's cost.
             client.timed(path)
             for _ in range(args.samples):
-                new_data_version(database)
+                new_data_version(database, args.restamp)
                 uncached.append(client.timed(path))
             for _ in range(args.cached):
                 cached.append(client.timed(path))
@@ -412,6 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'index page (reference)':32} {'':>12} {'':>8} {pct(index_times, 50):9.2f}ms "
           f"{index_p95:5.2f}ms {'1.00x':>9} {trivial:8.0f} {'100%':>9}")
     print(f"\nLoad average {os.getloadavg()[0]:.2f} at the end (other work on the machine skews p95).")
+    print("Each uncached sample followed a reference load" + {
+        None: " (no month's rate summaries rewritten: what a process keeps of them stays good).",
+        "open": ", with this month's and later months' rate summaries stamped anew, as after a daily import.",
+        "all": ", with every month's rate summaries stamped anew (all read and decoded again)."}[args.restamp])
     print(f"\nGoals: uncached p95 <= {GOAL_UNCACHED_MS:.0f} ms, cached p95 <= {GOAL_CACHED_MS:.0f} ms, "
           f"(or <= 1.25x the index page's p95), cached req/s >= {GOAL_RATIO:.0%} of the index page's; "
           f"{len(results) - failed} of {len(results)} met.")

@@ -20,8 +20,10 @@ and undos change nothing here.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 
 import numpy as np
@@ -133,6 +135,7 @@ def sort_cubes(conn: sqlite3.Connection) -> int:
         names, entries = by_ae(json.loads(names), np.frombuffer(data, dtype=CUBE_DTYPE))
         conn.execute("UPDATE rate_summary SET names = ?, entries = ? WHERE broadcast_month = ?",
                      (json.dumps(names), entries.tobytes(), month))
+    restamp(conn, [month for month, _, _ in rows])
     return len(rows)
 
 
@@ -243,6 +246,166 @@ def store_computed(conn: sqlite3.Connection, month: int, answer) -> None:
     conn.executemany("INSERT INTO rate_summary VALUES (?, ?, ?)", [(month, *row) for row in cube_rows])
     conn.executemany("INSERT INTO rate_cut_summary VALUES (?, ?, ?, ?)",
                      [(name, month, names, data) for name, names, data in cut_rows])
+    # A new stamp (v22): what a process kept of the month's rows before is not read again.
+    restamp(conn, [month])
+
+
+def restamp(conn: sqlite3.Connection, months: Iterable[int]) -> None:
+    """Give each of `months` a new stamp: its rows changed."""
+    if _stamped(conn):
+        conn.executemany("INSERT INTO rate_summary_stamps (broadcast_month, stamp) VALUES (?, ?)"
+                         " ON CONFLICT (broadcast_month) DO UPDATE SET stamp = excluded.stamp",
+                         [(month, new_stamp()) for month in months])
+
+
+def _stamped(conn: sqlite3.Connection) -> bool:
+    """Whether the database has the stamps (not while migrations 18 and 21 build the summaries of
+    a database before version 22, whose own migration then stamps every month)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rate_summary_stamps'"
+                        ).fetchone() is not None
+
+
+def new_stamp() -> int:
+    """A month's stamp: random, so two databases (or a database and its restored backup) holding
+    different rows of a month never share one."""
+    return secrets.randbits(62)
+
+
+def forget_stamps(conn: sqlite3.Connection) -> None:
+    """Drop every month's stamp (a rebuild of both tables from nothing stores each month again)."""
+    if _stamped(conn):
+        conn.execute("DELETE FROM rate_summary_stamps")
+
+
+# Kept in memory ---------------------------------------------------------------------------------
+
+class Kept:
+    """What the rates pages read and decode, kept in memory under keys that change whenever it
+    would: rows of both tables by (cut, or CUBE, month, the month's stamp), and a period's rows
+    put together by the months' stamps (and who each bill code's customer is). A stamp is drawn
+    anew whenever a month is stored, so what is kept is never stale, and after the nightly import
+    only the months it rewrote are read from the database again. Bounded by weight (weigh(value)),
+    the least recently read dropped first; shared by a process's request threads: readers must not
+    change what they get."""
+
+    def __init__(self, max_weight: int, weigh):
+        self.max_weight, self.weight, self.weigh = max_weight, 0, weigh
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, default=None):
+        with self._lock:
+            value = self._items.get(key, default)
+            if value is not default:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        weight = self.weigh(value)
+        if weight > self.max_weight:
+            return
+        with self._lock:
+            if key in self._items:
+                self.weight -= self.weigh(self._items.pop(key))
+            self.weight += weight
+            self._items[key] = value
+            while self.weight > self.max_weight:
+                _, dropped = self._items.popitem(last=False)
+                self.weight -= self.weigh(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.weight = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# Rows: at 1.5 M spots over five years both tables hold about 90 MB of records. Periods: a
+# year's cuts of the overview are about 5 MB.
+KEPT = Kept(256 << 20, lambda row: 0 if row is None else row[1].nbytes)
+PERIODS = Kept(12, lambda _: 1)
+CUBE = "(cube)"     # the key's cut for a month's cube (no cut has this name)
+_MISSING = object()
+
+
+def month_stamps(conn: sqlite3.Connection, first: int, last: int) -> dict[int, int | None]:
+    """{month: its stamp} of the months first..last that have been stored; None for a month with a
+    cube but no stamp (rows written by hand, not by store_computed), which is never kept."""
+    return dict(conn.execute(
+        "SELECT m.broadcast_month, s.stamp FROM (SELECT broadcast_month FROM rate_summary_stamps"
+        " WHERE broadcast_month BETWEEN ?1 AND ?2 UNION SELECT broadcast_month FROM rate_summary"
+        " WHERE broadcast_month BETWEEN ?1 AND ?2) m LEFT JOIN rate_summary_stamps s USING (broadcast_month)"
+        " ORDER BY 1", (first, last)))
+
+
+def period_key(conn: sqlite3.Connection, what, first: int, last: int, by_customer: bool = False) -> tuple | None:
+    """A key for something made of the months first..last of the summaries (`what` says which):
+    their stamps, and with `by_customer` who each bill code's customer is now. None where a month
+    has no stamp (then nothing of it is kept)."""
+    stamps = month_stamps(conn, first, last)
+    if any(stamp is None for stamp in stamps.values()):
+        return None
+    return (what, first, last, tuple(stamps.items()), _customers_version(conn) if by_customer else None)
+
+
+def _customers_version(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Who each bill code's customer is, as a fingerprint: any alias, merge, split or undo, and
+    any new bill code, changes it."""
+    pairs = conn.execute("SELECT code_key, customer_id FROM bill_codes").fetchall()
+    return len(pairs), hash(frozenset(pairs))
+
+
+def _kept_rows(conn: sqlite3.Connection, names: tuple, first: int, last: int, dtype: np.dtype, read) -> dict:
+    """{(name, month): (decoded names, records)} of the months first..last, for each of `names`
+    (cuts, or CUBE), in that order: what KEPT holds at the months' stamps, the rest read by
+    read(names, months not to read) -> [(name, month, stamp, names JSON, bytes)] and kept. A month
+    whose every row is kept is not read; one stored without a stamp is read every time."""
+    stamps = {m: stamp for m, stamp in month_stamps(conn, first, last).items() if stamp is not None}
+    found: dict = {}
+    for name in names:
+        for month, stamp in stamps.items():
+            row = KEPT.get((name, month, stamp), _MISSING)
+            if row is not _MISSING:
+                found[(name, month)] = row
+    complete = [m for m in stamps if all((name, m) in found for name in names)]
+    # The months not wholly kept, and any stored without a stamp, in one statement (one snapshot).
+    for name, month, stamp, text, data in read(names, complete):
+        row = (json.loads(text), np.frombuffer(data, dtype=dtype))
+        found[(name, month)] = row
+        if stamp is not None:
+            KEPT.put((name, month, stamp), row)
+    for name in names:      # no row of a stamped month: kept as None (the month had no such spots)
+        for month, stamp in stamps.items():
+            if (name, month) not in found:
+                found[(name, month)] = None
+                KEPT.put((name, month, stamp), None)
+    order = {name: i for i, name in enumerate(names)}
+    return {key: found[key] for key in sorted(found, key=lambda k: (order[k[0]], k[1])) if found[key] is not None}
+
+
+def _cut_rows(conn: sqlite3.Connection, cuts, first: int, last: int) -> dict:
+    """{(cut, month): (names, CUT_DTYPE records)} of the cuts `cuts` over the months first..last."""
+    def read(cuts: tuple, skip: list[int]):
+        return conn.execute(
+            f"SELECT c.cut, c.broadcast_month, s.stamp, c.names, c.entries FROM rate_cut_summary c"
+            f" LEFT JOIN rate_summary_stamps s USING (broadcast_month) WHERE c.cut IN ({', '.join('?' * len(cuts))})"
+            f" AND c.broadcast_month BETWEEN ? AND ? AND c.broadcast_month NOT IN ({', '.join('?' * len(skip))})",
+            (*cuts, first, last, *skip)).fetchall()
+
+    return _kept_rows(conn, tuple(cuts), first, last, CUT_DTYPE, read)
+
+
+def _cubes(conn: sqlite3.Connection, first: int, last: int) -> dict:
+    """{month: (names, CUBE_DTYPE records)} of the months' whole cubes."""
+    def read(_, skip: list[int]):
+        return conn.execute(
+            "SELECT ?, c.broadcast_month, s.stamp, c.names, c.entries FROM rate_summary c"
+            " LEFT JOIN rate_summary_stamps s USING (broadcast_month) WHERE c.broadcast_month BETWEEN ? AND ?"
+            f" AND c.broadcast_month NOT IN ({', '.join('?' * len(skip))})", (CUBE, first, last, *skip)).fetchall()
+
+    return {month: row for (_, month), row in _kept_rows(conn, (CUBE,), first, last, CUBE_DTYPE, read).items()}
 
 
 class Columns:
@@ -316,10 +479,20 @@ def _cube_rows(conn: sqlite3.Connection, first: int, last: int, ae: str | None):
     ae_ends says, read from the stored array alone (a cube stored before the AE order, all of it,
     then kept by AE)."""
     if ae is None:
-        for month, names, data in conn.execute(
-                "SELECT broadcast_month, names, entries FROM rate_summary WHERE broadcast_month BETWEEN ? AND ?"
-                " ORDER BY 1", (first, last)):
-            yield month, json.loads(names), np.frombuffer(data, dtype=CUBE_DTYPE)
+        for month, (names, records) in _cubes(conn, first, last).items():
+            yield month, names, records
+        return
+    # Every month's whole cube kept (a drilled page read them): the AE's slices of those.
+    kept = [(month, KEPT.get((CUBE, month, stamp), _MISSING) if stamp is not None else _MISSING)
+            for month, stamp in month_stamps(conn, first, last).items()]
+    if kept and all(row is not _MISSING for _, row in kept):
+        for month, row in kept:
+            if row is not None and ae in row[0]["ae"]:
+                names, records = row
+                code = names["ae"].index(ae)
+                ends = names.get("ae_ends")
+                yield month, names, (records[ends[code - 1] if code else 0:ends[code]] if ends is not None
+                                     else records[records["ae"] == code])
         return
     # One statement (one snapshot of the table, whatever an import commits meanwhile): each month
     # the AE has entries in, the AE's code, and its slice cut out by SQLite, so only that part of
@@ -364,15 +537,24 @@ def load_cube(conn: sqlite3.Connection, first: int, last: int, ae: str | None = 
 
 def load_cuts(conn: sqlite3.Connection, cuts, first: int, last: int) -> dict[str, tuple[list[str], Columns]]:
     """The cuts `cuts` of the months first..last, each as one set of columns its values index
-    one list in: {cut: (values, entries)}. One query for all of them."""
-    customers = customers_of(conn) if any(CUTS[name][1] for name in cuts) else {}
+    one list in: {cut: (values, entries)}. One query for all of them; kept (PERIODS) until one of
+    the months is stored again or, for a cut by customer, a bill code's customer changes. What it
+    returns is shared: read it, change nothing of it."""
+    by_customer = any(CUTS[name][1] for name in cuts)
+    key = period_key(conn, ("cuts", tuple(cuts)), first, last, by_customer)
+    out = PERIODS.get(key) if key is not None else None
+    if out is None:
+        out = _load_cuts(conn, cuts, first, last, by_customer)
+        if key is not None:
+            PERIODS.put(key, out)
+    return out
+
+
+def _load_cuts(conn: sqlite3.Connection, cuts, first: int, last: int, by_customer: bool) -> dict:
+    customers = customers_of(conn) if by_customer else {}
     found: dict[str, tuple[dict, list]] = {name: ({}, []) for name in cuts}
-    marks = ", ".join("?" * len(found))
-    for name, names, data in conn.execute(
-            f"SELECT cut, names, entries FROM rate_cut_summary WHERE cut IN ({marks}) AND broadcast_month"
-            " BETWEEN ? AND ? ORDER BY cut, broadcast_month", (*found, first, last)):
-        names = json.loads(names)
-        entries = Columns.of(np.frombuffer(data, dtype=CUT_DTYPE))
+    for (name, _), (names, records) in _cut_rows(conn, tuple(found), first, last).items():
+        entries = Columns.of(records)
         if names["bill_codes"]:
             _fill_customers(entries, names["bill_codes"], customers)
         index, parts = found[name]
@@ -392,11 +574,8 @@ def cut_months(conn: sqlite3.Connection, name: str, first: int, last: int) -> li
     """The cut `name` month by month: [(month, its values, its entries)], customers filled in."""
     customers = customers_of(conn) if CUTS[name][1] else {}
     out = []
-    for month, names, data in conn.execute(
-            "SELECT broadcast_month, names, entries FROM rate_cut_summary WHERE cut = ? AND broadcast_month"
-            " BETWEEN ? AND ? ORDER BY 1", (name, first, last)):
-        names = json.loads(names)
-        entries = Columns.of(np.frombuffer(data, dtype=CUT_DTYPE))
+    for (_, month), (names, records) in _cut_rows(conn, (name,), first, last).items():
+        entries = Columns.of(records)
         if names["bill_codes"]:
             _fill_customers(entries, names["bill_codes"], customers)
         out.append((month, names["values"], entries))

@@ -539,6 +539,13 @@ CREATE TABLE rate_cut_summary (
     PRIMARY KEY (cut, broadcast_month)
 ) WITHOUT ROWID;
 
+-- v22: rate_summary_stamps: each month's stamp, a random number drawn anew each time the month's
+-- rows of both tables are stored, so a process keeps the arrays it decoded by (month, stamp).
+CREATE TABLE rate_summary_stamps (
+    broadcast_month INTEGER PRIMARY KEY,
+    stamp           INTEGER NOT NULL
+);
+
 -- v19: accounts (issue 15): the address book of the workbench's customers and agencies (the same
 -- ids), written only by people through ctvdb/accounts.py, never by an import. Rows stay on the
 -- account they were entered on; an account's page reads them over every customer or agency merged

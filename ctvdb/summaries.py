@@ -148,6 +148,7 @@ def refresh_rates(conn: sqlite3.Connection) -> None:
     a repair). Runs in the caller's transaction."""
     conn.execute("DELETE FROM rate_summary")
     conn.execute("DELETE FROM rate_cut_summary")
+    rate_summary.forget_stamps(conn)
     refresh_rate_months(conn, [r[0] for r in conn.execute("SELECT DISTINCT broadcast_month FROM spots")])
 
 

@@ -205,12 +205,81 @@ def test_the_migration_builds_what_the_import_builds(database, tmp_path):
     conn = db.connect(copy)
     built = _summary(conn)
     # As a database of version 17 holding these spots: the tables gone (and version 19's), then migrated.
-    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; DROP TABLE customer_language_summary;"
+    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; DROP TABLE rate_summary_stamps;"
+                       " DROP TABLE customer_language_summary;"
                        " PRAGMA user_version = 17;")
     conn.executescript(AFTER_V18)
     assert db.migrate(conn) == ["0018_rate_summary", "0019_accounts", "0020_customer_language_summary",
-                                 "0021_rate_cube_by_ae"]
+                                 "0021_rate_cube_by_ae", "0022_rate_summary_stamps"]
     assert db.current_version(conn) == db.schema_version() and _summary(conn) == built and built
+    # v22: every month stored has its stamp, and no two months share one
+    months = [r[0] for r in conn.execute("SELECT broadcast_month FROM rate_summary")]
+    stamps = rate_summary.month_stamps(conn, 200001, 299912)
+    assert sorted(stamps) == sorted(months) and None not in stamps.values() and len(set(stamps.values())) == len(months)
+    conn.close()
+
+
+def _language_spots(conn, month: int) -> dict[str, int]:
+    """Counted spots of the month by language code, from the spots."""
+    out: dict[str, int] = {}
+    for s in _counted_spots(conn):
+        if s["broadcast_month"] == month:
+            out[s["language_code"] or ""] = out.get(s["language_code"] or "", 0) + 1
+    return out
+
+
+def _read_language(conn, month: int) -> dict[str, int]:
+    values, entries = rate_summary.load_cut(conn, "language", month, month)
+    out: dict[str, int] = {}
+    for value, spots in zip(entries["value"].tolist(), entries["spots"].tolist()):
+        out[values[value]] = out.get(values[value], 0) + spots
+    return out
+
+
+def test_a_month_stored_again_is_read_again_and_the_months_not_stored_are_kept(database, tmp_path):
+    conn = db.connect(_copy(database, tmp_path))
+    october, november = 202610, 202611
+    stamps = rate_summary.month_stamps(conn, october, november)
+    before = {m: _read_language(conn, m) for m in (october, november)}
+    assert before == {m: _language_spots(conn, m) for m in (october, november)} and all(before.values())
+    kept = rate_summary.KEPT.get(("language", october, stamps[october]))
+    assert kept is not None
+    # November's 50.00 spots deleted and its summaries stored again, as an import would
+    with db.write_transaction(conn):
+        conn.execute("DELETE FROM spots WHERE broadcast_month = ? AND gross_rate = 50.0", (november,))
+        summaries.refresh_rate_months(conn, [november])
+    after = rate_summary.month_stamps(conn, october, november)
+    assert after[october] == stamps[october] and after[november] != stamps[november]
+    assert _read_language(conn, november) == _language_spots(conn, november) != before[november]
+    assert sum(_read_language(conn, november).values()) < sum(before[november].values())
+    # October was not read again: the same decoded records, at the same stamp
+    assert _read_language(conn, october) == before[october]
+    assert rate_summary.KEPT.get(("language", october, stamps[october]))[1] is kept[1]
+    # Both months at once: the period's cuts put together again, November's new figures in them
+    both = _read_language_range(conn, october, november)
+    expected = dict(before[october])
+    for code, n in _language_spots(conn, november).items():
+        expected[code] = expected.get(code, 0) + n
+    assert both == expected
+    conn.close()
+
+
+def _read_language_range(conn, first: int, last: int) -> dict[str, int]:
+    values, entries = rate_summary.load_cut(conn, "language", first, last)
+    out: dict[str, int] = {}
+    for value, spots in zip(entries["value"].tolist(), entries["spots"].tolist()):
+        out[values[value]] = out.get(values[value], 0) + spots
+    return out
+
+
+def test_rows_written_without_a_stamp_are_read_every_time(database, tmp_path):
+    conn = db.connect(_copy(database, tmp_path))
+    _read_language_range(conn, 202610, 202611)
+    with conn:
+        conn.execute("DELETE FROM rate_summary_stamps")
+        conn.execute("DELETE FROM rate_cut_summary WHERE cut = 'language' AND broadcast_month = 202611")
+    assert rate_summary.month_stamps(conn, 202610, 202611) == {202610: None, 202611: None}
+    assert _read_language_range(conn, 202610, 202611) == _language_spots(conn, 202610)
     conn.close()
 
 
@@ -251,8 +320,10 @@ def test_an_ae_s_entries_are_read_as_their_slice_and_older_cubes_are_put_in_ae_o
     assert in_ae_order()            # as the import stored them
     built = _summary(conn)
     assert {ae: _own(conn, ae) for ae in aes} == want
-    # As a cube stored before version 21: entries in no order, no ae_ends. Read whole and kept by AE.
+    # As a cube stored before version 21: entries in no order, no ae_ends, and (before version 22)
+    # no stamps, so every read reads them again. Read whole and kept by AE.
     with conn:
+        conn.execute("DELETE FROM rate_summary_stamps")
         for month, names, data in rows:
             names = json.loads(names)
             del names["ae_ends"]
@@ -270,7 +341,8 @@ def test_an_ae_s_entries_are_read_as_their_slice_and_older_cubes_are_put_in_ae_o
 def test_a_failed_first_build_leaves_the_database_at_the_version_before(database, tmp_path, monkeypatch):
     copy = _copy(database, tmp_path)
     conn = db.connect(copy)
-    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; PRAGMA user_version = 17;")
+    conn.executescript("DROP TABLE rate_summary; DROP TABLE rate_cut_summary; DROP TABLE rate_summary_stamps;"
+                       " PRAGMA user_version = 17;")
 
     def broken(_conn):
         raise OSError("disk full")
@@ -312,3 +384,20 @@ def test_a_bill_code_bill_codes_does_not_hold_keeps_the_customer_it_was_imported
     conn.execute("DELETE FROM bill_codes WHERE customer_id = (SELECT min(customer_id) FROM bill_codes)")
     assert _cube(conn) == before and 0 not in {key[8] for key in before}
     conn.close()
+
+
+def test_rates_are_numbered_alike_by_table_by_search_and_by_sort():
+    from ctvdb.web.queries import rates as queries
+    rng = np.random.default_rng(14)
+    for known in (np.array([25.0, 50.0, 50.0, 75.5, 120.0]),              # cents fill a small table
+                  np.array([12.0, 15.0, 99999.99, 16500.0, 0.01]),         # a few rates over a wide span: searched
+                  np.array([0.005, 25.0, 1e6])):                           # not whole cents, too large: searched
+        rate = rng.choice(np.unique(known), size=200)
+        table = queries.rate_table(known)
+        assert (table[1] is None) == (known.max() > 1000)
+        values, codes = queries._rate_codes(rate, table)
+        want_values, want_codes = np.unique(rate, return_inverse=True)
+        assert values[codes].tolist() == rate.tolist() == want_values[want_codes].tolist()
+    # a rate the known ones lack: sorted, exactly
+    values, codes = queries._rate_codes(np.array([30.0, 25.0]), queries.rate_table(np.array([25.0, 50.0])))
+    assert values.tolist() == [25.0, 30.0] and codes.tolist() == [1, 0]

@@ -15,7 +15,7 @@ import pytest
 from werkzeug.test import Client
 
 import xlsx_rows as x
-from ctvdb import auth_web, db
+from ctvdb import auth_web, customers, db, summaries
 from ctvdb.config import Config
 from ctvdb.importer import import_workbook
 from ctvdb.web import cache
@@ -159,6 +159,34 @@ def test_every_table_s_figures_equal_the_workbook_rows(database, session_token):
                         [s for s in before if tenure(s["customer"])[1] == name])
         assert {k: rows[name][k] for k in want} == want, name
     assert set(rows) == {"New", "Established", "Long-standing"}
+
+
+def test_what_a_process_keeps_follows_a_merge_its_undo_and_a_month_replaced(database, session_token, private_copy):
+    """The period's cuts are kept in memory between requests (by the months' stamps and who each
+    bill code's customer is): each page after a change shows it at once."""
+    path = private_copy(database)
+    now = [s for s in spots() if s["month"] >= 202609]
+    before = [s for s in spots() if s["month"] < 202600]
+    dims = ("customer", "sector", "market")
+    check_tables(page(client(path, session_token), PERIOD)["tables"], now, before, dims)
+    conn = db.connect(path)
+    ids = {r["name"]: r["id"] for r in conn.execute("SELECT id, name FROM customers")}
+    change = customers.merge(conn, "test@example.com", ids["Jade Palace"], [ids["State Farm"]])
+    merged = {"IW Group:State Farm": "Admerasia:Jade Palace"}
+
+    def as_merged(rows):
+        return [s | {"customer": merged.get(s["customer"], s["customer"])} for s in rows]
+
+    check_tables(page(client(path, session_token), PERIOD)["tables"], as_merged(now), as_merged(before), dims)
+    customers.undo(conn, "test@example.com", change)
+    check_tables(page(client(path, session_token), PERIOD)["tables"], now, before, dims)
+    # November replaced without its Houston spots, as an import of that month would
+    with db.write_transaction(conn):
+        conn.execute("DELETE FROM spots WHERE broadcast_month = 202611 AND market_code = 'HOU'")
+        summaries.refresh_summaries(conn, [202611])
+    conn.close()
+    left = [s for s in now if not (s["month"] == 202611 and s["market"] == "HOU")]
+    check_tables(page(client(path, session_token), PERIOD)["tables"], left, before, dims)
 
 
 def test_a_three_level_drill_down_and_its_breadcrumb(database, session_token):

@@ -97,13 +97,14 @@ BEFORE_V13 = """
     DROP TABLE booking_snapshots; DROP TABLE snapshot_days; DROP TABLE contracts_seen;
     DROP TABLE contract_snapshots; DROP INDEX spots_copy; DROP TABLE account_signals; DROP TABLE signal_states;
     DROP TABLE forecasts; DROP TABLE plan_history; DROP TABLE customer_lifetime_summary;
-    DROP TABLE rate_summary; DROP TABLE rate_cut_summary; DROP TABLE customer_language_summary;
+    DROP TABLE rate_summary; DROP TABLE rate_cut_summary; DROP TABLE rate_summary_stamps;
+    DROP TABLE customer_language_summary;
     DROP TABLE accounts; DROP TABLE account_contacts; DROP TABLE account_addresses; DROP TABLE account_assignments;
     DROP TABLE account_activities; DROP TABLE account_follow_ups; DROP TABLE account_saved_filters;
 """
 LATER = ["0013_booking_snapshots", "0014_contracts", "0015_account_signals", "0016_planning",
          "0017_customer_lifetime", "0018_rate_summary", "0019_accounts",
-         "0020_customer_language_summary", "0021_rate_cube_by_ae"]
+         "0020_customer_language_summary", "0021_rate_cube_by_ae", "0022_rate_summary_stamps"]
 BEFORE_V9 = BEFORE_V13 + """
     DROP TABLE change_objects; DROP TABLE changes; DROP TABLE bill_codes;
     CREATE TABLE customers_v8 (id INTEGER PRIMARY KEY, name TEXT NOT NULL, agency_chain TEXT NOT NULL DEFAULT '',

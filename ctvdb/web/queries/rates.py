@@ -220,17 +220,35 @@ def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: in
     and under "all" every one of them under the value "". Undrilled, each dimension is its cut;
     drilled (or an AE's own), the cube's entries the filters keep, and with `card` the company's
     card cells of the whole cube under "_card" (card_cells())."""
-    out: dict = {}
     if not drilled(filters):
-        cuts = rate_summary.load_cuts(conn, _CUT_VALUE, first, last)
-        known = rate_table(cuts["all"][1]["rate"])      # every rate of the months
-        for dim, kind in _CUT_VALUE.items():
-            values, entries = cuts[dim]
-            codes, values = (entries["customer"], None) if kind is None else \
-                (entries["value"], [kind(v) for v in values])
-            out[dim] = Counted(values, codes, entries["rate"], entries["spots"], entries["timed_spots"],
-                               entries["seconds"], _rate_codes(entries["rate"], known))
+        key = rate_summary.period_key(conn, "collected", first, last, by_customer=True)
+        out = rate_summary.PERIODS.get(key) if key is not None else None
+        if out is None:
+            out = _collect_cuts(conn, first, last)
+            if key is not None:
+                rate_summary.PERIODS.put(key, out)
         return out
+    return _collect_cube(conn, filters, first, last, groups, firsts, card)
+
+
+def _collect_cuts(conn: sqlite3.Connection, first: int, last: int) -> dict:
+    """collect() undrilled: each dimension's cut. Kept as the cuts are: shared, changed by no one."""
+    out: dict = {}
+    cuts = rate_summary.load_cuts(conn, _CUT_VALUE, first, last)
+    known = rate_table(cuts["all"][1]["rate"])      # every rate of the months
+    for dim, kind in _CUT_VALUE.items():
+        values, entries = cuts[dim]
+        codes, values = (entries["customer"], None) if kind is None else \
+            (entries["value"], [kind(v) for v in values])
+        out[dim] = Counted(values, codes, entries["rate"], entries["spots"], entries["timed_spots"],
+                           entries["seconds"], _rate_codes(entries["rate"], known))
+    return out
+
+
+def _collect_cube(conn: sqlite3.Connection, filters: RateFilters, first: int, last: int, groups, firsts,
+                  card: bool) -> dict:
+    """collect() drilled (or an AE's own): the cube's entries the filters keep."""
+    out: dict = {}
     # An AE's page reads only the AE's entries of each month (the cubes are in AE order).
     names, entries = rate_summary.load_cube(conn, first, last, filters.ae)
     # The rates are numbered once, over the whole cube, and the codes kept with the entries: the
@@ -266,15 +284,18 @@ def _present(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(codes, return_inverse=True)
 
 
-def rate_table(known: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(the distinct rates of `known` in order, a table from a rate's cents to its code), or None
-    where they are not all whole cents of a rate a table can hold."""
+def rate_table(known: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(the distinct rates of `known` in order, a table from a rate's cents to its code, or None
+    where the cents span so much more than there are rates that a search among them is cheaper
+    than filling a table), or None where there are no rates."""
     values = np.unique(known)
-    if not len(values) or float(values[0]) < 0 or float(values[-1]) >= 1e5:
+    if not len(values):
         return None
-    cents = np.rint(values * 100).astype(np.int64)
-    if not np.array_equal(cents / 100, values):
-        return None
+    cents = np.rint(values * 100)
+    if float(values[0]) < 0 or float(values[-1]) >= 1e5 or not np.array_equal(cents / 100, values) \
+            or not rate_summary.dense(int(cents[-1]) + 2, len(values)):
+        return values, None
+    cents = cents.astype(np.int64)
     table = np.full(int(cents[-1]) + 2, len(values), dtype=np.int64)
     table[cents] = np.arange(len(values))
     return values, table
@@ -282,11 +303,14 @@ def rate_table(known: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _rate_codes(rate: np.ndarray, known: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct unit rates in order, each entry's code among them). With `known` (a
-    rate_table() of rates holding every one of `rate`'s), each is looked up in its table: a gather,
-    no search, no sort. Else rates are sorted, exactly."""
+    rate_table() of rates holding every one of `rate`'s), each is looked up in its table (a gather)
+    or found among its rates (a binary search): no sort. Else rates are sorted, exactly."""
     if known is not None and len(rate):
         values, table = known
-        codes = table[np.clip(np.rint(rate * 100), 0, len(table) - 1).astype(np.int64)]
+        if table is not None:
+            codes = table[np.clip(np.rint(rate * 100), 0, len(table) - 1).astype(np.int64)]
+        else:
+            codes = np.searchsorted(values, rate)
         if int(codes.max()) < len(values) and np.array_equal(values[codes], rate):
             return values, codes
     return np.unique(rate, return_inverse=True)
@@ -482,7 +506,18 @@ def _cube_card(names: dict, entries) -> dict:
 
 def card_cells(conn: sqlite3.Connection, first: int, last: int) -> dict:
     """{(language code, market, daypart): [spots, revenue, revenue of the spots with a length, their
-    seconds]} over every AE and customer in the months first..last, from the card cut."""
+    seconds]} over every AE and customer in the months first..last, from the card cut; kept as the
+    cuts are (rate_summary.PERIODS). Shared: read it, change nothing of it."""
+    key = rate_summary.period_key(conn, "card cells", first, last)
+    cells = rate_summary.PERIODS.get(key) if key is not None else None
+    if cells is None:
+        cells = _card_cells(conn, first, last)
+        if key is not None:
+            rate_summary.PERIODS.put(key, cells)
+    return cells
+
+
+def _card_cells(conn: sqlite3.Connection, first: int, last: int) -> dict:
     names, entries = rate_summary.load_cut(conn, "card", first, last)
     (values,), sums = rate_summary.sums(
         [entries["value"]], [entries["spots"], entries["revenue"], entries["timed_revenue"], entries["seconds"]])
