@@ -249,15 +249,15 @@ def _collect_cube(conn: sqlite3.Connection, filters: RateFilters, first: int, la
                   card: bool) -> dict:
     """collect() drilled (or an AE's own): the cube's entries the filters keep."""
     out: dict = {}
-    # An AE's page reads only the AE's entries of each month (the cubes are in AE order).
-    names, entries = rate_summary.load_cube(conn, first, last, filters.ae)
-    # The rates are numbered once, over the whole cube, and the codes kept with the entries: the
-    # "all" cut of the months holds every rate there is, so each is found among those (a short
-    # sorted list) instead of among all the cube's.
-    rate_values, entries["rate_code"] = _rate_codes(
-        entries["rate"], rate_table(rate_summary.load_cut(conn, "all", first, last)[1]["rate"]))
+    key = rate_summary.period_key(conn, ("coded cube", filters.ae), first, last, by_customer=True)
+    coded = rate_summary.PERIODS.get(key) if key is not None else None
+    if coded is None:
+        coded = _coded_cube(conn, first, last, filters.ae)
+        if key is not None:
+            rate_summary.PERIODS.put(key, coded)
+    names, entries, rate_values, made = coded
     if card and not filters.ae:     # the company's card (every AE and customer), before the filters
-        out["_card"] = _cube_card(names, entries)
+        out["_card"] = made.get("card") or made.setdefault("card", _cube_card(names, entries))
     entries = entries[_mask(conn, names, entries, filters, last, groups, firsts)]
     spots, length = entries["spots"], entries["length"]
     timed, seconds = np.where(length > 0, spots, 0), length * spots
@@ -269,6 +269,20 @@ def _collect_cube(conn: sqlite3.Connection, filters: RateFilters, first: int, la
             codes, values = entries[column], names[column] if column in rate_summary.CODED else None
         out[dim] = Counted(values, codes, entries["rate"], spots, timed, seconds, shared)
     return out
+
+
+def _coded_cube(conn: sqlite3.Connection, first: int, last: int, ae: str | None) -> tuple:
+    """(names, entries, their rates, {} for what is made of them once: the company's card) of the
+    months' cube (with `ae`, only that AE's entries), each entry's rate_code among the rates. Kept
+    as the cuts are (rate_summary.PERIODS): shared, changed by no one (a filter takes entries)."""
+    # An AE's page reads only the AE's entries of each month (the cubes are in AE order).
+    names, entries = rate_summary.load_cube(conn, first, last, ae)
+    # The rates are numbered once, over the whole cube, and the codes kept with the entries: the
+    # "all" cut of the months holds every rate there is, so each is found among those (a short
+    # sorted list) instead of among all the cube's.
+    rate_values, entries["rate_code"] = _rate_codes(
+        entries["rate"], rate_table(rate_summary.load_cut(conn, "all", first, last)[1]["rate"]))
+    return names, entries, rate_values, {}
 
 
 def _present(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
