@@ -415,13 +415,11 @@ def follow_ups(conn: sqlite3.Connection, today: dt.date, owners=None, *, within_
 
 
 def overdue_by_owner(conn: sqlite3.Connection, today: dt.date) -> list[dict]:
-    """Per owner: how many follow-ups are overdue and the oldest due day; most first (the manager's table)."""
-    counts: dict[str, dict] = {}
-    for r in follow_ups(conn, today, within_days=-1):
-        entry = counts.setdefault(r["owner"], {"owner": r["owner"], "overdue": 0, "oldest": r["due_on"], "items": []})
-        entry["overdue"] += 1
-        entry["items"].append(r)
-    return sorted(counts.values(), key=lambda e: (-e["overdue"], e["oldest"], e["owner"]))
+    """Per owner: how many follow-ups are overdue and the oldest due day; most first (the manager's
+    table). Counted in SQL: the table needs no account's name."""
+    return [{"owner": owner, "overdue": n, "oldest": oldest} for owner, n, oldest in conn.execute(
+        "SELECT owner, count(*), min(due_on) FROM account_follow_ups WHERE done_at IS NULL AND due_on < ?"
+        " GROUP BY owner ORDER BY 2 DESC, 3, 1", (today.isoformat(),))]
 
 
 

@@ -42,19 +42,27 @@ def _periods(today: date) -> list[tuple[str, str, dict]]:
             ("year", f"Year {year}", {"period": "year", "year": year})]
 
 
-def _pacing(conn: sqlite3.Connection, filters: Filters, today: date, chosen: dict) -> Report:
+def _pacing(conn: sqlite3.Connection, filters: Filters, today: date, chosen: dict, read: dict | None = None) -> Report:
     """Management performance for one period, with only the AE filter of `filters` kept: budgets
-    and forecasts are per AE for every revenue type, market and class together."""
+    and forecasts are per AE for every revenue type, market and class together. `read`: _year_read()."""
     period = Filters(ae=filters.ae, **chosen)
-    return revenue.management_performance(conn, period, today)
+    return revenue.management_performance(conn, period, today, read)
+
+
+def _year_read(conn: sqlite3.Connection, filters: Filters, today: date) -> dict:
+    """What the three periods of _periods() have booked and a year before, read once: the
+    broadcast year and the one before it (the month and the quarter are in the year)."""
+    year = current_month(today) // 100
+    return revenue.booked_by_ae(conn, Filters(ae=filters.ae), (year - 1) * 100 + 1, year * 100 + 12)
 
 
 def period_rows(conn: sqlite3.Connection, filters: Filters, today: date) -> list[dict]:
     """This month, quarter and year for the AE of `filters` (or the company): booked vs forecast
     vs budget vs last year, as management performance shows them."""
     rows = []
+    read = _year_read(conn, filters, today)
     for _, label, chosen in _periods(today):
-        report = _pacing(conn, filters, today, chosen)
+        report = _pacing(conn, filters, today, chosen, read)
         table = report.table("aes")
         found = next((r for r in table.rows if r["ae"] == filters.ae), None) if filters.ae else table.totals
         figures = {k: (found or {}).get(k) for k in FIGURES}
@@ -158,8 +166,9 @@ def scoreboard(conn: sqlite3.Connection, today: date) -> list[Table]:
     pace_of = {r["key"]: r["pace"] for r in paced.table("aes").rows}
     pace_total = (paced.table("aes").totals or {}).get("pace")
     tables = []
+    read = _year_read(conn, Filters(), today)
     for key, label, chosen in _periods(today):
-        report = _pacing(conn, Filters(), today, chosen)
+        report = _pacing(conn, Filters(), today, chosen, read)
         aes = report.table("aes")
         columns = [Column("ae", "AE", "ae")] + [c for c in PERIOD_COLUMNS if c.key in FIGURES]
         rows = [{"ae": r["ae"], **{k: r.get(k) for k in FIGURES}} for r in aes.rows]

@@ -237,9 +237,15 @@ def _pace(months: list[int], booked: dict[int, float], budget: dict[int, float] 
 
 
 def _pacing(conn: sqlite3.Connection, filters: Filters, measure: str, first: int, last: int,
-            with_budget: bool, customers: dict | None = None):
-    """(months, booked by AE and month for the period and a year before it, budgets by AE)."""
+            with_budget: bool, customers: dict | None = None, read: dict | None = None):
+    """(months, booked by AE and month for the period and a year before it, budgets by AE).
+    `read`: booked_by_ae() already read over months holding these (the pages that show several
+    periods of one year read it once)."""
     months = _months(first, last)
+    if read is not None:
+        booked = {ae: {m: v for m, v in amounts.items() if first - 100 <= m <= last} for ae, amounts in read.items()}
+        return months, {ae: amounts for ae, amounts in booked.items() if amounts}, \
+            _budgets(conn, filters, first, last) if with_budget else {}
     booked = _booked(conn, filters, measure, first - 100, first - 1, customers)
     for ae, amounts in _booked(conn, filters, measure, first, last, customers).items():
         booked.setdefault(ae, {}).update(amounts)
@@ -328,11 +334,18 @@ def ae_dashboard(conn: sqlite3.Connection, filters: Filters, today: date) -> Rep
 
 # Management performance -------------------------------------------------------------------------
 
-def management_performance(conn: sqlite3.Connection, filters: Filters, today: date) -> Report:
+def booked_by_ae(conn: sqlite3.Connection, filters: Filters, first: int, last: int) -> dict[str, dict[int, float]]:
+    """{AE: {month: booked gross}} over the months first..last, for management_performance(read=)."""
+    return _booked(conn, filters, "gross", first, last)
+
+
+def management_performance(conn: sqlite3.Connection, filters: Filters, today: date,
+                           read: dict | None = None) -> Report:
+    """`read`: booked_by_ae() over months holding the period and the year before it, if read."""
     options = _options(conn)
     year = _year(filters, options, today.year)
     first, last = period_months(filters, year, today)
-    months, booked, budgets = _pacing(conn, filters, "gross", first, last, True)
+    months, booked, budgets = _pacing(conn, filters, "gross", first, last, True, read=read)
     forecasts, closed = _forecasts(conn, filters, first, last)
     ae_rows, company, month_rows, ae_month_rows = _pace_tables(months, booked, budgets, PACE_COLUMNS, year,
                                                                forecasts, closed)
