@@ -3,6 +3,8 @@ rows, its filters, search and sorting; an account's page; the follow-ups due and
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from ctvdb import accounts, db, sectors
@@ -137,6 +139,18 @@ def test_follow_ups_due_for_an_owner_and_overdue_by_owner(book):
     assert [f["text"] for f in follow_ups(book, TODAY, ["Alice Nguyen", ANA], within_days=0)] == ["Overdue one", "Due today"]
     assert [(o["owner"], o["overdue"], o["oldest"]) for o in overdue_by_owner(book, TODAY)] == \
         [("ALICE NGUYEN", 1, "2026-11-18")]
+
+
+def test_overdue_by_owner_counts_each_owner_s_open_follow_ups_due_before_the_day(book):
+    later = dt.date(2026, 12, 5)      # all three overdue: Alice Nguyen's two, ana's one
+    assert [(o["owner"], o["overdue"], o["oldest"]) for o in overdue_by_owner(book, later)] == \
+        [("ALICE NGUYEN", 2, "2026-11-18"), (ANA, 1, "2026-11-20")]
+    # as the follow-ups list counts them
+    listed: dict = {}
+    for f in follow_ups(book, later, within_days=-1):
+        listed[f["owner"]] = listed.get(f["owner"], 0) + 1
+    assert {o["owner"]: o["overdue"] for o in overdue_by_owner(book, later)} == listed
+    assert overdue_by_owner(book, dt.date(2026, 11, 18)) == []
 
 
 def test_filters_from_a_query_string_and_back(book):
