@@ -111,3 +111,24 @@ def test_the_accounts_pages_fit_a_printed_sheet_and_a_phone(site, path):
             assert tab.js("document.documentElement.scrollWidth") <= width, (path, width, media)
     finally:
         tab.tools.send("Emulation.setEmulatedMedia", tab.session, media="screen")
+
+
+def test_the_manager_s_scoreboard_fits_a_printed_sheet_and_a_phone(site, session_token):
+    tab, path, _ = site
+
+    def sign_in(token: str) -> None:
+        tab.tools.send("Network.setCookie", tab.session, name=SESSION_COOKIE, value=token, domain="127.0.0.1", path="/")
+
+    sign_in(session_token(path, role="management"))
+    try:
+        for width, mobile, media in ((1000, False, "print"), (390, True, "screen")):
+            tab.size(width, 900, mobile=mobile)
+            tab.tools.send("Emulation.setEmulatedMedia", tab.session, media=media)
+            tab.open("/manager")
+            assert tab.js("document.querySelector('h1').textContent").startswith("Manager")
+            assert tab.js("document.documentElement.scrollWidth") <= width, (width, media)
+            if media == "print":    # its eleven columns' headings wrap (the demo's figures ran 190 px past the sheet)
+                assert tab.js("getComputedStyle(document.querySelector('table.report thead th:not(.first)')).whiteSpace") == "normal"
+    finally:
+        tab.tools.send("Emulation.setEmulatedMedia", tab.session, media="screen")
+        sign_in(session_token(path, role="ae", ae="Alice Nguyen"))
