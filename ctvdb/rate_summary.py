@@ -350,6 +350,19 @@ def period_key(conn: sqlite3.Connection, what, first: int, last: int, by_custome
     return (what, first, last, tuple(stamps.items()), _customers_version(conn) if by_customer else None)
 
 
+def for_period(conn: sqlite3.Connection, what, first: int, last: int, make, by_customer: bool = False):
+    """make() of the months first..last, kept in PERIODS under period_key(): shared by every
+    request that asks the same until one of the months is stored again (or, `by_customer`, a bill
+    code's customer changes). Its readers change nothing of it."""
+    key = period_key(conn, what, first, last, by_customer)
+    made = PERIODS.get(key) if key is not None else None
+    if made is None:
+        made = make()
+        if key is not None:
+            PERIODS.put(key, made)
+    return made
+
+
 def _customers_version(conn: sqlite3.Connection) -> tuple[int, int]:
     """Who each bill code's customer is, as a fingerprint: any alias, merge, split or undo, and
     any new bill code, changes it."""
@@ -541,13 +554,8 @@ def load_cuts(conn: sqlite3.Connection, cuts, first: int, last: int) -> dict[str
     the months is stored again or, for a cut by customer, a bill code's customer changes. What it
     returns is shared: read it, change nothing of it."""
     by_customer = any(CUTS[name][1] for name in cuts)
-    key = period_key(conn, ("cuts", tuple(cuts)), first, last, by_customer)
-    out = PERIODS.get(key) if key is not None else None
-    if out is None:
-        out = _load_cuts(conn, cuts, first, last, by_customer)
-        if key is not None:
-            PERIODS.put(key, out)
-    return out
+    return for_period(conn, ("cuts", tuple(cuts)), first, last, lambda: _load_cuts(conn, cuts, first, last, by_customer),
+                      by_customer)
 
 
 def _load_cuts(conn: sqlite3.Connection, cuts, first: int, last: int, by_customer: bool) -> dict:

@@ -229,11 +229,7 @@ def _language_spots(conn, month: int) -> dict[str, int]:
 
 
 def _read_language(conn, month: int) -> dict[str, int]:
-    values, entries = rate_summary.load_cut(conn, "language", month, month)
-    out: dict[str, int] = {}
-    for value, spots in zip(entries["value"].tolist(), entries["spots"].tolist()):
-        out[values[value]] = out.get(values[value], 0) + spots
-    return out
+    return _read_language_range(conn, month, month)
 
 
 def test_a_month_stored_again_is_read_again_and_the_months_not_stored_are_kept(database, tmp_path):

@@ -221,13 +221,7 @@ def collect(conn: sqlite3.Connection, filters: RateFilters, first: int, last: in
     drilled (or an AE's own), the cube's entries the filters keep, and with `card` the company's
     card cells of the whole cube under "_card" (card_cells())."""
     if not drilled(filters):
-        key = rate_summary.period_key(conn, "collected", first, last, by_customer=True)
-        out = rate_summary.PERIODS.get(key) if key is not None else None
-        if out is None:
-            out = _collect_cuts(conn, first, last)
-            if key is not None:
-                rate_summary.PERIODS.put(key, out)
-        return out
+        return rate_summary.for_period(conn, "collected", first, last, lambda: _collect_cuts(conn, first, last), True)
     return _collect_cube(conn, filters, first, last, groups, firsts, card)
 
 
@@ -249,13 +243,8 @@ def _collect_cube(conn: sqlite3.Connection, filters: RateFilters, first: int, la
                   card: bool) -> dict:
     """collect() drilled (or an AE's own): the cube's entries the filters keep."""
     out: dict = {}
-    key = rate_summary.period_key(conn, ("coded cube", filters.ae), first, last, by_customer=True)
-    coded = rate_summary.PERIODS.get(key) if key is not None else None
-    if coded is None:
-        coded = _coded_cube(conn, first, last, filters.ae)
-        if key is not None:
-            rate_summary.PERIODS.put(key, coded)
-    names, entries, rate_values, made = coded
+    names, entries, rate_values, made = rate_summary.for_period(
+        conn, ("coded cube", filters.ae), first, last, lambda: _coded_cube(conn, first, last, filters.ae), True)
     if card and not filters.ae:     # the company's card (every AE and customer), before the filters
         out["_card"] = made.get("card") or made.setdefault("card", _cube_card(names, entries))
     entries = entries[_mask(conn, names, entries, filters, last, groups, firsts)]
@@ -522,13 +511,7 @@ def card_cells(conn: sqlite3.Connection, first: int, last: int) -> dict:
     """{(language code, market, daypart): [spots, revenue, revenue of the spots with a length, their
     seconds]} over every AE and customer in the months first..last, from the card cut; kept as the
     cuts are (rate_summary.PERIODS). Shared: read it, change nothing of it."""
-    key = rate_summary.period_key(conn, "card cells", first, last)
-    cells = rate_summary.PERIODS.get(key) if key is not None else None
-    if cells is None:
-        cells = _card_cells(conn, first, last)
-        if key is not None:
-            rate_summary.PERIODS.put(key, cells)
-    return cells
+    return rate_summary.for_period(conn, "card cells", first, last, lambda: _card_cells(conn, first, last))
 
 
 def _card_cells(conn: sqlite3.Connection, first: int, last: int) -> dict:
